@@ -1,0 +1,7 @@
+import type { EngineModule } from './module.ts';
+
+/**
+ * The domain modules the engine starts, in order. Each domain adds itself here (one line);
+ * a module may use services registered by the modules before it.
+ */
+export const engineModules: EngineModule[] = [];
