@@ -23,6 +23,5 @@ export function describeWithData(name: string, fn: () => void): void {
     noticeShown = true;
     console.warn(`\n[vantage tests] NOTICE: reference data not found at ${TEST_DATA_DIR}; tests that need it are SKIPPED. Set VANTAGE_TEST_DATA.\n`);
   }
-  if (hasTestData) describe(name, fn);
-  else describe.skip(`${name} (skipped: no reference data at ${TEST_DATA_DIR})`, fn);
+  describe.skipIf(!hasTestData)(hasTestData ? name : `${name} (skipped: no reference data at ${TEST_DATA_DIR})`, fn);
 }
