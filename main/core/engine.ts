@@ -205,8 +205,13 @@ export class Engine {
         this.logger.error({ module: name, err }, 'module failed to stop');
       }
     }
+    // Keep the last known database facts for status after the files are closed.
+    if (this.marketDb) this.dbStatusCache.set('market', this.marketDb.status());
+    if (this.ledgerDb) this.dbStatusCache.set('ledger', this.ledgerDb.status());
     this.marketDb?.close();
     this.ledgerDb?.close();
+    this.marketDb = null;
+    this.ledgerDb = null;
     this.state = 'stopped';
     this.logger.info({}, 'engine stopped');
     this.publishStatus();

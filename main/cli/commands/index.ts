@@ -1,9 +1,14 @@
 import type { Command } from 'commander';
+import { register as registerServe } from './serve.ts';
+import { register as registerStatus } from './status.ts';
+import { register as registerDb } from './db.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
  * A module exports `register(program: Command): void`.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerServe(program);
+  registerStatus(program);
+  registerDb(program);
 }
