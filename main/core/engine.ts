@@ -65,6 +65,11 @@ export class Engine {
     return this.state;
   }
 
+  /** The live handler table (tests wrap it to prove invalid payloads never reach a handler). */
+  handlerTable(): Handlers {
+    return this.handlers;
+  }
+
   getService<T>(name: string): T | undefined {
     return this.services.get(name) as T | undefined;
   }
