@@ -5,6 +5,7 @@ import { appVersion, CliError, EXIT_USAGE, globalOptions, REPO_ROOT, resourcesDi
 import { startEngine } from '../../runtime/engine-runtime.ts';
 import { startWebHost } from '../../server/web-host.ts';
 import { SystemScheduler } from '../../runtime/system-clock.ts';
+import { closeLogger } from '../../core/telemetry/logger.ts';
 
 export function register(program: Command): void {
   program
@@ -52,7 +53,7 @@ export function register(program: Command): void {
       });
       await web.close();
       await engine.stop();
-      logger.flush?.();
+      await closeLogger(logger);
       if (!json) process.stdout.write('Stopped.\n');
     });
 }
