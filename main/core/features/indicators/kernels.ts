@@ -61,6 +61,7 @@ export class RollingMoments {
   readonly ring: Ring;
   readonly sum = new ExactSum();
   readonly sumSquares = new ExactSum();
+  private readonly scratch = new ExactSum();
   mean = NaN;
   /** n·Σx² − (Σx)²; population variance = scaled / n², sample = scaled / (n(n−1)). */
   scaled = NaN;
@@ -83,6 +84,18 @@ export class RollingMoments {
     this.mean = this.sum.value() / n;
     this.scaled = scaledVariance(n, this.sum, this.sumSquares);
     return true;
+  }
+
+  /**
+   * n·x − Σx, exact then rounded once: n times the distance of x from the window mean without the
+   * rounding of the mean itself (which alone can turn a real half-ulp deviation into 0).
+   */
+  scaledDistance(x: number): number {
+    const s = this.scratch;
+    s.reset();
+    s.addSum(this.sum, -1);
+    s.addProduct(this.ring.period, x);
+    return s.value();
   }
 
   /** Standard deviation with `ddof` (0 population, 1 sample) of the current window. */

@@ -139,8 +139,10 @@ export class ZscoreIndicator extends Indicator {
       this.values[0] = NaN;
       return;
     }
-    const std = this.moments.std(this.ddof);
-    const distance = x - this.moments.mean;
-    this.values[0] = std > 0 && distance !== 0 ? distance / std : 0;
+    // z = (n·x − Σx) / (n·std), with n·std = sqrt(scaled·n/(n − ddof)): no rounded mean involved.
+    const n = this.moments.ring.period;
+    const scaled = this.moments.scaled;
+    const distance = this.moments.scaledDistance(x);
+    this.values[0] = scaled > 0 && distance !== 0 ? distance / Math.sqrt((scaled * n) / (n - this.ddof)) : 0;
   }
 }
