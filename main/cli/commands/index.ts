@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerServe } from './serve.ts';
 import { register as registerStatus } from './status.ts';
 import { register as registerDb } from './db.ts';
+import { register as registerFeatures } from './features.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -11,4 +12,5 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerStatus(program);
   registerDb(program);
+  registerFeatures(program);
 }
