@@ -1,6 +1,6 @@
 import { appError } from '../../../shared/errors.ts';
 import { type FeatureSpec, type Normalisation, featureSpecSchema } from '../../../shared/feature-spec.ts';
-import { createIndicator, featureOutputs } from './catalog.ts';
+import { createIndicator, featureOutputs, resolveParams } from './catalog.ts';
 import { type Bar, type CandleColumns, type Indicator, runIndicator } from './types.ts';
 
 /**
@@ -33,7 +33,8 @@ export function parseFeatureSpec(value: unknown): FeatureSpec {
     throw appError('FEATURE_INVALID', `Feature spec invalid at ${path}: ${issue.message}`, { path: issue.path.map(String), issues: parsed.error.issues.length });
   }
   const spec = parsed.data;
-  const names = featureColumnNames(spec); // validates every indicator, parameter and output
+  for (const feature of spec.features) resolveParams(feature);
+  const names = featureColumnNames(spec); // validates every output
   const n = spec.normalisation;
   const length = n.kind === 'zscore' ? n.mean.length : n.kind === 'minmax' ? n.min.length : names.length;
   if (length !== names.length) {
