@@ -22,7 +22,7 @@ export function listVenueIds(): string[] {
 }
 
 export function hasWebsocketClass(venueId: string): boolean {
-  return (ccxt.pro.exchanges as string[]).includes(venueId);
+  return venueId in (ccxt.pro as unknown as Record<string, unknown>);
 }
 
 // Binance's loadMarkets would otherwise also call the futures hosts (fapi/dapi) and the private
