@@ -3,6 +3,7 @@ import { register as registerServe } from './serve.ts';
 import { register as registerStatus } from './status.ts';
 import { register as registerDb } from './db.ts';
 import { register as registerFeatures } from './features.ts';
+import { register as registerTrain } from './train.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -13,4 +14,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerDb(program);
   registerFeatures(program);
+  registerTrain(program);
 }
