@@ -83,6 +83,7 @@ export class BinanceTestServer {
   private isWsAccepting = true;
   private readonly subscriptionWaiters: { streams: string[]; resolve: () => void }[] = [];
   private portValue = 0;
+  private requestGate: ((request: RecordedRequest) => Promise<void>) | null = null;
 
   constructor(options: BinanceServerOptions = {}) {
     this.candles = options.candles ?? new Map();
@@ -148,6 +149,14 @@ export class BinanceTestServer {
   /** Klines are served only up to (and including) bars opening at or before this time: "now" on the venue. */
   setKlineLimitMs(openTimeMs: number): void {
     this.klineLimitMs = openTimeMs;
+  }
+
+  /**
+   * Holds each REST request until the returned promise settles (the request is recorded at once):
+   * lets a test act while a client waits on a response, e.g. kill it mid-download.
+   */
+  setRequestGate(gate: ((request: RecordedRequest) => Promise<void>) | null): void {
+    this.requestGate = gate;
   }
 
   /** Upgrades fail with 503 while false (the venue's stream host is down). */
@@ -322,6 +331,12 @@ export class BinanceTestServer {
     const query = Object.fromEntries(url.searchParams.entries());
     const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, usedWeight: 0 };
     this.requests.push(record);
+    const gate = this.requestGate;
+    if (gate === null) this.respondHttp(req, res, url, query, record);
+    else void gate(record).then(() => this.respondHttp(req, res, url, query, record));
+  }
+
+  private respondHttp(req: IncomingMessage, res: ServerResponse, url: URL, query: Record<string, string>, record: RecordedRequest): void {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
       res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
