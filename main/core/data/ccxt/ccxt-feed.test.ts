@@ -6,13 +6,18 @@ import { describeWithData, testDataPath } from '../../../../tests/support/test-d
 import { BinanceTestServer, type CandleRow } from '../../../../tests/binance-server/server.ts';
 import { loadCandleRows, loadRecording, type Recording } from '../../../../tests/binance-server/recording.ts';
 import type { Scheduler } from '../../clock.ts';
-import type { Candle, FeedState, MarketEvent, Trade } from '../../../../shared/market.ts';
+import type { Candle, FeedState, MarketEvent, Ticker, Trade } from '../../../../shared/market.ts';
 import { isAppErrorException } from '../../../../shared/errors.ts';
 import { CcxtFeed, type CcxtFeedOptions } from './ccxt-feed.ts';
 import { createVenueExchange, type CcxtExchange } from './venues.ts';
 import { fetchOhlcvPages, type BackoffPolicy } from './rest.ts';
 
-const FAST_BACKOFF: BackoffPolicy = { initialDelayMs: 5, maxDelayMs: 40, maxAttempts: 5, rateLimitedDelayMs: 10 };
+const FAST_BACKOFF: BackoffPolicy = {
+  initialDelayMs: 5,
+  maxDelayMs: 40,
+  maxAttempts: 5,
+  rateLimitedDelayMs: 10,
+};
 
 let recording: Recording;
 let candles: CandleRow[];
@@ -23,7 +28,10 @@ afterEach(async () => {
 });
 
 async function startServer(): Promise<BinanceTestServer> {
-  const server = await new BinanceTestServer({ recordings: [recording], candles: new Map([['BTCUSDT 5m', candles]]) }).start();
+  const server = await new BinanceTestServer({
+    recordings: [recording],
+    candles: new Map([['BTCUSDT 5m', candles]]),
+  }).start();
   cleanups.push(() => server.close());
   return server;
 }
@@ -37,12 +45,25 @@ function pinnedExchange(server: BinanceTestServer): { exchange: CcxtExchange; ur
     urls.push(url);
     return (original as (...args: unknown[]) => Promise<unknown>)(url, ...rest);
   }) as typeof exchange.fetch;
-  cleanups.push(() => exchange.close().then(() => undefined, () => undefined));
+  cleanups.push(() =>
+    exchange.close().then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
   return { exchange, urls };
 }
 
-function startFeed(options: Omit<CcxtFeedOptions, 'venue' | 'random' | 'scheduler'> & { scheduler?: Scheduler }): { feed: CcxtFeed; events: MarketEvent[] } {
-  const feed = new CcxtFeed({ venue: 'binance', random: new SeededRandom(7), scheduler: new SystemScheduler(), backoff: FAST_BACKOFF, ...options });
+function startFeed(
+  options: Omit<CcxtFeedOptions, 'venue' | 'random' | 'scheduler'> & { scheduler?: Scheduler },
+): { feed: CcxtFeed; events: MarketEvent[] } {
+  const feed = new CcxtFeed({
+    venue: 'binance',
+    random: new SeededRandom(7),
+    scheduler: new SystemScheduler(),
+    backoff: FAST_BACKOFF,
+    ...options,
+  });
   const events: MarketEvent[] = [];
   feed.onEvent((e) => events.push(e));
   cleanups.push(() => feed.stop());
@@ -50,7 +71,11 @@ function startFeed(options: Omit<CcxtFeedOptions, 'venue' | 'random' | 'schedule
 }
 
 /** Resolves on the first event (already seen or future) that satisfies the predicate. */
-function waitForEvent(feed: CcxtFeed, seen: MarketEvent[], predicate: (e: MarketEvent) => boolean): Promise<MarketEvent> {
+function waitForEvent(
+  feed: CcxtFeed,
+  seen: MarketEvent[],
+  predicate: (e: MarketEvent) => boolean,
+): Promise<MarketEvent> {
   const found = seen.find(predicate);
   if (found) return Promise.resolve(found);
   return new Promise((resolve) => {
@@ -97,7 +122,10 @@ class ReferenceBook {
     } else {
       expect(diff.U).toBe(this.sequence + 1);
     }
-    for (const [side, levels] of [[this.bids, diff.b], [this.asks, diff.a]] as const) {
+    for (const [side, levels] of [
+      [this.bids, diff.b],
+      [this.asks, diff.a],
+    ] as const) {
       for (const [p, q] of levels) {
         if (Number(q) === 0) side.delete(p);
         else side.set(p, Number(q));
@@ -128,7 +156,10 @@ describeWithData('ccxt feed against the local Binance server', () => {
   it('rebuilds the recorded order book and every recorded trade through ccxt websockets', async () => {
     const server = await startServer();
     const { exchange, urls } = pinnedExchange(server);
-    const { feed, events } = startFeed({ exchange, subscriptions: [{ symbol: 'BTC/USDT', trades: true, book: true }] });
+    const { feed, events } = startFeed({
+      exchange,
+      subscriptions: [{ symbol: 'BTC/USDT', trades: true, book: true }],
+    });
     await feed.start();
     expect(feed.transportFor('book')).toBe('websocket');
     await server.waitForSubscribers(['btcusdt@depth@100ms', 'btcusdt@trade']);
@@ -137,7 +168,9 @@ describeWithData('ccxt feed against the local Binance server', () => {
     recording.events.forEach((e, i) => {
       if (e.stream.endsWith('@depth@100ms')) depthIndexes.push(i);
     });
-    const checkpoints = [0.1, 0.4, 0.7, 1].map((f) => depthIndexes[Math.min(depthIndexes.length - 1, Math.floor(f * depthIndexes.length))]!);
+    const checkpoints = [0.1, 0.4, 0.7, 1].map(
+      (f) => depthIndexes[Math.min(depthIndexes.length - 1, Math.floor(f * depthIndexes.length))]!,
+    );
     const reference = new ReferenceBook(recording.snapshot);
     let applied = 0;
     for (const checkpoint of checkpoints) {
@@ -157,13 +190,23 @@ describeWithData('ccxt feed against the local Binance server', () => {
     }
 
     await server.replay('BTCUSDT');
-    const recordedTrades = recording.events.filter((e) => e.stream.endsWith('@trade')).map((e) => e.data as { t: number; p: string; q: string; T: number; m: boolean });
+    const recordedTrades = recording.events
+      .filter((e) => e.stream.endsWith('@trade'))
+      .map((e) => e.data as { t: number; p: string; q: string; T: number; m: boolean });
     const lastId = String(recordedTrades[recordedTrades.length - 1]!.t);
     await waitForEvent(feed, events, (e) => e.kind === 'trade' && e.trade.id === lastId);
-    const trades = events.filter((e): e is Extract<MarketEvent, { kind: 'trade' }> => e.kind === 'trade').map((e) => e.trade);
+    const trades = events
+      .filter((e): e is Extract<MarketEvent, { kind: 'trade' }> => e.kind === 'trade')
+      .map((e) => e.trade);
     expect(trades.length).toBe(19_904);
     expect(trades.map((t): Trade => t)).toEqual(
-      recordedTrades.map((t) => ({ id: String(t.t), price: Number(t.p), quantity: Number(t.q), tsMs: t.T, side: t.m ? 'sell' : 'buy' })),
+      recordedTrades.map((t) => ({
+        id: String(t.t),
+        price: Number(t.p),
+        quantity: Number(t.q),
+        tsMs: t.T,
+        side: t.m ? 'sell' : 'buy',
+      })),
     );
     for (let i = 1; i < trades.length; i++) expect(Number(trades[i]!.id)).toBe(Number(trades[i - 1]!.id) + 1);
     expect(feed.health()[0]).toMatchObject({ state: 'live', gaps: 0 });
@@ -171,7 +214,9 @@ describeWithData('ccxt feed against the local Binance server', () => {
     // Every REST call went to the local server, and the server saw exactly those calls.
     expect(urls.every((u) => u.startsWith(`${server.httpUrl}/`))).toBe(true);
     expect(server.requests.map((r) => r.path)).toEqual(urls.map((u) => new URL(u).pathname));
-    expect(new Set(server.requests.map((r) => r.path))).toEqual(new Set(['/api/v3/exchangeInfo', '/api/v3/depth']));
+    expect(new Set(server.requests.map((r) => r.path))).toEqual(
+      new Set(['/api/v3/exchangeInfo', '/api/v3/depth']),
+    );
     expect(Object.keys(exchange.clients).every((u) => u.startsWith(`${server.wsUrl}/`))).toBe(true);
   });
 
@@ -182,13 +227,26 @@ describeWithData('ccxt feed against the local Binance server', () => {
     const since = candles[0]![0];
     const until = candles[2500]![0];
     const bars: Candle[] = [];
-    for await (const page of fetchOhlcvPages('binance', exchange, 'BTC/USDT', '5m', { sinceMs: since, untilMs: until }, { scheduler: new SystemScheduler(), random: new SeededRandom(1) })) {
+    for await (const page of fetchOhlcvPages(
+      'binance',
+      exchange,
+      'BTC/USDT',
+      '5m',
+      { sinceMs: since, untilMs: until },
+      { scheduler: new SystemScheduler(), random: new SeededRandom(1) },
+    )) {
       bars.push(...page.bars);
     }
-    const expected = candles.slice(0, 2500).map(([time, open, high, low, close, volume]) => ({ time, open, high, low, close, volume }));
+    const expected = candles
+      .slice(0, 2500)
+      .map(([time, open, high, low, close, volume]) => ({ time, open, high, low, close, volume }));
     expect(bars).toEqual(expected);
     const klineRequests = server.requests.filter((r) => r.path === '/api/v3/klines');
-    expect(klineRequests.map((r) => Number(r.query.startTime))).toEqual([since, candles[1000]![0], candles[2000]![0]]);
+    expect(klineRequests.map((r) => Number(r.query.startTime))).toEqual([
+      since,
+      candles[1000]![0],
+      candles[2000]![0],
+    ]);
     expect(klineRequests.every((r) => r.query.limit === '1000')).toBe(true);
   });
 
@@ -198,16 +256,38 @@ describeWithData('ccxt feed against the local Binance server', () => {
     await exchange.loadMarkets();
     server.rejectNextRequests(2);
     const retries: string[] = [];
-    const ctx = { scheduler: new SystemScheduler(), random: new SeededRandom(1), policy: FAST_BACKOFF, onRetry: (r: { kind: string }) => retries.push(r.kind) };
+    const ctx = {
+      scheduler: new SystemScheduler(),
+      random: new SeededRandom(1),
+      policy: FAST_BACKOFF,
+      onRetry: (r: { kind: string }) => retries.push(r.kind),
+    };
     const pages = [];
-    for await (const page of fetchOhlcvPages('binance', exchange, 'BTC/USDT', '5m', { sinceMs: candles[0]![0], untilMs: candles[10]![0] }, ctx)) pages.push(page);
+    for await (const page of fetchOhlcvPages(
+      'binance',
+      exchange,
+      'BTC/USDT',
+      '5m',
+      { sinceMs: candles[0]![0], untilMs: candles[10]![0] },
+      ctx,
+    ))
+      pages.push(page);
     expect(pages.flatMap((p) => p.bars)).toHaveLength(10);
     expect(retries).toEqual(['rate-limited', 'rate-limited']);
-    expect(server.requests.filter((r) => r.path === '/api/v3/klines').map((r) => r.status)).toEqual([429, 429, 200]);
+    expect(server.requests.filter((r) => r.path === '/api/v3/klines').map((r) => r.status)).toEqual([
+      429, 429, 200,
+    ]);
 
     // A venue that keeps refusing ends in a typed error, not a hang.
     server.rejectNextRequests(100);
-    const failing = fetchOhlcvPages('binance', exchange, 'BTC/USDT', '5m', { sinceMs: candles[0]![0], untilMs: candles[10]![0] }, { ...ctx, policy: { ...FAST_BACKOFF, maxAttempts: 3 } });
+    const failing = fetchOhlcvPages(
+      'binance',
+      exchange,
+      'BTC/USDT',
+      '5m',
+      { sinceMs: candles[0]![0], untilMs: candles[10]![0] },
+      { ...ctx, policy: { ...FAST_BACKOFF, maxAttempts: 3 } },
+    );
     const error = await failing.next().catch((e: unknown) => e);
     expect(isAppErrorException(error) && error.code).toBe('VENUE_RATE_LIMITED');
   });
@@ -216,13 +296,21 @@ describeWithData('ccxt feed against the local Binance server', () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);
     const scheduler = new ManualScheduler(1_700_000_000_000);
-    const { feed, events } = startFeed({ exchange, scheduler, subscriptions: [{ symbol: 'BTC/USDT', timeframes: ['5m'] }] });
+    const { feed, events } = startFeed({
+      exchange,
+      scheduler,
+      subscriptions: [{ symbol: 'BTC/USDT', timeframes: ['5m'] }],
+    });
     server.setKlineLimitMs(candles[10]![0]);
     await feed.start();
     await server.waitForSubscribers(['btcusdt@kline_5m']);
     for (let i = 0; i < 10; i++) server.publishKline('BTCUSDT', '5m', candles[i]!, true);
     server.publishKline('BTCUSDT', '5m', candles[10]!, false);
-    await waitForEvent(feed, events, (e) => e.kind === 'bar' && !e.isClosed && e.bar.time === candles[10]![0]);
+    await waitForEvent(
+      feed,
+      events,
+      (e) => e.kind === 'bar' && !e.isClosed && e.bar.time === candles[10]![0],
+    );
 
     // The venue moves on while we are disconnected: bars 10..14 close, 15 is forming.
     server.dropConnections();
@@ -234,13 +322,23 @@ describeWithData('ccxt feed against the local Binance server', () => {
     await waitUntil(feed, () => feed.health()[0]!.state === 'live');
     expect(events.some((e) => e.kind === 'bar' && !e.isClosed && e.bar.time === candles[15]![0])).toBe(true);
 
-    const closed = events.filter((e): e is Extract<MarketEvent, { kind: 'bar' }> => e.kind === 'bar' && e.isClosed).map((e) => e.bar);
-    expect(closed).toEqual(candles.slice(0, 15).map(([time, open, high, low, close, volume]) => ({ time, open, high, low, close, volume })));
-    const states = events.filter((e) => e.kind === 'health').map((e) => (e.kind === 'health' ? e.health.state : null));
+    const closed = events
+      .filter((e): e is Extract<MarketEvent, { kind: 'bar' }> => e.kind === 'bar' && e.isClosed)
+      .map((e) => e.bar);
+    expect(closed).toEqual(
+      candles
+        .slice(0, 15)
+        .map(([time, open, high, low, close, volume]) => ({ time, open, high, low, close, volume })),
+    );
+    const states = events
+      .filter((e) => e.kind === 'health')
+      .map((e) => (e.kind === 'health' ? e.health.state : null));
     expect(states).toEqual<FeedState[]>(['connecting', 'live', 'reconnecting', 'live']);
     // Live again only once bar 14 (the last missed one) was backfilled.
     const liveAgain = events.findLastIndex((e) => e.kind === 'health' && e.health.state === 'live');
-    const lastBackfilled = events.findIndex((e) => e.kind === 'bar' && e.isClosed && e.bar.time === candles[14]![0]);
+    const lastBackfilled = events.findIndex(
+      (e) => e.kind === 'bar' && e.isClosed && e.bar.time === candles[14]![0],
+    );
     expect(lastBackfilled).toBeLessThan(liveAgain);
     expect(feed.health()[0]).toMatchObject({ state: 'live', gaps: 1 });
     const klineQueries = server.requests.filter((r) => r.path === '/api/v3/klines');
@@ -251,15 +349,77 @@ describeWithData('ccxt feed against the local Binance server', () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);
     server.setKlineLimitMs(candles[20]![0]);
-    const { feed, events } = startFeed({ exchange, transport: 'rest', pollIntervalMs: 10, subscriptions: [{ symbol: 'BTC/USDT', timeframes: ['5m'] }] });
+    const { feed, events } = startFeed({
+      exchange,
+      transport: 'rest',
+      pollIntervalMs: 10,
+      subscriptions: [{ symbol: 'BTC/USDT', timeframes: ['5m'] }],
+    });
     await feed.start();
     expect(feed.transportFor('bars')).toBe('rest');
     await waitForEvent(feed, events, (e) => e.kind === 'bar' && e.isClosed && e.bar.time === candles[19]![0]);
     server.setKlineLimitMs(candles[25]![0]);
     await waitForEvent(feed, events, (e) => e.kind === 'bar' && e.isClosed && e.bar.time === candles[24]![0]);
-    const closedTimes = events.filter((e) => e.kind === 'bar' && e.isClosed).map((e) => (e.kind === 'bar' ? e.bar.time : 0));
+    const closedTimes = events
+      .filter((e) => e.kind === 'bar' && e.isClosed)
+      .map((e) => (e.kind === 'bar' ? e.bar.time : 0));
     expect(closedTimes).toEqual(candles.slice(0, 25).map((c) => c[0]));
     expect(server.connectionCount).toBe(0);
+  });
+
+  it('streams the 24h ticker as watchlist rows', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const { feed } = startFeed({ exchange, subscriptions: [{ symbol: 'BTC/USDT', ticker: true }] });
+    const tickers: Ticker[] = [];
+    const got = new Promise<void>((resolve) => feed.onTicker((t) => (tickers.push(t), resolve())));
+    await feed.start();
+    await server.waitForSubscribers(['btcusdt@ticker']);
+    // Built from the recording's last trade and best bid/offer at that moment.
+    const trades = recording.events
+      .filter((e) => e.stream.endsWith('@trade'))
+      .map((e) => e.data as { p: string; T: number });
+    const book = recording.events.findLast((e) => e.stream.endsWith('@bookTicker'))!.data as {
+      b: string;
+      a: string;
+    };
+    const last = trades[trades.length - 1]!;
+    server.publish('btcusdt@ticker', {
+      e: '24hrTicker',
+      E: last.T,
+      s: 'BTCUSDT',
+      p: '0',
+      P: '0',
+      w: last.p,
+      x: trades[0]!.p,
+      c: last.p,
+      Q: '0.001',
+      b: book.b,
+      B: '1.0',
+      a: book.a,
+      A: '1.0',
+      o: trades[0]!.p,
+      h: last.p,
+      l: last.p,
+      v: '12345.6',
+      q: '0',
+      O: last.T - 86_400_000,
+      C: last.T,
+      F: 1,
+      L: 2,
+      n: 2,
+    });
+    await got;
+    expect(tickers[0]).toEqual({
+      venue: 'binance',
+      symbol: 'BTC/USDT',
+      tsMs: last.T,
+      last: Number(last.p),
+      bid: Number(book.b),
+      ask: Number(book.a),
+      referencePrice: Number(trades[0]!.p),
+      volume24h: 12345.6,
+    });
   });
 
   it('rejects an unknown symbol at start with a clear error', async () => {

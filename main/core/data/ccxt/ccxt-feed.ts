@@ -90,7 +90,7 @@ type Listener<T> = (value: T) => void;
  */
 export class CcxtFeed {
   private readonly options: Required<Omit<CcxtFeedOptions, 'backoff'>> & { backoff: BackoffPolicy };
-  private readonly symbols = new Map<string, SymbolState>();
+  private readonly symbolStates = new Map<string, SymbolState>();
   private readonly listeners = new Set<Listener<MarketEvent>>();
   private readonly tickerListeners = new Set<Listener<Ticker>>();
   private readonly abort = new AbortController();
@@ -111,8 +111,8 @@ export class CcxtFeed {
       backoff: { ...DEFAULT_BACKOFF, maxAttempts: 20, ...options.backoff },
     };
     for (const sub of options.subscriptions) {
-      if (this.symbols.has(sub.symbol)) throw appError('BAD_INPUT', `Symbol ${sub.symbol} is subscribed twice; merge the subscriptions.`);
-      this.symbols.set(sub.symbol, {
+      if (this.symbolStates.has(sub.symbol)) throw appError('BAD_INPUT', `Symbol ${sub.symbol} is subscribed twice; merge the subscriptions.`);
+      this.symbolStates.set(sub.symbol, {
         symbol: sub.symbol,
         health: {
           venue: options.venue,
@@ -134,6 +134,25 @@ export class CcxtFeed {
     }
   }
 
+  get venue(): string {
+    return this.options.venue;
+  }
+
+  /** Unified symbols this feed streams. */
+  symbols(): string[] {
+    return [...this.symbolStates.keys()];
+  }
+
+  /** Events of one symbol only (health included). */
+  subscribe(symbol: string, listener: Listener<MarketEvent>): { unsubscribe(): void } {
+    if (!this.symbolStates.has(symbol)) throw appError('BAD_INPUT', `${this.options.venue} feed does not stream ${symbol}; it streams ${this.symbols().join(', ')}.`);
+    const off = this.onEvent((e) => {
+      if ((e.kind === 'health' ? e.health.symbol : e.symbol) === symbol) listener(e);
+    });
+    return { unsubscribe: off };
+  }
+
+  /** Every event of every symbol. */
   onEvent(listener: Listener<MarketEvent>): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
@@ -145,12 +164,12 @@ export class CcxtFeed {
   }
 
   health(): FeedHealth[] {
-    return [...this.symbols.values()].map((s) => ({ ...s.health }));
+    return [...this.symbolStates.values()].map((s) => ({ ...s.health }));
   }
 
   /** Venue sequence number (Binance: lastUpdateId) of the last book emitted for the symbol. */
   bookSequence(symbol: string): number | null {
-    return this.symbols.get(symbol)?.bookSequence ?? null;
+    return this.symbolStates.get(symbol)?.bookSequence ?? null;
   }
 
   /** Whether channels of this feed use websockets or REST polling (decided per venue capability). */
@@ -167,12 +186,12 @@ export class CcxtFeed {
    */
   async start(): Promise<void> {
     const ctx = this.retryContext();
-    for (const state of this.symbols.values()) {
+    for (const state of this.symbolStates.values()) {
       await ensureMarket(this.options.venue, this.options.exchange, state.symbol, ctx);
       for (const tf of state.bars.keys()) ensureTimeframe(this.options.venue, this.options.exchange, tf);
     }
     for (const sub of this.options.subscriptions) {
-      const state = this.symbols.get(sub.symbol)!;
+      const state = this.symbolStates.get(sub.symbol)!;
       this.emitHealth(state);
       if (sub.trades) this.loops.push(this.runChannel(state, 'trades'));
       if (sub.book) this.loops.push(this.runChannel(state, 'book'));
@@ -416,7 +435,7 @@ export class CcxtFeed {
     this.staleTimer = this.options.scheduler.schedule(interval, () => {
       if (this.isStopped) return;
       const now = this.options.scheduler.nowMs();
-      for (const state of this.symbols.values()) {
+      for (const state of this.symbolStates.values()) {
         const last = state.health.lastMessageMs;
         if (state.health.state === 'live' && last !== null && now - last > 3 * interval) {
           this.setState(state, 'stale', `no data for ${Math.round((now - last) / 1000)} s`);

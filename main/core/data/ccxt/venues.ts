@@ -32,6 +32,9 @@ const VENUE_DEFAULT_OPTIONS: Record<string, Record<string, unknown>> = {
     fetchMarkets: { types: ['spot'] },
     fetchCurrencies: false,
     defaultType: 'spot',
+    // watchTicker goes through watchTickers, whose default is the mini ticker (no bid/ask);
+    // the full 24h ticker carries best bid/ask for the watchlist.
+    watchTickers: { name: 'ticker' },
   },
 };
 
