@@ -1,0 +1,566 @@
+import type { Clock, Scheduler } from '../clock.ts';
+import type { Portfolio } from '../portfolio/portfolio.ts';
+import type { Broker, SubmitOutcome, VenueOrder } from './broker.ts';
+import type { OrderJournal } from './journal.ts';
+import { canTransition } from './order-state.ts';
+import { floorToStep, roundPriceForSide, ceilToStep } from './precision.ts';
+import { appError } from '../../../shared/errors.ts';
+import {
+  isTerminalOrderState,
+  type Fill,
+  type MarketRules,
+  type Order,
+  type OrderIntent,
+  type OrderState,
+  type RiskVerdict,
+} from '../../../shared/trading.ts';
+
+/** The risk engine as the order manager uses it (main/core/risk/risk-engine.ts implements it). */
+export interface PreTradeGate {
+  /** Evaluates every pre-trade rule for a fully formed (rounded) order. */
+  check(order: Order): RiskVerdict;
+  /** The order passed and was persisted: rate and duplicate windows count it. */
+  recordSubmitted(order: Order): void;
+}
+
+export interface OrderManagerLog {
+  warn(object: Record<string, unknown>, message: string): void;
+  info(object: Record<string, unknown>, message: string): void;
+}
+
+export type SubmitResult =
+  | { status: 'risk-rejected'; order: null; verdict: RiskVerdict }
+  | { status: 'sent'; order: Order; verdict: RiskVerdict };
+
+export interface OrderManagerOptions {
+  broker: Broker;
+  journal: OrderJournal;
+  portfolio: Portfolio;
+  clock: Clock | Scheduler;
+  account: string;
+  risk?: PreTradeGate;
+  log?: OrderManagerLog;
+  /** A submit not answered within this time is UNKNOWN (never re-sent). Needs a Scheduler. */
+  submitTimeoutMs?: number;
+  /** Prefix of client order ids (venue format permitting); makes ids unique across sessions. */
+  clientIdPrefix?: string;
+}
+
+export type OrderListener = (order: Order) => void;
+export type FillEventListener = (fill: Fill, order: Order | null) => void;
+
+const DEFAULT_SUBMIT_TIMEOUT_MS = 10_000;
+
+/**
+ * Orders from intent to terminal state, per the protocol in docs/orders.md:
+ * 1. round to the market's precision, validate, run the risk gate;
+ * 2. write the intent (pending-submit, unique client id) and its audit record in one journal
+ *    transaction BEFORE sending;
+ * 3. send with the client id: accepted -> accepted; definite refusal -> rejected; anything else
+ *    -> unknown, never re-sent, resolved by asking the venue by client id (resolveUnknown,
+ *    reconcile);
+ * 4. fills are recorded once by fill id and applied to the portfolio once.
+ * Invalid transitions are refused and logged, never applied.
+ */
+export class OrderManager {
+  readonly account: string;
+  private readonly broker: Broker;
+  private readonly journal: OrderJournal;
+  private readonly portfolio: Portfolio;
+  private readonly clock: Clock | Scheduler;
+  private risk: PreTradeGate | null;
+  private readonly log: OrderManagerLog | null;
+  private readonly submitTimeoutMs: number;
+  private readonly clientIdPrefix: string;
+  private readonly orders = new Map<string, Order>();
+  private readonly unknownBySymbol = new Map<string, number>();
+  private readonly orderListeners = new Set<OrderListener>();
+  private readonly fillListeners = new Set<FillEventListener>();
+  private readonly unsubscribers: (() => void)[] = [];
+  /** Invalid transitions refused since start (each is logged and audited). */
+  refusedTransitions = 0;
+
+  constructor(options: OrderManagerOptions) {
+    this.broker = options.broker;
+    this.journal = options.journal;
+    this.portfolio = options.portfolio;
+    this.clock = options.clock;
+    this.account = options.account;
+    this.risk = options.risk ?? null;
+    this.log = options.log ?? null;
+    this.submitTimeoutMs = options.submitTimeoutMs ?? DEFAULT_SUBMIT_TIMEOUT_MS;
+    this.clientIdPrefix = options.clientIdPrefix ?? 'vt';
+    for (const order of this.journal.loadOpenOrders()) this.track(order);
+    this.unsubscribers.push(this.broker.onFill((fill) => this.handleFill(fill)));
+    this.unsubscribers.push(this.broker.onOrderUpdate((update) => this.handleVenueUpdate(update)));
+  }
+
+  /** Detaches from the broker (does not cancel anything). */
+  close(): void {
+    for (const u of this.unsubscribers.splice(0)) u();
+  }
+
+  setRiskGate(risk: PreTradeGate): void {
+    this.risk = risk;
+  }
+
+  onOrder(listener: OrderListener): () => void {
+    this.orderListeners.add(listener);
+    return () => this.orderListeners.delete(listener);
+  }
+
+  onFill(listener: FillEventListener): () => void {
+    this.fillListeners.add(listener);
+    return () => this.fillListeners.delete(listener);
+  }
+
+  /** Orders this session tracks that are not terminal. */
+  workingOrders(): Order[] {
+    const out: Order[] = [];
+    for (const o of this.orders.values()) if (!isTerminalOrderState(o.state)) out.push({ ...o });
+    return out;
+  }
+
+  /** Every order tracked since start (working ones plus those that ended in this session). */
+  allOrders(): Order[] {
+    return [...this.orders.values()].map((o) => ({ ...o }));
+  }
+
+  get(clientOrderId: string): Order | null {
+    const o = this.orders.get(clientOrderId) ?? this.journal.loadOrder(clientOrderId);
+    return o ? { ...o } : null;
+  }
+
+  openOrderCount(strategyId?: string): number {
+    let n = 0;
+    for (const o of this.orders.values()) {
+      if (isTerminalOrderState(o.state) || o.isExternal) continue;
+      if (strategyId === undefined || o.strategyId === strategyId) n++;
+    }
+    return n;
+  }
+
+  /** Risk denies new orders on an instrument while one of its orders is UNKNOWN (protocol step 5). */
+  hasUnknownOrder(symbol: string): boolean {
+    return (this.unknownBySymbol.get(symbol) ?? 0) > 0;
+  }
+
+  /** Rounds and validates an intent into an order (state 'new') without sending anything. */
+  prepare(intent: OrderIntent): Order {
+    const rules = this.broker.marketRules(intent.symbol);
+    if (!rules) throw appError('ORDER_INVALID', `Order not sent: ${this.broker.venue} does not list ${intent.symbol}.`);
+    validateIntent(intent);
+    const quantity = floorToStep(intent.quantity, rules.quantityStep);
+    if (!(quantity > 0)) {
+      throw appError(
+        'ORDER_INVALID',
+        `Order not sent: quantity ${intent.quantity} rounds to 0 at the ${intent.symbol} step of ${rules.quantityStep}.`,
+      );
+    }
+    const nowMs = this.clock.nowMs();
+    const sequence = this.journal.nextOrderSequence();
+    const clientOrderId = makeClientOrderId(this.clientIdPrefix, nowMs, sequence);
+    if (!this.broker.clientOrderIdPattern.test(clientOrderId)) {
+      throw new Error(`client order id ${clientOrderId} does not match ${this.broker.venue}'s format ${this.broker.clientOrderIdPattern}`);
+    }
+    return {
+      clientOrderId,
+      venueOrderId: null,
+      venue: this.broker.venue,
+      account: this.account,
+      symbol: intent.symbol,
+      side: intent.side,
+      type: intent.type,
+      quantity,
+      price: intent.price === undefined ? null : roundPriceForSide(intent.price, rules.tickSize, intent.side),
+      stopPrice: intent.stopPrice === undefined ? null : roundStop(intent.stopPrice, rules, intent.side),
+      trailing: intent.trailing ?? null,
+      tif: intent.tif,
+      isPostOnly: intent.isPostOnly ?? false,
+      isReduceOnly: intent.isReduceOnly ?? false,
+      strategyId: intent.strategyId ?? 'manual',
+      reason: intent.reason,
+      state: 'new',
+      filledQuantity: 0,
+      averageFillPrice: 0,
+      createdMs: nowMs,
+      updatedMs: nowMs,
+      message: null,
+      isExternal: false,
+    };
+  }
+
+  /** The risk verdict an intent would get now (order ticket preview); sends and records nothing. */
+  preview(intent: OrderIntent): { order: Order; verdict: RiskVerdict | null } {
+    const order = this.prepare(intent);
+    return { order, verdict: this.risk ? this.risk.check(order) : null };
+  }
+
+  /**
+   * Risk check, persist, send. Resolves once the venue answered (or the submit timed out into
+   * UNKNOWN). Throws ORDER_INVALID for an intent that cannot become an order.
+   */
+  async submit(intent: OrderIntent): Promise<SubmitResult> {
+    const order = this.prepare(intent);
+    const verdict: RiskVerdict = this.risk ? this.risk.check(order) : { isApproved: true, checks: [], reason: null };
+    if (!verdict.isApproved) {
+      this.journal.audit('risk.rejected', { clientOrderId: order.clientOrderId, intent: intentRecord(order), verdict: verdictRecord(verdict) });
+      return { status: 'risk-rejected', order: null, verdict };
+    }
+    order.state = 'pending-submit';
+    // Protocol step 1: intent + audit in one transaction before anything is sent.
+    this.journal.recordIntent(order, { intent: intentRecord(order), verdict: verdictRecord(verdict) });
+    this.track(order);
+    this.risk?.recordSubmitted(order);
+    this.emitOrder(order);
+    const outcome = await this.sendWithTimeout(order);
+    const current = this.orders.get(order.clientOrderId)!;
+    this.applySubmitOutcome(current, outcome);
+    return { status: 'sent', order: { ...current }, verdict };
+  }
+
+  private async sendWithTimeout(order: Order): Promise<SubmitOutcome> {
+    const send = this.broker.submit({ ...order }).catch(
+      // A thrown error is not a refusal: the request may have reached the venue.
+      (err: unknown): SubmitOutcome => ({ kind: 'unknown', reason: `submit failed: ${err instanceof Error ? err.message : String(err)}` }),
+    );
+    if (!('schedule' in this.clock)) return send;
+    const scheduler = this.clock;
+    let timer: { cancel(): void } | null = null;
+    const timeout = new Promise<SubmitOutcome>((resolve) => {
+      timer = scheduler.schedule(this.submitTimeoutMs, () =>
+        resolve({ kind: 'unknown', reason: `no reply within ${this.submitTimeoutMs} ms` }),
+      );
+    });
+    try {
+      return await Promise.race([send, timeout]);
+    } finally {
+      (timer as { cancel(): void } | null)?.cancel();
+    }
+  }
+
+  private applySubmitOutcome(order: Order, outcome: SubmitOutcome): void {
+    // Fills or updates may already have moved the order on (fast venues report fills first).
+    if (order.state !== 'pending-submit') {
+      if (outcome.kind === 'accepted' && order.venueOrderId === null) {
+        order.venueOrderId = outcome.venueOrderId;
+        this.persist(order, order.state, { event: 'venue-id', venueOrderId: outcome.venueOrderId });
+      }
+      return;
+    }
+    if (outcome.kind === 'accepted') {
+      order.venueOrderId = outcome.venueOrderId;
+      this.transition(order, 'accepted', { event: 'accepted', venueOrderId: outcome.venueOrderId });
+    } else if (outcome.kind === 'rejected') {
+      order.message = outcome.reason;
+      this.transition(order, 'rejected', { event: 'rejected', reason: outcome.reason });
+    } else {
+      order.message = outcome.reason;
+      this.transition(order, 'unknown', { event: 'unknown', reason: outcome.reason });
+    }
+  }
+
+  /** Requests cancellation; the order stays pending-cancel until the venue confirms. */
+  async cancel(clientOrderId: string, reason = 'user'): Promise<Order> {
+    const order = this.orders.get(clientOrderId);
+    if (!order) throw appError('NOT_FOUND', `No working order ${clientOrderId}.`);
+    if (isTerminalOrderState(order.state)) {
+      throw appError('ORDER_STATE_INVALID', `Order ${clientOrderId} is already ${order.state}; nothing to cancel.`);
+    }
+    if (order.state === 'pending-submit') {
+      throw appError('ORDER_STATE_INVALID', `Order ${clientOrderId} is still being sent; cancel it once the venue answered.`);
+    }
+    const previous: OrderState = order.state === 'pending-cancel' ? 'accepted' : order.state;
+    if (order.state !== 'pending-cancel') this.transition(order, 'pending-cancel', { event: 'cancel-requested', reason });
+    const outcome = await this.broker.cancel({ ...order }).catch(
+      (err: unknown) => ({ kind: 'unknown', reason: err instanceof Error ? err.message : String(err) }) as const,
+    );
+    if (order.state !== 'pending-cancel') return { ...order };
+    if (outcome.kind === 'canceled') {
+      this.transition(order, 'canceled', { event: 'canceled', reason });
+    } else if (outcome.kind === 'not-found') {
+      // Not working at the venue: ask what became of it rather than guessing.
+      const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol).catch(() => null);
+      if (venueOrder) this.handleVenueUpdate(venueOrder);
+      else if (order.state === 'pending-cancel') {
+        this.transition(order, previous === 'unknown' ? 'rejected' : 'expired', {
+          event: 'not-found-at-venue',
+          reason: outcome.reason,
+        });
+      }
+    } else {
+      order.message = `cancel outcome unknown: ${outcome.reason}`;
+      this.transition(order, 'unknown', { event: 'cancel-unknown', reason: outcome.reason });
+    }
+    return { ...order };
+  }
+
+  /** Cancels every working order (optionally of one strategy or symbol); returns how many were asked. */
+  async cancelAll(filter: { strategyId?: string; symbol?: string } = {}, reason = 'cancel-all'): Promise<number> {
+    const targets = [...this.orders.values()].filter(
+      (o) =>
+        !isTerminalOrderState(o.state) &&
+        o.state !== 'pending-submit' &&
+        !o.isExternal &&
+        (filter.strategyId === undefined || o.strategyId === filter.strategyId) &&
+        (filter.symbol === undefined || o.symbol === filter.symbol),
+    );
+    await Promise.all(targets.map((o) => this.cancel(o.clientOrderId, reason).catch(() => undefined)));
+    return targets.length;
+  }
+
+  /** Asks the venue about every UNKNOWN or pending-submit order by client id; never re-sends. */
+  async resolveUnknown(): Promise<number> {
+    let resolved = 0;
+    for (const order of [...this.orders.values()]) {
+      if (order.state !== 'unknown' && order.state !== 'pending-submit') continue;
+      const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol).catch(() => undefined);
+      if (venueOrder === undefined) continue; // still cannot reach the venue: stays unknown
+      if (venueOrder === null) {
+        // The venue never received it: the intent is kept (no loss) and closed as rejected (no re-send).
+        order.message = 'the venue has no order with this client id; it was never received';
+        this.transition(order, 'rejected', { event: 'not-found-at-venue' });
+      } else {
+        this.handleVenueUpdate(venueOrder);
+      }
+      resolved++;
+    }
+    return resolved;
+  }
+
+  /**
+   * Start-up / reconnect reconciliation (protocol step 4): local open orders by client id, venue
+   * open orders (unknown ones recorded as EXTERNAL), fills since the last checkpoint applied
+   * idempotently by venue trade id. Runs before any strategy.
+   */
+  async reconcile(): Promise<{ resolved: number; external: number; fillsApplied: number }> {
+    const resolved = await this.resolveLocalOpen();
+    let external = 0;
+    for (const venueOrder of await this.broker.openOrders()) {
+      if (this.orders.has(venueOrder.clientOrderId) || this.journal.loadOrder(venueOrder.clientOrderId)) continue;
+      const order = externalOrder(venueOrder, this.broker.venue, this.account);
+      this.journal.recordIntent(order, { external: true, venueOrder: { ...venueOrder } });
+      this.track(order);
+      this.emitOrder(order);
+      external++;
+    }
+    // Ask for fills from a minute before the last one we know: the venue's clock and ours differ.
+    const sinceMs = Math.max(0, this.journal.lastFillMs() - 60_000);
+    let fillsApplied = 0;
+    for (const fill of await this.broker.fillsSince(sinceMs)) if (this.handleFill(fill)) fillsApplied++;
+    const summary = { resolved, external, fillsApplied };
+    this.journal.audit('reconciliation', { ...summary, venue: this.broker.venue, account: this.account, sinceMs });
+    return summary;
+  }
+
+  private async resolveLocalOpen(): Promise<number> {
+    let resolved = 0;
+    for (const order of [...this.orders.values()]) {
+      if (isTerminalOrderState(order.state) || order.isExternal) continue;
+      const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol);
+      if (venueOrder) this.handleVenueUpdate(venueOrder);
+      else if (order.state === 'pending-submit' || order.state === 'unknown') {
+        order.message = 'the venue has no order with this client id; it was never received';
+        this.transition(order, 'rejected', { event: 'not-found-at-venue' });
+      } else {
+        order.message = 'no longer known to the venue';
+        this.transition(order, 'expired', { event: 'not-found-at-venue' });
+      }
+      resolved++;
+    }
+    return resolved;
+  }
+
+  /** A fill from the venue: recorded once, applied to the portfolio once, order progress updated. */
+  handleFill(fill: Fill): boolean {
+    const order = this.orders.get(fill.clientOrderId) ?? null;
+    const withStrategy = order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
+    if (!this.journal.recordFill(withStrategy)) return false;
+    this.portfolio.applyFill(withStrategy);
+    if (order) {
+      const filled = order.filledQuantity + fill.quantity;
+      order.averageFillPrice = (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled;
+      order.filledQuantity = filled;
+      if (fill.venueOrderId && !order.venueOrderId) order.venueOrderId = fill.venueOrderId;
+      const isComplete = filled >= order.quantity * (1 - 1e-9);
+      const next: OrderState = isComplete ? 'filled' : 'partially-filled';
+      if (order.state !== next || next === 'partially-filled') {
+        if (canTransition(order.state, next)) this.transition(order, next, { event: 'fill', fillId: fill.fillId, filledQuantity: filled });
+        else this.persist(order, order.state, { event: 'fill', fillId: fill.fillId, filledQuantity: filled });
+      }
+    }
+    for (const l of this.fillListeners) l(withStrategy, order ? { ...order } : null);
+    return true;
+  }
+
+  /** An order update from the venue (user stream, query reply). Fills arrive separately via handleFill. */
+  handleVenueUpdate(update: VenueOrder): void {
+    const order = this.orders.get(update.clientOrderId);
+    if (!order) return;
+    if (update.venueOrderId && !order.venueOrderId) order.venueOrderId = update.venueOrderId;
+    let target = update.state;
+    // Fill-driven states come from handleFill so quantities and the portfolio stay consistent; a
+    // venue saying 'filled' before its fills arrive leaves the order where the fills put it.
+    if (target === 'filled' || target === 'partially-filled') {
+      if (order.state === 'pending-submit' || order.state === 'unknown') target = 'accepted';
+      else return;
+    }
+    if (target === order.state) return;
+    if (target === 'pending-submit' || target === 'new' || target === 'unknown' || target === 'pending-cancel') return;
+    this.transition(order, target, { event: 'venue-update', venueState: update.state, venueOrderId: update.venueOrderId });
+  }
+
+  private transition(order: Order, to: OrderState, detail: Record<string, unknown>): boolean {
+    const from = order.state;
+    if (!canTransition(from, to)) {
+      this.refusedTransitions++;
+      this.log?.warn({ clientOrderId: order.clientOrderId, from, to, detail }, 'invalid order transition refused');
+      this.journal.audit('order.transition-refused', { clientOrderId: order.clientOrderId, from, to, detail });
+      return false;
+    }
+    if (from === 'unknown') this.adjustUnknown(order.symbol, -1);
+    if (to === 'unknown') this.adjustUnknown(order.symbol, +1);
+    order.state = to;
+    this.persist(order, from, detail);
+    return true;
+  }
+
+  private persist(order: Order, from: OrderState, detail: Record<string, unknown>): void {
+    order.updatedMs = this.clock.nowMs();
+    this.journal.recordTransition(order, from, {
+      clientOrderId: order.clientOrderId,
+      from,
+      to: order.state,
+      filledQuantity: order.filledQuantity,
+      ...detail,
+    });
+    this.emitOrder(order);
+  }
+
+  private adjustUnknown(symbol: string, delta: number): void {
+    const n = (this.unknownBySymbol.get(symbol) ?? 0) + delta;
+    if (n <= 0) this.unknownBySymbol.delete(symbol);
+    else this.unknownBySymbol.set(symbol, n);
+  }
+
+  private track(order: Order): void {
+    this.orders.set(order.clientOrderId, order);
+    if (order.state === 'unknown') this.adjustUnknown(order.symbol, +1);
+  }
+
+  private emitOrder(order: Order): void {
+    if (this.orderListeners.size === 0) return;
+    const copy = { ...order };
+    for (const l of this.orderListeners) l(copy);
+  }
+}
+
+/**
+ * `<prefix>_<session base36>_<sequence base36>`: within Binance's `^[.A-Z:/a-z0-9_-]{1,36}$`,
+ * unique because the sequence is persisted and never reused.
+ */
+export function makeClientOrderId(prefix: string, nowMs: number, sequence: number): string {
+  return `${prefix}_${Math.floor(nowMs / 1000).toString(36)}_${sequence.toString(36)}`;
+}
+
+function roundStop(price: number, rules: MarketRules, side: 'buy' | 'sell'): number {
+  // Stops round away from the market side's favour: a sell stop lower, a buy stop higher, never tighter.
+  return side === 'buy' ? ceilToStep(price, rules.tickSize) : floorToStep(price, rules.tickSize);
+}
+
+function validateIntent(intent: OrderIntent): void {
+  const bad = (message: string): never => {
+    throw appError('ORDER_INVALID', `Order not sent: ${message}`, { symbol: intent.symbol });
+  };
+  if (!Number.isFinite(intent.quantity) || intent.quantity <= 0) bad(`quantity must be a positive number, got ${intent.quantity}.`);
+  const positive = (v: number | undefined, name: string): void => {
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) bad(`${name} must be a positive number, got ${v}.`);
+  };
+  positive(intent.price, 'price');
+  positive(intent.stopPrice, 'stop price');
+  switch (intent.type) {
+    case 'market':
+      if (intent.price !== undefined) bad('a market order takes no limit price.');
+      if (intent.isPostOnly) bad('a market order cannot be post-only.');
+      break;
+    case 'limit':
+      if (intent.price === undefined) bad('a limit order needs a price.');
+      break;
+    case 'stop':
+      if (intent.stopPrice === undefined) bad('a stop order needs a stop price.');
+      break;
+    case 'stop-limit':
+      if (intent.stopPrice === undefined || intent.price === undefined) bad('a stop-limit order needs a stop price and a limit price.');
+      break;
+    case 'take-profit':
+      if (intent.stopPrice === undefined) bad('a take-profit order needs a trigger (stop) price.');
+      break;
+    case 'trailing-stop': {
+      const t = intent.trailing;
+      const hasFraction = t?.offsetFraction !== undefined;
+      const hasQuote = t?.offsetQuote !== undefined;
+      if (!t || hasFraction === hasQuote) bad('a trailing stop needs exactly one of offsetFraction or offsetQuote.');
+      if (hasFraction && !(t!.offsetFraction! > 0 && t!.offsetFraction! < 1)) bad('trailing offset fraction must be in (0, 1).');
+      if (hasQuote && !(t!.offsetQuote! > 0 && Number.isFinite(t!.offsetQuote!))) bad('trailing offset must be a positive number.');
+      break;
+    }
+  }
+  if (intent.isPostOnly && intent.tif !== 'GTC') bad('post-only orders must be GTC (an IOC/FOK post-only order could never rest).');
+  if (intent.isPostOnly && intent.type !== 'limit') bad('only limit orders can be post-only.');
+}
+
+function intentRecord(order: Order): Record<string, unknown> {
+  return {
+    clientOrderId: order.clientOrderId,
+    venue: order.venue,
+    account: order.account,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    quantity: order.quantity,
+    price: order.price,
+    stopPrice: order.stopPrice,
+    trailing: order.trailing,
+    tif: order.tif,
+    isPostOnly: order.isPostOnly,
+    isReduceOnly: order.isReduceOnly,
+    strategyId: order.strategyId,
+    reason: order.reason,
+  };
+}
+
+export function verdictRecord(verdict: RiskVerdict): Record<string, unknown> {
+  return {
+    isApproved: verdict.isApproved,
+    reason: verdict.reason,
+    checks: verdict.checks.map((c) => ({ check: c.check, isPassed: c.isPassed, value: c.value, limit: c.limit, unit: c.unit })),
+  };
+}
+
+function externalOrder(v: VenueOrder, venue: string, account: string): Order {
+  return {
+    clientOrderId: v.clientOrderId,
+    venueOrderId: v.venueOrderId,
+    venue,
+    account,
+    symbol: v.symbol,
+    side: v.side,
+    type: v.type,
+    quantity: v.quantity,
+    price: v.price,
+    stopPrice: null,
+    trailing: null,
+    tif: 'GTC',
+    isPostOnly: false,
+    isReduceOnly: false,
+    strategyId: 'external',
+    reason: 'found on the venue by reconciliation; not placed by Vantage',
+    state: v.state === 'pending-submit' || v.state === 'new' ? 'accepted' : v.state,
+    filledQuantity: v.filledQuantity,
+    averageFillPrice: v.averageFillPrice,
+    createdMs: v.updatedMs,
+    updatedMs: v.updatedMs,
+    message: 'EXTERNAL: not placed by Vantage',
+    isExternal: true,
+  };
+}
