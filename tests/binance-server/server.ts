@@ -72,7 +72,8 @@ export class BinanceTestServer {
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
   private readonly candles: Map<string, CandleRow[]>;
-  private readonly snapshots = new Map<string, DepthSnapshot>();
+  /** Each symbol's book as of the last replayed depth diff (what /api/v3/depth serves). */
+  private readonly books = new Map<string, LiveBook>();
   private readonly recordings = new Map<string, Recording>();
   private readonly replayPositions = new Map<string, number>();
   private readonly nowMs: () => number;
@@ -88,7 +89,7 @@ export class BinanceTestServer {
   constructor(options: BinanceServerOptions = {}) {
     this.candles = options.candles ?? new Map();
     for (const recording of options.recordings ?? []) {
-      this.snapshots.set(recording.symbol, recording.snapshot);
+      this.books.set(recording.symbol, new LiveBook(recording.snapshot));
       this.recordings.set(recording.symbol, recording);
       this.replayPositions.set(recording.symbol, 0);
     }
@@ -240,18 +241,27 @@ export class BinanceTestServer {
    * Publishes the recording's events from the current position up to (excluding) `endIndex`, in
    * recorded order, as fast as the sockets drain: batches of `batchSize`, yielding to the event loop
    * between batches so a client reads them as a stream rather than one giant buffer.
-   * Events on streams nobody subscribed to are skipped, as Binance would.
+   * Events on streams nobody subscribed to are skipped, as Binance would. Depth diffs also update the
+   * book /api/v3/depth serves, so a client that resyncs mid-replay gets a snapshot of that moment.
    */
-  async replay(symbol: string, endIndex?: number, batchSize = 64): Promise<void> {
+  async replay(
+    symbol: string,
+    endIndex?: number,
+    options: { batchSize?: number; isLost?: boolean } = {},
+  ): Promise<void> {
     const rec = this.recordings.get(symbol);
     if (!rec) throw new Error(`no recording for ${symbol}`);
+    const book = this.books.get(symbol)!;
     const end = Math.min(endIndex ?? rec.events.length, rec.events.length);
+    const batchSize = options.batchSize ?? 64;
     let position = this.replayPositions.get(symbol)!;
     while (position < end) {
       const stop = Math.min(end, position + batchSize);
       for (; position < stop; position++) {
         const event = rec.events[position]!;
-        this.publish(event.stream, event.data);
+        if (event.data.e === 'depthUpdate') book.apply(event.data as unknown as DepthDiff);
+        // isLost: the venue moves on but these messages never reach the clients (a network loss).
+        if (!options.isLost) this.publish(event.stream, event.data);
       }
       this.replayPositions.set(symbol, position);
       await this.drain();
@@ -271,7 +281,12 @@ export class BinanceTestServer {
   private acceptSocket(socket: WebSocket, req: IncomingMessage): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
-    const connection: Connection = { socket, isCombined: path.startsWith('/stream'), streams: new Set(), path };
+    const connection: Connection = {
+      socket,
+      isCombined: path.startsWith('/stream'),
+      streams: new Set(),
+      path,
+    };
     // Binance: /ws/<stream> and /stream?streams=a/b subscribe from the URL; /ws alone waits for SUBSCRIBE.
     const fromUrl: string[] = [];
     const streamsParam = url.searchParams.get('streams');
@@ -291,11 +306,15 @@ export class BinanceTestServer {
     try {
       message = JSON.parse(text) as typeof message;
     } catch {
-      connection.socket.send(JSON.stringify({ error: { code: 3, msg: 'Invalid JSON: expected value at line 1 column 1' } }));
+      connection.socket.send(
+        JSON.stringify({ error: { code: 3, msg: 'Invalid JSON: expected value at line 1 column 1' } }),
+      );
       return;
     }
     const id = message.id ?? null;
-    const params = Array.isArray(message.params) ? message.params.filter((p): p is string => typeof p === 'string') : [];
+    const params = Array.isArray(message.params)
+      ? message.params.filter((p): p is string => typeof p === 'string')
+      : [];
     switch (message.method) {
       case 'SUBSCRIBE':
         // Reply first: ccxt registers the subscription (and asks for the depth snapshot) on this reply.
@@ -310,7 +329,12 @@ export class BinanceTestServer {
         connection.socket.send(JSON.stringify({ result: [...connection.streams], id }));
         return;
       default:
-        connection.socket.send(JSON.stringify({ error: { code: 2, msg: `Invalid request: unknown method ${String(message.method)}` }, id }));
+        connection.socket.send(
+          JSON.stringify({
+            error: { code: 2, msg: `Invalid request: unknown method ${String(message.method)}` },
+            id,
+          }),
+        );
     }
   }
 
@@ -329,25 +353,42 @@ export class BinanceTestServer {
   private handleHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams.entries());
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, usedWeight: 0 };
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      status: 0,
+      usedWeight: 0,
+    };
     this.requests.push(record);
     const gate = this.requestGate;
     if (gate === null) this.respondHttp(req, res, url, query, record);
     else void gate(record).then(() => this.respondHttp(req, res, url, query, record));
   }
 
-  private respondHttp(req: IncomingMessage, res: ServerResponse, url: URL, query: Record<string, string>, record: RecordedRequest): void {
+  private respondHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    query: Record<string, string>,
+    record: RecordedRequest,
+  ): void {
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       record.status = status;
       res.writeHead(status, { 'content-type': 'application/json;charset=UTF-8', ...headers });
       res.end(JSON.stringify(body));
     };
     const nowMs = this.nowMs();
-    if (nowMs - this.weightWindow.startMs >= 60_000) this.weightWindow = { startMs: nowMs - (nowMs % 60_000), used: 0 };
+    if (nowMs - this.weightWindow.startMs >= 60_000)
+      this.weightWindow = { startMs: nowMs - (nowMs % 60_000), used: 0 };
     const retryAfterSec = String(Math.max(1, Math.ceil((this.weightWindow.startMs + 60_000 - nowMs) / 1000)));
     if (this.rejectRemaining > 0) {
       this.rejectRemaining--;
-      reply(429, { code: -1003, msg: RATE_LIMIT_MESSAGE.replace('%LIMIT%', String(this.weightLimit)) }, { 'retry-after': retryAfterSec });
+      reply(
+        429,
+        { code: -1003, msg: RATE_LIMIT_MESSAGE.replace('%LIMIT%', String(this.weightLimit)) },
+        { 'retry-after': retryAfterSec },
+      );
       return;
     }
     const route = ROUTES[url.pathname];
@@ -358,9 +399,16 @@ export class BinanceTestServer {
     const weight = route.weight(query);
     this.weightWindow.used += weight;
     record.usedWeight = this.weightWindow.used;
-    const weightHeaders = { 'x-mbx-used-weight': String(this.weightWindow.used), 'x-mbx-used-weight-1m': String(this.weightWindow.used) };
+    const weightHeaders = {
+      'x-mbx-used-weight': String(this.weightWindow.used),
+      'x-mbx-used-weight-1m': String(this.weightWindow.used),
+    };
     if (this.weightWindow.used > this.weightLimit) {
-      reply(429, { code: -1003, msg: RATE_LIMIT_MESSAGE.replace('%LIMIT%', String(this.weightLimit)) }, { ...weightHeaders, 'retry-after': retryAfterSec });
+      reply(
+        429,
+        { code: -1003, msg: RATE_LIMIT_MESSAGE.replace('%LIMIT%', String(this.weightLimit)) },
+        { ...weightHeaders, 'retry-after': retryAfterSec },
+      );
       return;
     }
     const result = route.handle(this, query, nowMs);
@@ -370,18 +418,24 @@ export class BinanceTestServer {
   /** @internal used by ROUTES */
   klines(query: Record<string, string>): { status: number; body: unknown } {
     const symbol = query.symbol;
-    if (!symbol) return badRequest(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    if (!symbol)
+      return badRequest(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
     if (!SYMBOLS.some((s) => s.symbol === symbol)) return badRequest(-1121, 'Invalid symbol.');
     const interval = query.interval;
-    if (!interval) return badRequest(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.");
+    if (!interval)
+      return badRequest(-1102, "Mandatory parameter 'interval' was not sent, was empty/null, or malformed.");
     const intervalMs = INTERVAL_MS[interval];
     if (intervalMs === undefined) return badRequest(-1120, 'Invalid interval.');
     const limit = query.limit === undefined ? 500 : Number(query.limit);
     // Binance: default 500, max 1000; a larger limit is an invalid parameter, not clamped.
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return badRequest(-1130, "Data sent for parameter 'limit' is not valid.");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return badRequest(-1130, "Data sent for parameter 'limit' is not valid.");
     const startTime = query.startTime === undefined ? undefined : Number(query.startTime);
     const endTime = query.endTime === undefined ? undefined : Number(query.endTime);
-    if ((startTime !== undefined && !Number.isFinite(startTime)) || (endTime !== undefined && !Number.isFinite(endTime))) {
+    if (
+      (startTime !== undefined && !Number.isFinite(startTime)) ||
+      (endTime !== undefined && !Number.isFinite(endTime))
+    ) {
       return badRequest(-1100, 'Illegal characters found in a parameter.');
     }
     if (startTime !== undefined && endTime !== undefined && startTime > endTime) {
@@ -400,48 +454,113 @@ export class BinanceTestServer {
       to = endTime === undefined ? rows.length : upperBound(rows, endTime);
       from = Math.max(0, to - limit);
     }
-    const body = rows.slice(from, Math.max(from, to)).map(([t, o, h, l, c, v]) => [
-      t,
-      decimal(o),
-      decimal(h),
-      decimal(l),
-      decimal(c),
-      decimal(v),
-      t + intervalMs - 1,
-      decimal(v * c),
-      100,
-      '0.00000000',
-      '0.00000000',
-      '0',
-    ]);
+    const body = rows
+      .slice(from, Math.max(from, to))
+      .map(([t, o, h, l, c, v]) => [
+        t,
+        decimal(o),
+        decimal(h),
+        decimal(l),
+        decimal(c),
+        decimal(v),
+        t + intervalMs - 1,
+        decimal(v * c),
+        100,
+        '0.00000000',
+        '0.00000000',
+        '0',
+      ]);
     return { status: 200, body };
   }
 
   /** @internal used by ROUTES */
   depth(query: Record<string, string>): { status: number; body: unknown } {
     const symbol = query.symbol;
-    if (!symbol) return badRequest(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    if (!symbol)
+      return badRequest(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
     if (!SYMBOLS.some((s) => s.symbol === symbol)) return badRequest(-1121, 'Invalid symbol.');
     const limit = query.limit === undefined ? 100 : Number(query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return badRequest(-1130, "Data sent for parameter 'limit' is not valid.");
-    const snapshot = this.snapshots.get(symbol) ?? { lastUpdateId: 1, bids: [], asks: [] };
-    return {
-      status: 200,
-      body: { lastUpdateId: snapshot.lastUpdateId, bids: snapshot.bids.slice(0, limit), asks: snapshot.asks.slice(0, limit) },
-    };
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
+      return badRequest(-1130, "Data sent for parameter 'limit' is not valid.");
+    const book = this.books.get(symbol);
+    return { status: 200, body: book ? book.snapshot(limit) : { lastUpdateId: 1, bids: [], asks: [] } };
+  }
+}
+
+interface DepthDiff {
+  U: number;
+  u: number;
+  b: [string, string][];
+  a: [string, string][];
+}
+
+/** A symbol's book on the venue: the recorded snapshot plus every diff replayed since. */
+class LiveBook {
+  private readonly bids = new Map<string, string>();
+  private readonly asks = new Map<string, string>();
+  private lastUpdateId: number;
+  private readonly original: DepthSnapshot;
+  private isChanged = false;
+
+  constructor(snapshot: DepthSnapshot) {
+    this.original = snapshot;
+    for (const [p, q] of snapshot.bids) this.bids.set(p, q);
+    for (const [p, q] of snapshot.asks) this.asks.set(p, q);
+    this.lastUpdateId = snapshot.lastUpdateId;
+  }
+
+  apply(diff: DepthDiff): void {
+    // Diffs logged before the snapshot (u <= lastUpdateId) are already in it.
+    if (diff.u <= this.lastUpdateId) return;
+    for (const [side, levels] of [
+      [this.bids, diff.b],
+      [this.asks, diff.a],
+    ] as const) {
+      for (const [p, q] of levels) {
+        if (Number(q) === 0) side.delete(p);
+        else side.set(p, q);
+      }
+    }
+    this.lastUpdateId = diff.u;
+    this.isChanged = true;
+  }
+
+  snapshot(limit: number): DepthSnapshot {
+    if (!this.isChanged) {
+      return {
+        lastUpdateId: this.original.lastUpdateId,
+        bids: this.original.bids.slice(0, limit),
+        asks: this.original.asks.slice(0, limit),
+      };
+    }
+    const side = (m: Map<string, string>, isDescending: boolean): [string, string][] =>
+      [...m.entries()]
+        .sort((x, y) => (isDescending ? Number(y[0]) - Number(x[0]) : Number(x[0]) - Number(y[0])))
+        .slice(0, limit);
+    return { lastUpdateId: this.lastUpdateId, bids: side(this.bids, true), asks: side(this.asks, false) };
   }
 }
 
 interface Route {
   weight(query: Record<string, string>): number;
-  handle(server: BinanceTestServer, query: Record<string, string>, nowMs: number): { status: number; body: unknown };
+  handle(
+    server: BinanceTestServer,
+    query: Record<string, string>,
+    nowMs: number,
+  ): { status: number; body: unknown };
 }
 
 // Weights are Binance spot's documented request weights (GET /api/v3/...).
 const ROUTES: Record<string, Route> = {
   '/api/v3/ping': { weight: () => 1, handle: () => ({ status: 200, body: {} }) },
-  '/api/v3/time': { weight: () => 1, handle: (_s, _q, nowMs) => ({ status: 200, body: { serverTime: nowMs } }) },
-  '/api/v3/exchangeInfo': { weight: () => 20, handle: (_s, _q, nowMs) => ({ status: 200, body: exchangeInfo(nowMs) }) },
+  '/api/v3/time': {
+    weight: () => 1,
+    handle: (_s, _q, nowMs) => ({ status: 200, body: { serverTime: nowMs } }),
+  },
+  '/api/v3/exchangeInfo': {
+    weight: () => 20,
+    handle: (_s, _q, nowMs) => ({ status: 200, body: exchangeInfo(nowMs) }),
+  },
   '/api/v3/klines': { weight: () => 2, handle: (s, q) => s.klines(q) },
   '/api/v3/depth': {
     weight: (q) => {
@@ -484,8 +603,22 @@ function upperBound(rows: CandleRow[], t: number): number {
 }
 
 const SYMBOLS = [
-  { symbol: 'BTCUSDT', base: 'BTC', tickSize: '0.01000000', stepSize: '0.00001000', minQty: '0.00001000', maxQty: '9000.00000000' },
-  { symbol: 'ETHUSDT', base: 'ETH', tickSize: '0.01000000', stepSize: '0.00010000', minQty: '0.00010000', maxQty: '9000.00000000' },
+  {
+    symbol: 'BTCUSDT',
+    base: 'BTC',
+    tickSize: '0.01000000',
+    stepSize: '0.00001000',
+    minQty: '0.00001000',
+    maxQty: '9000.00000000',
+  },
+  {
+    symbol: 'ETHUSDT',
+    base: 'ETH',
+    tickSize: '0.01000000',
+    stepSize: '0.00010000',
+    minQty: '0.00010000',
+    maxQty: '9000.00000000',
+  },
 ];
 
 /** Shaped like Binance spot's GET /api/v3/exchangeInfo (2024), trimmed to two symbols. */
@@ -510,7 +643,15 @@ function exchangeInfo(nowMs: number): unknown {
       quoteAssetPrecision: 8,
       baseCommissionPrecision: 8,
       quoteCommissionPrecision: 8,
-      orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT', 'TAKE_PROFIT_LIMIT'],
+      orderTypes: [
+        'LIMIT',
+        'LIMIT_MAKER',
+        'MARKET',
+        'STOP_LOSS',
+        'STOP_LOSS_LIMIT',
+        'TAKE_PROFIT',
+        'TAKE_PROFIT_LIMIT',
+      ],
       icebergAllowed: true,
       ocoAllowed: true,
       otoAllowed: true,
@@ -520,13 +661,43 @@ function exchangeInfo(nowMs: number): unknown {
       isSpotTradingAllowed: true,
       isMarginTradingAllowed: true,
       filters: [
-        { filterType: 'PRICE_FILTER', minPrice: s.tickSize, maxPrice: '1000000.00000000', tickSize: s.tickSize },
+        {
+          filterType: 'PRICE_FILTER',
+          minPrice: s.tickSize,
+          maxPrice: '1000000.00000000',
+          tickSize: s.tickSize,
+        },
         { filterType: 'LOT_SIZE', minQty: s.minQty, maxQty: s.maxQty, stepSize: s.stepSize },
         { filterType: 'ICEBERG_PARTS', limit: 10 },
-        { filterType: 'MARKET_LOT_SIZE', minQty: '0.00000000', maxQty: '100.00000000', stepSize: '0.00000000' },
-        { filterType: 'TRAILING_DELTA', minTrailingAboveDelta: 10, maxTrailingAboveDelta: 2000, minTrailingBelowDelta: 10, maxTrailingBelowDelta: 2000 },
-        { filterType: 'PERCENT_PRICE_BY_SIDE', bidMultiplierUp: '5', bidMultiplierDown: '0.2', askMultiplierUp: '5', askMultiplierDown: '0.2', avgPriceMins: 5 },
-        { filterType: 'NOTIONAL', minNotional: '5.00000000', applyMinToMarket: true, maxNotional: '9000000.00000000', applyMaxToMarket: false, avgPriceMins: 5 },
+        {
+          filterType: 'MARKET_LOT_SIZE',
+          minQty: '0.00000000',
+          maxQty: '100.00000000',
+          stepSize: '0.00000000',
+        },
+        {
+          filterType: 'TRAILING_DELTA',
+          minTrailingAboveDelta: 10,
+          maxTrailingAboveDelta: 2000,
+          minTrailingBelowDelta: 10,
+          maxTrailingBelowDelta: 2000,
+        },
+        {
+          filterType: 'PERCENT_PRICE_BY_SIDE',
+          bidMultiplierUp: '5',
+          bidMultiplierDown: '0.2',
+          askMultiplierUp: '5',
+          askMultiplierDown: '0.2',
+          avgPriceMins: 5,
+        },
+        {
+          filterType: 'NOTIONAL',
+          minNotional: '5.00000000',
+          applyMinToMarket: true,
+          maxNotional: '9000000.00000000',
+          applyMaxToMarket: false,
+          avgPriceMins: 5,
+        },
         { filterType: 'MAX_NUM_ORDERS', maxNumOrders: 200 },
         { filterType: 'MAX_NUM_ALGO_ORDERS', maxNumAlgoOrders: 5 },
       ],

@@ -34,10 +34,16 @@ export function parseTime(value: string, option: string): number {
   const trimmed = value.trim();
   if (/^\d{10,}$/.test(trimmed)) return Number(trimmed);
   let ms = NaN;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed)) ms = Date.parse(trimmed); // date-only ISO is UTC
-  else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(trimmed)) ms = Date.parse(`${trimmed}Z`); // no zone: read as UTC
+  if (/^\d{4}-\d{2}-\d{2}$/.test(trimmed))
+    ms = Date.parse(trimmed); // date-only ISO is UTC
+  else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(trimmed))
+    ms = Date.parse(`${trimmed}Z`); // no zone: read as UTC
   else if (/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(trimmed)) ms = Date.parse(trimmed);
-  if (!Number.isFinite(ms)) throw new CliError(`${option} "${value}" is not a date: use YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC) or epoch milliseconds.`, EXIT_USAGE);
+  if (!Number.isFinite(ms))
+    throw new CliError(
+      `${option} "${value}" is not a date: use YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC) or epoch milliseconds.`,
+      EXIT_USAGE,
+    );
   return ms;
 }
 
@@ -53,27 +59,44 @@ export function registerDataFetch(data: Command): void {
     .requiredOption('--timeframe <tf>', `bar length: ${TIMEFRAMES.join(', ')}`)
     .requiredOption('--since <time>', 'first bar: YYYY-MM-DD, YYYY-MM-DDTHH:MM (UTC) or epoch ms')
     .option('--until <time>', 'stop before this time (default: now; the bar forming now is never stored)')
-    .option('--retries <n>', 'attempts per request before giving up on an unreachable or rate-limiting venue', '5')
+    .option(
+      '--retries <n>',
+      'attempts per request before giving up on an unreachable or rate-limiting venue',
+      '5',
+    )
     .action(async (opts: FetchOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       const venue = opts.venue.toLowerCase();
       if (!listVenueIds().includes(venue)) {
-        throw new CliError(`Unknown venue "${opts.venue}". Use a ccxt exchange id such as binance, kraken, coinbase or bybit.`, EXIT_USAGE);
+        throw new CliError(
+          `Unknown venue "${opts.venue}". Use a ccxt exchange id such as binance, kraken, coinbase or bybit.`,
+          EXIT_USAGE,
+        );
       }
       if (!isTimeframe(opts.timeframe)) {
-        throw new CliError(`Unknown timeframe "${opts.timeframe}". Use one of ${TIMEFRAMES.join(', ')}.`, EXIT_USAGE);
+        throw new CliError(
+          `Unknown timeframe "${opts.timeframe}". Use one of ${TIMEFRAMES.join(', ')}.`,
+          EXIT_USAGE,
+        );
       }
       const timeframe = opts.timeframe;
       const sinceMs = parseTime(opts.since, '--since');
       const untilMs = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
-      if (untilMs !== undefined && untilMs <= sinceMs) throw new CliError('--until must be after --since.', EXIT_USAGE);
+      if (untilMs !== undefined && untilMs <= sinceMs)
+        throw new CliError('--until must be after --since.', EXIT_USAGE);
       const retries = Number(opts.retries);
-      if (!Number.isInteger(retries) || retries < 1 || retries > 20) throw new CliError('--retries must be a whole number from 1 to 20.', EXIT_USAGE);
+      if (!Number.isInteger(retries) || retries < 1 || retries > 20)
+        throw new CliError('--retries must be a whole number from 1 to 20.', EXIT_USAGE);
 
       const baseUrl = venueUrlOverride(venue);
       const exchange = createVenueExchange(venue, baseUrl === undefined ? {} : { baseUrl });
       mkdirSync(dataDir, { recursive: true });
-      const market = openDatabase({ name: 'market.db', path: join(dataDir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+      const market = openDatabase({
+        name: 'market.db',
+        path: join(dataDir, 'market.db'),
+        migrations: marketMigrations,
+        durability: 'normal',
+      });
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
       process.once('SIGINT', onSigint);
@@ -87,16 +110,31 @@ export function registerDataFetch(data: Command): void {
           {
             scheduler: new SystemScheduler(),
             random: new SeededRandom(randomInt(2 ** 31)),
-            policy: { initialDelayMs: 500, maxDelayMs: 15_000, maxAttempts: retries, rateLimitedDelayMs: 5_000 },
+            policy: {
+              initialDelayMs: 500,
+              maxDelayMs: 15_000,
+              maxAttempts: retries,
+              rateLimitedDelayMs: 5_000,
+            },
             signal: abort.signal,
             onRetry: ({ attempt, kind, delayMs }) => {
-              if (!json) process.stderr.write(`${venue}: ${kind === 'rate-limited' ? 'rate limited' : 'request failed'} (attempt ${attempt}), retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
+              if (!json)
+                process.stderr.write(
+                  `${venue}: ${kind === 'rate-limited' ? 'rate limited' : 'request failed'} (attempt ${attempt}), retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
+                );
             },
             onProgress: (p) => {
               storedSoFar = p.fetchedBars;
               if (json) return;
-              bar.progress ??= createProgress(`${venue} ${opts.symbol} ${timeframe}`, Math.max(1, p.expectedBars));
-              bar.progress.update(p.fetchedBars, undefined, p.lastBarMs === null ? '' : new Date(p.lastBarMs).toISOString().slice(0, 16));
+              bar.progress ??= createProgress(
+                `${venue} ${opts.symbol} ${timeframe}`,
+                Math.max(1, p.expectedBars),
+              );
+              bar.progress.update(
+                p.fetchedBars,
+                undefined,
+                p.lastBarMs === null ? '' : new Date(p.lastBarMs).toISOString().slice(0, 16),
+              );
             },
           },
         );
@@ -105,10 +143,17 @@ export function registerDataFetch(data: Command): void {
       } catch (err) {
         bar.progress?.stop();
         if (err instanceof AppErrorException && err.code === 'CANCELLED') {
-          throw new CliError(`Interrupted after ${storedSoFar} bars (all stored). Run the same command again to resume.`, 130);
+          throw new CliError(
+            `Interrupted after ${storedSoFar} bars (all stored). Run the same command again to resume.`,
+            130,
+          );
         }
         if (err instanceof AppErrorException && storedSoFar > 0) {
-          throw new AppErrorException(err.code, `${err.message} ${storedSoFar} bars were stored before the failure; run the same command again to resume.`, err.details);
+          throw new AppErrorException(
+            err.code,
+            `${err.message} ${storedSoFar} bars were stored before the failure; run the same command again to resume.`,
+            err.details,
+          );
         }
         throw err;
       } finally {
@@ -124,10 +169,13 @@ function report(result: HistoryFetchResult, json: boolean): void {
     printJson(result);
     return;
   }
-  const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString().replace(':00.000Z', 'Z'));
+  const iso = (ms: number | null): string =>
+    ms === null ? '-' : new Date(ms).toISOString().replace(':00.000Z', 'Z');
   const series = `${result.venue} ${result.symbol} ${result.timeframe}`;
   if (result.ranges.length === 0) {
-    process.stdout.write(`${series}: already up to date (${result.storedBars} bars stored, ${iso(result.firstMs)} .. ${iso(result.lastMs)}).\n`);
+    process.stdout.write(
+      `${series}: already up to date (${result.storedBars} bars stored, ${iso(result.firstMs)} .. ${iso(result.lastMs)}).\n`,
+    );
     return;
   }
   const resumed = result.resumedAfterMs === null ? '' : ` (resumed after ${iso(result.resumedAfterMs)})`;

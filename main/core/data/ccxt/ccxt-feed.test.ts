@@ -220,6 +220,35 @@ describeWithData('ccxt feed against the local Binance server', () => {
     expect(Object.keys(exchange.clients).every((u) => u.startsWith(`${server.wsUrl}/`))).toBe(true);
   });
 
+  it('resyncs the book from a fresh snapshot after depth messages are lost, ending on the recorded book', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const { feed, events } = startFeed({ exchange, subscriptions: [{ symbol: 'BTC/USDT', book: true }] });
+    await feed.start();
+    await server.waitForSubscribers(['btcusdt@depth@100ms']);
+    const depthIndexes = recording.events.flatMap((e, i) => (e.stream.endsWith('@depth@100ms') ? [i] : []));
+    const end = depthIndexes[1500]!;
+    await server.replay('BTCUSDT', depthIndexes[500]!);
+    const seenU = (recording.events[depthIndexes[499]!]!.data as { u: number }).u;
+    await waitUntil(feed, () => feed.bookSequence('BTC/USDT') === seenU);
+    // 20 diffs never reach the client: the next one it sees does not chain.
+    await server.replay('BTCUSDT', depthIndexes[520]!, { isLost: true });
+    await server.replay('BTCUSDT', end + 1);
+    const reference = new ReferenceBook(recording.snapshot);
+    for (const i of depthIndexes.filter((i) => i <= end)) reference.apply(recording.events[i]!.data as never);
+    await waitUntil(
+      feed,
+      () => feed.bookSequence('BTC/USDT') === reference.sequence && feed.health()[0]!.state === 'live',
+    );
+    const lastBook = events.findLast((e) => e.kind === 'book');
+    if (lastBook?.kind !== 'book') throw new Error('no book event');
+    const expected = reference.top(20);
+    expect(lastBook.book.bids.map((l) => [l.price, l.quantity])).toEqual(expected.bids);
+    expect(lastBook.book.asks.map((l) => [l.price, l.quantity])).toEqual(expected.asks);
+    expect(feed.health()[0]!.gaps).toBe(1);
+    expect(server.requests.filter((r) => r.path === '/api/v3/depth')).toHaveLength(2);
+  });
+
   it('pages fetchOHLCV across more than 1000 bars exactly like the stored source', async () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);

@@ -111,7 +111,8 @@ export class CcxtFeed {
       backoff: { ...DEFAULT_BACKOFF, maxAttempts: 20, ...options.backoff },
     };
     for (const sub of options.subscriptions) {
-      if (this.symbolStates.has(sub.symbol)) throw appError('BAD_INPUT', `Symbol ${sub.symbol} is subscribed twice; merge the subscriptions.`);
+      if (this.symbolStates.has(sub.symbol))
+        throw appError('BAD_INPUT', `Symbol ${sub.symbol} is subscribed twice; merge the subscriptions.`);
       this.symbolStates.set(sub.symbol, {
         symbol: sub.symbol,
         health: {
@@ -127,7 +128,9 @@ export class CcxtFeed {
         lastTradeId: null,
         lastTradeMs: null,
         bookSequence: null,
-        bars: new Map((sub.timeframes ?? []).map((tf) => [tf, { timeframe: tf, current: null, lastClosedMs: null }])),
+        bars: new Map(
+          (sub.timeframes ?? []).map((tf) => [tf, { timeframe: tf, current: null, lastClosedMs: null }]),
+        ),
         windowStartMs: options.scheduler.nowMs(),
         windowCount: 0,
       });
@@ -145,7 +148,11 @@ export class CcxtFeed {
 
   /** Events of one symbol only (health included). */
   subscribe(symbol: string, listener: Listener<MarketEvent>): { unsubscribe(): void } {
-    if (!this.symbolStates.has(symbol)) throw appError('BAD_INPUT', `${this.options.venue} feed does not stream ${symbol}; it streams ${this.symbols().join(', ')}.`);
+    if (!this.symbolStates.has(symbol))
+      throw appError(
+        'BAD_INPUT',
+        `${this.options.venue} feed does not stream ${symbol}; it streams ${this.symbols().join(', ')}.`,
+      );
     const off = this.onEvent((e) => {
       if ((e.kind === 'health' ? e.health.symbol : e.symbol) === symbol) listener(e);
     });
@@ -176,7 +183,12 @@ export class CcxtFeed {
   transportFor(channel: 'trades' | 'book' | 'bars' | 'ticker'): 'websocket' | 'rest' {
     if (this.options.transport !== 'auto') return this.options.transport;
     const has = this.options.exchange.has as Record<string, unknown>;
-    const method = { trades: 'watchTrades', book: 'watchOrderBook', bars: 'watchOHLCV', ticker: 'watchTicker' }[channel];
+    const method = {
+      trades: 'watchTrades',
+      book: 'watchOrderBook',
+      bars: 'watchOHLCV',
+      ticker: 'watchTicker',
+    }[channel];
     return has.ws && has[method] ? 'websocket' : 'rest';
   }
 
@@ -216,7 +228,12 @@ export class CcxtFeed {
   }
 
   private retryContext(): RetryContext {
-    return { scheduler: this.options.scheduler, random: this.options.random, policy: this.options.backoff, signal: this.abort.signal };
+    return {
+      scheduler: this.options.scheduler,
+      random: this.options.random,
+      policy: this.options.backoff,
+      signal: this.abort.signal,
+    };
   }
 
   private async runChannel(state: SymbolState, channel: ChannelName): Promise<void> {
@@ -226,7 +243,8 @@ export class CcxtFeed {
     let isFirstPoll = true;
     while (!this.isStopped) {
       try {
-        if (!isWebsocket && !isFirstPoll) await delay(this.options.scheduler, this.options.pollIntervalMs, this.abort.signal);
+        if (!isWebsocket && !isFirstPoll)
+          await delay(this.options.scheduler, this.options.pollIntervalMs, this.abort.signal);
         isFirstPoll = false;
         await this.step(state, channel, isWebsocket, failures > 0);
         if (this.isStopped) return;
@@ -235,7 +253,12 @@ export class CcxtFeed {
       } catch (err) {
         if (this.isStopped) return;
         const errorKind = classifyVenueError(err);
-        if (errorKind !== 'network' && errorKind !== 'rate-limited') {
+        if (errorKind === 'out-of-sync' && channel === 'book') {
+          // The venue's update ids stopped chaining (lost messages): drop the subscription so the
+          // next watch resubscribes and rebuilds the book from a fresh snapshot.
+          this.addGap(state);
+          await this.unwatchBook(state.symbol);
+        } else if (errorKind !== 'network' && errorKind !== 'rate-limited') {
           this.markFailed(state, `${channel}: ${errorMessage(err)}`);
           return;
         }
@@ -246,7 +269,11 @@ export class CcxtFeed {
         }
         this.markRecovering(state, channel, errorMessage(err));
         try {
-          await delay(this.options.scheduler, backoffDelayMs(failures, this.options.backoff, this.options.random, errorKind === 'rate-limited'), this.abort.signal);
+          await delay(
+            this.options.scheduler,
+            backoffDelayMs(failures, this.options.backoff, this.options.random, errorKind === 'rate-limited'),
+            this.abort.signal,
+          );
         } catch (cancelled) {
           if (isAppErrorException(cancelled)) return;
           throw cancelled;
@@ -255,7 +282,12 @@ export class CcxtFeed {
     }
   }
 
-  private async step(state: SymbolState, channel: ChannelName, isWebsocket: boolean, isRecovering: boolean): Promise<void> {
+  private async step(
+    state: SymbolState,
+    channel: ChannelName,
+    isWebsocket: boolean,
+    isRecovering: boolean,
+  ): Promise<void> {
     const ex = this.options.exchange;
     const symbol = state.symbol;
     if (channel === 'trades') {
@@ -263,7 +295,9 @@ export class CcxtFeed {
       const trades = isWebsocket ? await ex.watchTrades(symbol) : await ex.fetchTrades(symbol, since);
       this.handleTrades(state, trades);
     } else if (channel === 'book') {
-      const book = isWebsocket ? await ex.watchOrderBook(symbol) : await ex.fetchOrderBook(symbol, this.options.bookDepth);
+      const book = isWebsocket
+        ? await ex.watchOrderBook(symbol)
+        : await ex.fetchOrderBook(symbol, this.options.bookDepth);
       this.handleBook(state, book);
     } else if (channel === 'ticker') {
       const ticker = isWebsocket ? await ex.watchTicker(symbol) : await ex.fetchTicker(symbol);
@@ -275,12 +309,32 @@ export class CcxtFeed {
       if (isRecovering) bars.current = null;
       const rows = isWebsocket
         ? await ex.watchOHLCV(symbol, bars.timeframe)
-        : await ex.fetchOHLCV(symbol, bars.timeframe, bars.lastClosedMs === null ? undefined : bars.lastClosedMs + TIMEFRAME_MS[bars.timeframe]);
+        : await ex.fetchOHLCV(
+            symbol,
+            bars.timeframe,
+            bars.lastClosedMs === null ? undefined : bars.lastClosedMs + TIMEFRAME_MS[bars.timeframe],
+          );
       await this.handleBarRows(state, bars, rows as unknown[][]);
     }
   }
 
-  private handleTrades(state: SymbolState, trades: { id?: string; timestamp?: number; price?: number; amount?: number; side?: string }[]): void {
+  private async unwatchBook(symbol: string): Promise<void> {
+    const ex = this.options.exchange as CcxtExchange & {
+      unWatchOrderBook?: (symbol: string) => Promise<unknown>;
+    };
+    if (!(ex.has as Record<string, unknown>).unWatchOrderBook || typeof ex.unWatchOrderBook !== 'function')
+      return;
+    try {
+      await ex.unWatchOrderBook(symbol);
+    } catch {
+      // If unsubscribing fails the connection is unusable anyway; the retry reconnects.
+    }
+  }
+
+  private handleTrades(
+    state: SymbolState,
+    trades: { id?: string; timestamp?: number; price?: number; amount?: number; side?: string }[],
+  ): void {
     let count = 0;
     for (const t of trades) {
       if (t.price === undefined || t.amount === undefined || t.timestamp === undefined) continue;
@@ -298,22 +352,36 @@ export class CcxtFeed {
         kind: 'trade',
         venue: this.options.venue,
         symbol: state.symbol,
-        trade: { tsMs: t.timestamp, price: t.price, quantity: t.amount, side: t.side === 'sell' ? 'sell' : 'buy', id: t.id ?? '' },
+        trade: {
+          tsMs: t.timestamp,
+          price: t.price,
+          quantity: t.amount,
+          side: t.side === 'sell' ? 'sell' : 'buy',
+          id: t.id ?? '',
+        },
       });
     }
     this.countMessages(state, count);
   }
 
-  private handleBook(state: SymbolState, book: { bids: unknown[][]; asks: unknown[][]; timestamp?: number; nonce?: number }): void {
+  private handleBook(
+    state: SymbolState,
+    book: { bids: unknown[][]; asks: unknown[][]; timestamp?: number; nonce?: number },
+  ): void {
     const depth = this.options.bookDepth;
-    const levels = (side: unknown[][]): BookLevel[] => side.slice(0, depth).map((l) => ({ price: Number(l[0]), quantity: Number(l[1]) }));
+    const levels = (side: unknown[][]): BookLevel[] =>
+      side.slice(0, depth).map((l) => ({ price: Number(l[0]), quantity: Number(l[1]) }));
     state.bookSequence = book.nonce ?? null;
     this.countMessages(state, 1);
     this.emit({
       kind: 'book',
       venue: this.options.venue,
       symbol: state.symbol,
-      book: { tsMs: book.timestamp ?? this.options.scheduler.nowMs(), bids: levels(book.bids), asks: levels(book.asks) },
+      book: {
+        tsMs: book.timestamp ?? this.options.scheduler.nowMs(),
+        bids: levels(book.bids),
+        asks: levels(book.asks),
+      },
     });
   }
 
@@ -366,7 +434,14 @@ export class CcxtFeed {
   private async backfillBars(state: SymbolState, bars: BarState, beforeMs: number): Promise<void> {
     this.addGap(state);
     const sinceMs = bars.lastClosedMs! + TIMEFRAME_MS[bars.timeframe];
-    const pages = fetchOhlcvPages(this.options.venue, this.options.exchange, state.symbol, bars.timeframe, { sinceMs, untilMs: beforeMs }, this.retryContext());
+    const pages = fetchOhlcvPages(
+      this.options.venue,
+      this.options.exchange,
+      state.symbol,
+      bars.timeframe,
+      { sinceMs, untilMs: beforeMs },
+      this.retryContext(),
+    );
     for await (const page of pages) {
       for (const bar of page.bars) this.closeBar(state, bars, bar);
     }
@@ -379,7 +454,14 @@ export class CcxtFeed {
   }
 
   private emitBar(state: SymbolState, timeframe: Timeframe, bar: Candle, isClosed: boolean): void {
-    this.emit({ kind: 'bar', venue: this.options.venue, symbol: state.symbol, timeframe, bar: { ...bar }, isClosed });
+    this.emit({
+      kind: 'bar',
+      venue: this.options.venue,
+      symbol: state.symbol,
+      timeframe,
+      bar: { ...bar },
+      isClosed,
+    });
   }
 
   private countMessages(state: SymbolState, count: number): void {
@@ -393,7 +475,10 @@ export class CcxtFeed {
       state.windowStartMs = now;
       state.windowCount = 0;
     }
-    if ((state.health.state === 'connecting' || state.health.state === 'stale') && state.recovering.size === 0) {
+    if (
+      (state.health.state === 'connecting' || state.health.state === 'stale') &&
+      state.recovering.size === 0
+    ) {
       this.setState(state, 'live');
     }
   }
@@ -452,7 +537,13 @@ export class CcxtFeed {
 
 function toCandle(row: unknown[]): Candle | null {
   const [t, o, h, l, c, v] = row;
-  if (typeof t !== 'number' || typeof o !== 'number' || typeof h !== 'number' || typeof l !== 'number' || typeof c !== 'number') return null;
+  if (
+    typeof t !== 'number' ||
+    typeof o !== 'number' ||
+    typeof h !== 'number' ||
+    typeof l !== 'number' ||
+    typeof c !== 'number'
+  )
+    return null;
   return { time: t, open: o, high: h, low: l, close: c, volume: typeof v === 'number' ? v : 0 };
 }
-

@@ -1,5 +1,12 @@
 import { appError } from '../../../../shared/errors.ts';
-import { TIMEFRAME_MS, barOpenMs, candlesToColumns, type Candle, type SeriesKey, type Timeframe } from '../../../../shared/market.ts';
+import {
+  TIMEFRAME_MS,
+  barOpenMs,
+  candlesToColumns,
+  type Candle,
+  type SeriesKey,
+  type Timeframe,
+} from '../../../../shared/market.ts';
 import type { CandleStore } from '../candle-store.ts';
 import { ensureMarket, ensureTimeframe, fetchOhlcvPages, type RetryContext } from './rest.ts';
 import type { CcxtExchange } from './venues.ts';
@@ -46,7 +53,12 @@ export interface HistoryFetchContext extends RetryContext {
  * the last stored bar (and fetches any head before the first one). Each page is upserted on its own
  * (atomic per page), so an interruption keeps every page that arrived.
  */
-export async function fetchHistory(exchange: CcxtExchange, store: CandleStore, request: HistoryFetchRequest, ctx: HistoryFetchContext): Promise<HistoryFetchResult> {
+export async function fetchHistory(
+  exchange: CcxtExchange,
+  store: CandleStore,
+  request: HistoryFetchRequest,
+  ctx: HistoryFetchContext,
+): Promise<HistoryFetchResult> {
   const { venue, symbol, timeframe } = request;
   const tfMs = TIMEFRAME_MS[timeframe];
   if (!Number.isFinite(request.sinceMs)) throw appError('BAD_INPUT', 'The start time is not a valid time.');
@@ -56,13 +68,22 @@ export async function fetchHistory(exchange: CcxtExchange, store: CandleStore, r
   const sinceMs = Math.ceil(request.sinceMs / tfMs) * tfMs;
   const untilMs = Math.min(request.untilMs ?? formingBarMs, formingBarMs);
   if (untilMs <= sinceMs) {
-    throw appError('BAD_INPUT', `Nothing to fetch: the range ${new Date(sinceMs).toISOString()} .. ${new Date(untilMs).toISOString()} holds no closed ${timeframe} bar.`);
+    throw appError(
+      'BAD_INPUT',
+      `Nothing to fetch: the range ${new Date(sinceMs).toISOString()} .. ${new Date(untilMs).toISOString()} holds no closed ${timeframe} bar.`,
+    );
   }
   const key: SeriesKey = { venue, symbol, timeframe };
   const stored = store.getSeries(key);
   const ranges: { fromMs: number; toMs: number }[] = [];
   let resumedAfterMs: number | null = null;
-  if (stored === null || stored.firstMs === null || stored.lastMs === null || stored.lastMs < sinceMs || stored.firstMs >= untilMs) {
+  if (
+    stored === null ||
+    stored.firstMs === null ||
+    stored.lastMs === null ||
+    stored.lastMs < sinceMs ||
+    stored.firstMs >= untilMs
+  ) {
     ranges.push({ fromMs: sinceMs, toMs: untilMs });
   } else {
     if (sinceMs < stored.firstMs) ranges.push({ fromMs: sinceMs, toMs: stored.firstMs });
@@ -79,7 +100,14 @@ export async function fetchHistory(exchange: CcxtExchange, store: CandleStore, r
   let lastBarMs: number | null = null;
   ctx.onProgress?.({ fetchedBars, expectedBars, lastBarMs });
   for (const range of ranges) {
-    for await (const page of fetchOhlcvPages(venue, exchange, symbol, timeframe, { sinceMs: range.fromMs, untilMs: range.toMs }, ctx)) {
+    for await (const page of fetchOhlcvPages(
+      venue,
+      exchange,
+      symbol,
+      timeframe,
+      { sinceMs: range.fromMs, untilMs: range.toMs },
+      ctx,
+    )) {
       validateBars(venue, symbol, page.bars);
       const result = store.upsert(key, candlesToColumns(page.bars));
       fetchedBars += page.bars.length;
@@ -108,11 +136,18 @@ function validateBars(venue: string, symbol: string, bars: Candle[]): void {
   for (const b of bars) {
     const values = [b.open, b.high, b.low, b.close, b.volume];
     const isValid =
-      values.every(Number.isFinite) && b.volume >= 0 && b.high >= Math.max(b.open, b.close) && b.low <= Math.min(b.open, b.close);
+      values.every(Number.isFinite) &&
+      b.volume >= 0 &&
+      b.high >= Math.max(b.open, b.close) &&
+      b.low <= Math.min(b.open, b.close);
     if (!isValid) {
-      throw appError('DATA_INVALID', `${venue} sent an inconsistent ${symbol} bar at ${new Date(b.time).toISOString()}: ${JSON.stringify(b)}. Nothing after it was stored.`, {
-        bar: b,
-      });
+      throw appError(
+        'DATA_INVALID',
+        `${venue} sent an inconsistent ${symbol} bar at ${new Date(b.time).toISOString()}: ${JSON.stringify(b)}. Nothing after it was stored.`,
+        {
+          bar: b,
+        },
+      );
     }
   }
 }

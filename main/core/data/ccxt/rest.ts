@@ -6,13 +6,16 @@ import { TIMEFRAME_MS, type Candle, type Timeframe } from '../../../../shared/ma
 import type { CcxtExchange } from './venues.ts';
 
 /** How a failed venue call should be treated. */
-export type VenueErrorKind = 'rate-limited' | 'network' | 'bad-symbol' | 'not-supported' | 'fatal';
+export type VenueErrorKind =
+  'rate-limited' | 'network' | 'out-of-sync' | 'bad-symbol' | 'not-supported' | 'fatal';
 
 export function classifyVenueError(err: unknown): VenueErrorKind {
   // Our own refusals (e.g. a request outside the pinned origin) are never retried.
   if (err instanceof AppErrorException) return 'fatal';
   // ccxt: HTTP 429 / Binance -1003 raise DDoSProtection or RateLimitExceeded (both NetworkError).
   if (err instanceof ccxt.RateLimitExceeded || err instanceof ccxt.DDoSProtection) return 'rate-limited';
+  // ccxt: a websocket book whose update ids do not chain raises ChecksumError (an InvalidNonce).
+  if (err instanceof ccxt.InvalidNonce) return 'out-of-sync';
   if (err instanceof ccxt.NetworkError) return 'network';
   if (err instanceof ccxt.BadSymbol) return 'bad-symbol';
   if (err instanceof ccxt.NotSupported) return 'not-supported';
@@ -33,14 +36,24 @@ export interface BackoffPolicy {
   rateLimitedDelayMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 500, maxDelayMs: 30_000, maxAttempts: 8, rateLimitedDelayMs: 5_000 };
+export const DEFAULT_BACKOFF: BackoffPolicy = {
+  initialDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxAttempts: 8,
+  rateLimitedDelayMs: 5_000,
+};
 
 /**
  * Delay before retry number `attempt` (1 = first retry): "equal jitter" (AWS architecture blog):
  * half of the capped exponential step is fixed, half is random, so retries from many clients spread
  * out while each still waits at least half the step.
  */
-export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: RandomSource, isRateLimited = false): number {
+export function backoffDelayMs(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: RandomSource,
+  isRateLimited = false,
+): number {
   const step = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.max(0, attempt - 1));
   const delay = step / 2 + random.next() * (step / 2);
   return Math.max(delay, isRateLimited ? policy.rateLimitedDelayMs : 0);
@@ -78,7 +91,12 @@ export interface RetryContext {
  * anything else (bad symbol, bad request) fails at once. After the last attempt the error is
  * turned into VENUE_RATE_LIMITED or VENUE_UNREACHABLE.
  */
-export async function callWithRetry<T>(venue: string, what: string, fn: () => Promise<T>, ctx: RetryContext): Promise<T> {
+export async function callWithRetry<T>(
+  venue: string,
+  what: string,
+  fn: () => Promise<T>,
+  ctx: RetryContext,
+): Promise<T> {
   const policy = ctx.policy ?? DEFAULT_BACKOFF;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -88,10 +106,18 @@ export async function callWithRetry<T>(venue: string, what: string, fn: () => Pr
       if (kind !== 'rate-limited' && kind !== 'network') throw toVenueAppError(venue, what, err);
       if (attempt >= policy.maxAttempts) {
         throw kind === 'rate-limited'
-          ? appError('VENUE_RATE_LIMITED', `${venue} kept refusing ${what} for rate limits after ${attempt} attempts: ${errorMessage(err)}`, { venue })
-          : appError('VENUE_UNREACHABLE', `${venue} is unreachable (${what} failed ${attempt} times): ${errorMessage(err)}. Check the network or the venue's status.`, {
-              venue,
-            });
+          ? appError(
+              'VENUE_RATE_LIMITED',
+              `${venue} kept refusing ${what} for rate limits after ${attempt} attempts: ${errorMessage(err)}`,
+              { venue },
+            )
+          : appError(
+              'VENUE_UNREACHABLE',
+              `${venue} is unreachable (${what} failed ${attempt} times): ${errorMessage(err)}. Check the network or the venue's status.`,
+              {
+                venue,
+              },
+            );
       }
       const delayMs = backoffDelayMs(attempt, policy, ctx.random, kind === 'rate-limited');
       ctx.onRetry?.({ attempt, kind, delayMs, error: err });
@@ -103,27 +129,50 @@ export async function callWithRetry<T>(venue: string, what: string, fn: () => Pr
 export function toVenueAppError(venue: string, what: string, err: unknown): AppErrorException {
   if (err instanceof AppErrorException) return err;
   const kind = classifyVenueError(err);
-  if (kind === 'bad-symbol') return appError('BAD_INPUT', `${venue} does not list that symbol (${what}): ${errorMessage(err)}`, { venue });
-  if (kind === 'not-supported') return appError('VENUE_ERROR', `${venue} does not support ${what}: ${errorMessage(err)}`, { venue });
-  if (kind === 'rate-limited') return appError('VENUE_RATE_LIMITED', `${venue} refused ${what} for rate limits: ${errorMessage(err)}`, { venue });
-  if (kind === 'network') return appError('VENUE_UNREACHABLE', `${venue} is unreachable (${what}): ${errorMessage(err)}`, { venue });
+  if (kind === 'bad-symbol')
+    return appError('BAD_INPUT', `${venue} does not list that symbol (${what}): ${errorMessage(err)}`, {
+      venue,
+    });
+  if (kind === 'not-supported')
+    return appError('VENUE_ERROR', `${venue} does not support ${what}: ${errorMessage(err)}`, { venue });
+  if (kind === 'rate-limited')
+    return appError('VENUE_RATE_LIMITED', `${venue} refused ${what} for rate limits: ${errorMessage(err)}`, {
+      venue,
+    });
+  if (kind === 'network')
+    return appError('VENUE_UNREACHABLE', `${venue} is unreachable (${what}): ${errorMessage(err)}`, {
+      venue,
+    });
   return appError('VENUE_ERROR', `${venue} failed ${what}: ${errorMessage(err)}`, { venue });
 }
 
 /** Loads the venue's markets (with retry) and checks the unified symbol exists. */
-export async function ensureMarket(venue: string, exchange: CcxtExchange, symbol: string, ctx: RetryContext): Promise<void> {
+export async function ensureMarket(
+  venue: string,
+  exchange: CcxtExchange,
+  symbol: string,
+  ctx: RetryContext,
+): Promise<void> {
   await callWithRetry(venue, 'loading markets', () => exchange.loadMarkets(), ctx);
   const markets = (exchange.markets ?? {}) as Record<string, unknown>;
   if (!(symbol in markets)) {
     const sample = Object.keys(markets).slice(0, 5).join(', ');
-    throw appError('BAD_INPUT', `${venue} has no market "${symbol}" (unified symbols look like ${sample || 'BTC/USDT'}).`, { venue, symbol });
+    throw appError(
+      'BAD_INPUT',
+      `${venue} has no market "${symbol}" (unified symbols look like ${sample || 'BTC/USDT'}).`,
+      { venue, symbol },
+    );
   }
 }
 
 export function ensureTimeframe(venue: string, exchange: CcxtExchange, timeframe: Timeframe): void {
   const supported = exchange.timeframes as Record<string, unknown> | undefined;
   if (supported && !(timeframe in supported)) {
-    throw appError('BAD_INPUT', `${venue} has no ${timeframe} candles (it offers ${Object.keys(supported).join(', ')}).`, { venue, timeframe });
+    throw appError(
+      'BAD_INPUT',
+      `${venue} has no ${timeframe} candles (it offers ${Object.keys(supported).join(', ')}).`,
+      { venue, timeframe },
+    );
   }
 }
 

@@ -45,14 +45,19 @@ const VENUE_DEFAULT_OPTIONS: Record<string, Record<string, unknown>> = {
 export function createVenueExchange(venueId: string, connection: VenueConnectionOptions = {}): CcxtExchange {
   const id = venueId.toLowerCase();
   if (!ccxt.exchanges.includes(id)) {
-    throw appError('BAD_INPUT', `Unknown venue "${venueId}". Use a ccxt exchange id such as binance, kraken, coinbase or bybit.`, {
-      venue: venueId,
-    });
+    throw appError(
+      'BAD_INPUT',
+      `Unknown venue "${venueId}". Use a ccxt exchange id such as binance, kraken, coinbase or bybit.`,
+      {
+        venue: venueId,
+      },
+    );
   }
   const proClasses = ccxt.pro as unknown as Record<string, new (config: object) => CcxtExchange>;
   const restClasses = ccxt as unknown as Record<string, new (config: object) => CcxtExchange>;
   const ExchangeClass = proClasses[id] ?? restClasses[id];
-  if (!ExchangeClass) throw appError('BAD_INPUT', `ccxt lists venue "${id}" but has no class for it.`, { venue: id });
+  if (!ExchangeClass)
+    throw appError('BAD_INPUT', `ccxt lists venue "${id}" but has no class for it.`, { venue: id });
   const exchange = new ExchangeClass({
     enableRateLimit: true,
     options: { ...VENUE_DEFAULT_OPTIONS[id], ...connection.options },
@@ -70,7 +75,10 @@ export function pinToOrigin(exchange: CcxtExchange, baseUrl: string): void {
   try {
     origin = new URL(baseUrl);
   } catch {
-    throw appError('BAD_INPUT', `Venue base url "${baseUrl}" is not a url (expected e.g. http://127.0.0.1:8080).`);
+    throw appError(
+      'BAD_INPUT',
+      `Venue base url "${baseUrl}" is not a url (expected e.g. http://127.0.0.1:8080).`,
+    );
   }
   if (origin.protocol !== 'http:' && origin.protocol !== 'https:') {
     throw appError('BAD_INPUT', `Venue base url "${baseUrl}" must be http:// or https://.`);
@@ -99,9 +107,15 @@ export function pinToOrigin(exchange: CcxtExchange, baseUrl: string): void {
   const guardedFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const target = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (!target.startsWith(`${httpOrigin}/`)) {
-      return Promise.reject(appError('VENUE_UNREACHABLE', `Refused a request to ${target}: this venue is pinned to ${httpOrigin}.`));
+      return Promise.reject(
+        appError(
+          'VENUE_UNREACHABLE',
+          `Refused a request to ${target}: this venue is pinned to ${httpOrigin}.`,
+        ),
+      );
     }
     return realFetch(input, init);
   };
-  (exchange as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = guardedFetch as typeof fetch;
+  (exchange as unknown as { fetchImplementation: typeof fetch }).fetchImplementation =
+    guardedFetch as typeof fetch;
 }
