@@ -374,7 +374,7 @@ describeWithData('ccxt feed against the local Binance server', () => {
     expect(klineQueries.map((r) => Number(r.query.startTime))).toEqual([candles[10]![0]]);
   });
 
-  it('polls REST when websockets are not used, emitting each closed bar once', async () => {
+  it('polls REST when websockets are not used, starting at the current bar and emitting each closed bar once', async () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);
     server.setKlineLimitMs(candles[20]![0]);
@@ -392,8 +392,32 @@ describeWithData('ccxt feed against the local Binance server', () => {
     const closedTimes = events
       .filter((e) => e.kind === 'bar' && e.isClosed)
       .map((e) => (e.kind === 'bar' ? e.bar.time : 0));
-    expect(closedTimes).toEqual(candles.slice(0, 25).map((c) => c[0]));
+    expect(closedTimes).toEqual(candles.slice(19, 25).map((c) => c[0]));
     expect(server.connectionCount).toBe(0);
+  });
+
+  it('marks a silent subscription stale after 3x the expected interval and live again on the next message', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const scheduler = new ManualScheduler(1_700_000_000_000);
+    const { feed, events } = startFeed({
+      exchange,
+      scheduler,
+      expectedIntervalMs: 2_000,
+      subscriptions: [{ symbol: 'BTC/USDT', timeframes: ['5m'] }],
+    });
+    await feed.start();
+    await server.waitForSubscribers(['btcusdt@kline_5m']);
+    server.publishKline('BTCUSDT', '5m', candles[0]!, false);
+    await waitUntil(feed, () => feed.health()[0]!.state === 'live');
+    scheduler.advance(6_000);
+    expect(feed.health()[0]!.state).toBe('live');
+    scheduler.advance(2_000);
+    expect(feed.health()[0]).toMatchObject({ state: 'stale', message: 'no data for 8 s' });
+    server.publishKline('BTCUSDT', '5m', candles[0]!, true);
+    await waitUntil(feed, () => feed.health()[0]!.state === 'live');
+    const states = events.flatMap((e) => (e.kind === 'health' ? [e.health.state] : []));
+    expect(states).toEqual<FeedState[]>(['connecting', 'live', 'stale', 'live']);
   });
 
   it('streams the 24h ticker as watchlist rows', async () => {

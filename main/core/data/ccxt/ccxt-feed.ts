@@ -307,13 +307,13 @@ export class CcxtFeed {
       // After a lost connection the bar being formed is discarded: its final values were never seen.
       // Its REST copy arrives through the backfill below.
       if (isRecovering) bars.current = null;
+      // REST: the first poll asks only for the last two bars (the closed one and the forming one):
+      // like the websocket, the live feed starts now; history comes from the store.
       const rows = isWebsocket
         ? await ex.watchOHLCV(symbol, bars.timeframe)
-        : await ex.fetchOHLCV(
-            symbol,
-            bars.timeframe,
-            bars.lastClosedMs === null ? undefined : bars.lastClosedMs + TIMEFRAME_MS[bars.timeframe],
-          );
+        : bars.lastClosedMs === null
+          ? await ex.fetchOHLCV(symbol, bars.timeframe, undefined, 2)
+          : await ex.fetchOHLCV(symbol, bars.timeframe, bars.lastClosedMs + TIMEFRAME_MS[bars.timeframe]);
       await this.handleBarRows(state, bars, rows as unknown[][]);
     }
   }
