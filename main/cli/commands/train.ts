@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AppErrorException } from '../../../shared/errors.ts';
 import type { FeatureSpec } from '../../../shared/feature-spec.ts';
@@ -9,6 +9,7 @@ import { readSeries, readSpecFile } from './features.ts';
 import { parseLabel, type LabelDefinition } from '../../core/training/labels.ts';
 import { DEFAULT_TRAIN_OPTIONS, runTraining, type TrainOptions, type ModelKind, type SeriesInput } from '../../core/training/train.ts';
 import { formatCardSummary, serialiseCard } from '../../core/training/card-format.ts';
+import { saveModelFiles } from '../../core/training/save.ts';
 
 /**
  * `vantage train`: fit a GBDT (or logistic regression baseline) on a candle series, evaluate it
@@ -96,28 +97,22 @@ function loadSeries(arg: string): SeriesInput {
   return { source: basename(arg), bars: readSeries(arg) };
 }
 
-/** Writes both files next to their targets, then renames: a failed run leaves no half-written model. */
-function writeModelFiles(outDir: string, name: string, onnx: Uint8Array, cardText: string): { onnxPath: string; cardPath: string } {
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (error) {
-    throw new CliError(`Cannot create ${outDir}: ${(error as Error).message}`);
+function quote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+/** The command with every effective setting spelled out (defaults included), for the card. */
+function canonicalCommand(raw: RawOptions, o: TrainOptions): string {
+  const args = ['vantage', 'train', '--data', raw.data];
+  if (raw.spec) args.push('--spec', raw.spec);
+  args.push('--label', raw.label, '--model', o.model, '--out', raw.out, '--name', o.name);
+  if (o.model === 'gbdt') {
+    args.push('--trees', String(o.trees), '--depth', String(o.depth), '--learning-rate', String(o.learningRate), '--min-leaf', String(o.minLeaf), '--lambda', String(o.lambda));
+    args.push('--subsample', String(o.rowSubsample), '--colsample', String(o.featureSubsample), '--early-stopping', String(o.earlyStoppingRounds));
   }
-  const onnxPath = join(outDir, `${name}.onnx`);
-  const cardPath = join(outDir, `${name}.card.json`);
-  const tmpOnnx = join(outDir, `.${name}.onnx.partial`);
-  const tmpCard = join(outDir, `.${name}.card.json.partial`);
-  try {
-    writeFileSync(tmpOnnx, onnx);
-    writeFileSync(tmpCard, cardText);
-    renameSync(tmpOnnx, onnxPath);
-    renameSync(tmpCard, cardPath);
-  } catch (error) {
-    rmSync(tmpOnnx, { force: true });
-    rmSync(tmpCard, { force: true });
-    throw new CliError(`Cannot write the model to ${outDir}: ${(error as Error).message}`);
-  }
-  return { onnxPath, cardPath };
+  args.push('--folds', String(o.folds), '--embargo', String(o.embargo), '--seed', String(o.seed), '--threshold', String(o.threshold), '--fee', String(o.feeRate));
+  for (const u of raw.unseen) args.push('--unseen', u);
+  return args.map(quote).join(' ');
 }
 
 export function register(program: Command): void {
@@ -149,8 +144,8 @@ export function register(program: Command): void {
       const specPath = raw.spec ?? defaultSpecPath();
       if (!raw.spec && !existsSync(specPath)) throw new CliError(`No --spec given and the bundled model's card is missing (${specPath}).`, EXIT_USAGE);
       const spec = readSpecFile(specPath);
-      const command = ['vantage', 'train', ...process.argv.slice(process.argv.indexOf('train') + 1)].join(' ');
-      const options = parseTrainOptions(raw, spec, command);
+      const options = parseTrainOptions(raw, spec, '');
+      options.command = canonicalCommand(raw, options);
       const series = loadSeries(raw.data);
       const unseen = raw.unseen.map(loadSeries);
       const progress = createProgress('train', 1);
@@ -165,7 +160,7 @@ export function register(program: Command): void {
         progress.stop();
       }
       const cardText = serialiseCard(result.card);
-      const paths = writeModelFiles(raw.out, options.name, result.onnx, cardText);
+      const paths = saveModelFiles(raw.out, options.name, result.onnx, cardText);
       if (json) printJson({ ...paths, sha256: result.card.sha256, bytes: result.onnx.length, evaluation: result.card.evaluation.outOfSample.overall, verdict: result.card.evaluation.verdict });
       else process.stdout.write(`${formatCardSummary(result.card)}\nWrote ${paths.onnxPath} (${result.onnx.length} bytes, sha256 ${result.card.sha256}) and ${paths.cardPath}\n`);
     });

@@ -1,5 +1,7 @@
 import { appError } from '../../../shared/errors.ts';
 import { SeededRandom } from '../random.ts';
+import { accumulate, BINS, histogramSize } from './histogram.ts';
+import { HistogramThreads } from './gbdt-threads.ts';
 
 /**
  * Gradient-boosted decision trees, trained in TypeScript (no Python, no native code).
@@ -46,6 +48,11 @@ export interface GbdtParams {
   /** Stop when the validation loss has not improved for this many trees (needs a validation set). */
   earlyStoppingRounds?: number;
   seed: number;
+  /**
+   * Threads for histogram building (1 = this thread only). Results are identical for any count.
+   * Default: 2 when the data is large enough (rows x features >= 1M) to repay starting a helper.
+   */
+  threads?: number;
 }
 
 export interface TreeNode {
@@ -119,9 +126,9 @@ export function computeBinEdges(x: Float32Array, rows: number, featureCount: num
     let n = 0;
     for (let r = 0; r < rows; r += stride) values[n++] = x[r * featureCount + f]!;
     const sorted = values.subarray(0, n).slice().sort();
-    // Distinct values; if few, every distinct value but the last is an edge (exact split points).
+    // Distinct values (counted up to maxBins + 1); if few, every distinct value but the last is an edge (exact split points).
     const distinct: number[] = [];
-    for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
+    for (let i = 0; i < n && distinct.length <= maxBins; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
     let cut: number[];
     if (distinct.length <= maxBins) {
       cut = distinct.slice(0, -1);
@@ -139,22 +146,18 @@ export function computeBinEdges(x: Float32Array, rows: number, featureCount: num
   return edges;
 }
 
-function binOf(edges: Float32Array, v: number): number {
-  let lo = 0;
-  let hi = edges.length; // answer in [0, edges.length]
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (v <= edges[mid]!) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-export function binData(x: Float32Array, rows: number, featureCount: number, edges: Float32Array[]): BinnedData {
-  const codes = new Uint8Array(rows * featureCount);
+export function binData(x: Float32Array, rows: number, featureCount: number, edges: Float32Array[], codes: Uint8Array = new Uint8Array(rows * featureCount)): BinnedData {
+  // Fixed-step search over the edges padded to 256 with +Infinity: bin = number of edges below x.
+  const padded = new Float32Array(BINS);
   for (let f = 0; f < featureCount; f++) {
-    const e = edges[f]!;
-    for (let r = 0; r < rows; r++) codes[r * featureCount + f] = binOf(e, x[r * featureCount + f]!);
+    padded.fill(Infinity);
+    padded.set(edges[f]!);
+    for (let i = f; i < x.length; i += featureCount) {
+      const v = x[i]!;
+      let lo = 0;
+      for (let step = 128; step > 0; step >>= 1) if (v > padded[lo + step - 1]!) lo += step;
+      codes[i] = lo;
+    }
   }
   return { codes, edges, rows, featureCount };
 }
@@ -200,8 +203,6 @@ interface Leaf {
   bestBin: number;
 }
 
-const BINS = 256;
-
 export function validateParams(p: GbdtParams): void {
   const bad = (msg: string): never => {
     throw appError('BAD_INPUT', msg);
@@ -229,24 +230,6 @@ function checkDataset(d: Dataset, objective: Objective, what: string): void {
   }
 }
 
-/** Adds rows idx[start..end) of the binned data into hist (zeroed first). Row-major codes: one pass per row. */
-function buildHistogram(hist: Float64Array, codes: Uint8Array, featureCount: number, idx: Uint32Array, start: number, end: number, grad: Float64Array, hess: Float64Array): void {
-  hist.fill(0);
-  for (let i = start; i < end; i++) {
-    const r = idx[i]!;
-    const g = grad[r]!;
-    const h = hess[r]!;
-    let base = r * featureCount;
-    let off = 0;
-    for (let f = 0; f < featureCount; f++, off += BINS * 3) {
-      const k = off + codes[base++]! * 3;
-      hist[k] = hist[k]! + g;
-      hist[k + 1] = hist[k + 1]! + h;
-      hist[k + 2] = hist[k + 2]! + 1;
-    }
-  }
-}
-
 export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Dataset, hooks: TrainHooks = {}): GbdtModel {
   validateParams(params);
   checkDataset(train, params.objective, 'training set');
@@ -257,14 +240,28 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
   const { rows, featureCount: F } = train;
   if (rows < 2 * params.minLeaf) throw appError('TRAINING_FAILED', `training set has ${rows} rows; at least ${2 * params.minLeaf} (2 x min leaf) are needed`);
   const maxBins = params.maxBins ?? BINS;
+
+  const edges = computeBinEdges(train.x, rows, F, maxBins);
+  const threadCount = params.threads ?? (rows * F >= 1_000_000 ? 2 : 1);
+  const threads = threadCount > 1 ? new HistogramThreads(rows, F, Math.min(threadCount, F)) : null;
+  try {
+    return grow(train, params, validation, hooks, edges, threads);
+  } finally {
+    threads?.close();
+  }
+}
+
+function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefined, hooks: TrainHooks, edges: Float32Array[], threads: HistogramThreads | null): GbdtModel {
+  const { rows, featureCount: F } = train;
   const maxLeaves = params.maxLeaves ?? 2 ** params.maxDepth;
   const minHessian = params.minHessian ?? 1e-3;
   const minGain = params.minGain ?? 0;
   const lambda = params.lambda;
   const random = new SeededRandom(params.seed);
-
-  const edges = computeBinEdges(train.x, rows, F, maxBins);
-  const { codes } = binData(train.x, rows, F, edges);
+  const { codes } = binData(train.x, rows, F, edges, threads?.codes);
+  // Column-major copy for partitioning: a split reads one feature of rows in ascending order.
+  const columns = new Uint8Array(rows * F);
+  for (let i = 0, r = 0; r < rows; r++) for (let f = 0; f < F; f++, i++) columns[f * rows + r] = codes[i]!;
 
   // Base score.
   let ySum = 0;
@@ -279,12 +276,17 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
   }
 
   const margin = new Float64Array(rows).fill(baseScore);
-  const grad = new Float64Array(rows);
-  const hess = new Float64Array(rows);
+  // Gradient and hessian interleaved per row: one cache line serves both in the histogram loop.
+  const gh = threads?.gh ?? new Float64Array(2 * rows);
   const validationMargin = validation ? new Float64Array(validation.rows).fill(baseScore) : null;
-  const idx = new Uint32Array(rows);
+  const idx = threads?.idx ?? new Uint32Array(rows);
   const scratch = new Uint32Array(rows);
-  const histSize = F * BINS * 3;
+  const histSize = histogramSize(F);
+  const countBase = F * BINS * 2;
+  const buildHistogram = (target: Float64Array, start: number, end: number): void => {
+    if (threads) threads.build(target, start, end);
+    else accumulate(target, codes, F, idx, start, end, gh, 0, F);
+  };
   const histPool: Float64Array[] = [];
   const takeHist = (): Float64Array => histPool.pop() ?? new Float64Array(histSize);
   const allowed = new Uint8Array(F);
@@ -310,12 +312,12 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
       let gl = 0;
       let hl = 0;
       let cl = 0;
-      const off = f * BINS * 3;
+      const off = f * BINS;
       for (let b = 0; b < nb; b++) {
-        const k = off + b * 3;
-        gl += hist[k]!;
-        hl += hist[k + 1]!;
-        cl += hist[k + 2]!;
+        const k = off + b;
+        gl += hist[2 * k]!;
+        hl += hist[2 * k + 1]!;
+        cl += hist[countBase + k]!;
         if (cl < params.minLeaf || hl < minHessian) continue;
         const cr = count - cl;
         if (cr < params.minLeaf) break;
@@ -338,13 +340,13 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
     if (params.objective === 'binary') {
       for (let i = 0; i < rows; i++) {
         const p = sigmoid(margin[i]!);
-        grad[i] = p - train.y[i]!;
-        hess[i] = Math.max(p * (1 - p), 1e-16);
+        gh[2 * i] = p - train.y[i]!;
+        gh[2 * i + 1] = Math.max(p * (1 - p), 1e-16);
       }
     } else {
       for (let i = 0; i < rows; i++) {
-        grad[i] = margin[i]! - train.y[i]!;
-        hess[i] = 1;
+        gh[2 * i] = margin[i]! - train.y[i]!;
+        gh[2 * i + 1] = 1;
       }
     }
     // Row subsample (Bernoulli per row, seeded) and feature subsample (partial Fisher-Yates).
@@ -366,12 +368,12 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
 
     const nodes: TreeNode[] = [];
     const rootHist = takeHist();
-    buildHistogram(rootHist, codes, F, idx, 0, n, grad, hess);
+    buildHistogram(rootHist, 0, n);
     let g0 = 0;
     let h0 = 0;
     for (let i = 0; i < n; i++) {
-      g0 += grad[idx[i]!]!;
-      h0 += hess[idx[i]!]!;
+      g0 += gh[2 * idx[i]!]!;
+      h0 += gh[2 * idx[i]! + 1]!;
     }
     nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, value: 0, cover: n, gain: 0 });
     const root: Leaf = { node: 0, start: 0, end: n, depth: 0, hist: rootHist, g: g0, h: h0, bestGain: 0, bestFeature: -1, bestBin: -1 };
@@ -395,9 +397,10 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
       // Stable partition of the leaf's rows: bin <= b left.
       let l = leaf.start;
       let s = 0;
+      const column = columns.subarray(f * rows, (f + 1) * rows);
       for (let i = leaf.start; i < leaf.end; i++) {
         const r = idx[i]!;
-        if (codes[r * F + f]! <= b) idx[l++] = r;
+        if (column[r]! <= b) idx[l++] = r;
         else scratch[s++] = r;
       }
       idx.set(scratch.subarray(0, s), l);
@@ -405,10 +408,10 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
       let gl = 0;
       let hl = 0;
       const hist = leaf.hist;
-      const off = f * BINS * 3;
+      const off = f * BINS;
       for (let k = 0; k <= b; k++) {
-        gl += hist[off + k * 3]!;
-        hl += hist[off + k * 3 + 1]!;
+        gl += hist[2 * (off + k)]!;
+        hl += hist[2 * (off + k) + 1]!;
       }
       const leftId = nodes.length;
       const rightId = leftId + 1;
@@ -428,7 +431,7 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
         const small = mid - leaf.start <= leaf.end - mid ? left : right;
         const large = small === left ? right : left;
         const smallHist = takeHist();
-        buildHistogram(smallHist, codes, F, idx, small.start, small.end, grad, hess);
+        buildHistogram(smallHist, small.start, small.end);
         for (let k = 0; k < histSize; k++) hist[k] = hist[k]! - smallHist[k]!;
         small.hist = smallHist;
         large.hist = hist;
