@@ -11,6 +11,8 @@
  * means. Each add costs O(p) for p partials; for market data p stays at 1..4.
  */
 
+import { appError } from '../../../shared/errors.ts';
+
 const SPLITTER = 134217729; // 2^27 + 1, Dekker's split for twoProduct without FMA
 
 /** Exact product a*b as hi + lo (Dekker). Valid while |a*b| is far from overflow. */
@@ -40,23 +42,37 @@ export class ExactSum {
 
   add(value: number): void {
     if (value === 0) return;
+    // A NaN/Infinity would turn every partial into NaN and grow the expansion without bound;
+    // callers keep non-finite values out (see kernels.ts), so one here is a bug: fail loudly.
+    if (value - value !== 0) throw appError('INTERNAL', `ExactSum.add got a non-finite value (${value}).`);
     const p = this.partials;
     let x = value;
     let i = 0;
-    for (let j = 0; j < this.count; j++) {
-      let y = p[j]!;
-      if (Math.abs(x) < Math.abs(y)) {
-        const t = x;
-        x = y;
-        y = t;
-      }
+    const count = this.count;
+    for (let j = 0; j < count; j++) {
+      // Knuth's branch-free TwoSum: hi + lo == x + y exactly, whatever their magnitudes
+      // (no |x| < |y| swap, whose branch mispredicts on market data).
+      const y = p[j]!;
       const hi = x + y;
-      const lo = y - (hi - x);
+      const bv = hi - x;
+      const lo = (x - (hi - bv)) + (y - bv);
       if (lo !== 0) p[i++] = lo;
       x = hi;
     }
     p[i] = x;
     this.count = i + 1;
+  }
+
+  /**
+   * Adds x and removes old (a window slide) exactly. x − old is computed with twoSum; for two
+   * prices within a factor of 2 it is exact (Sterbenz), so usually one add instead of two.
+   */
+  replace(x: number, old: number): void {
+    const d = x - old;
+    const bv = d - x;
+    const e = (x - (d - bv)) + (-old - bv);
+    this.add(d);
+    if (e !== 0) this.add(e);
   }
 
   /** Adds a*b exactly. */
@@ -70,6 +86,50 @@ export class ExactSum {
   addSum(other: ExactSum, sign: 1 | -1): void {
     const n = other.count;
     for (let j = 0; j < n; j++) this.add(sign * other.partials[j]!);
+  }
+
+  /**
+   * The exact sum divided by n, rounded to the nearest double. From S as a double-double (hi, lo):
+   * q0 = hi/n, then the residual S − n·q0 (hi − p1 is exact by Sterbenz's lemma, p1 + p2 = n·q0
+   * exactly) corrects q0. The result is the correctly rounded mean except when the exact mean lies
+   * within ~1e-15 ulp of a rounding midpoint; so equal exact means give equal results whatever the
+   * window lengths, and a constant window gives exactly its value.
+   */
+  quotient(n: number): number {
+    const p = this.partials;
+    const count = this.count;
+    if (count === 0) return 0;
+    // S as a double-double (hi, lo): partials summed upwards with TwoSum.
+    let hi = p[0]!;
+    let lo = 0;
+    for (let j = 1; j < count; j++) {
+      const y = p[j]!;
+      const t = hi + y;
+      const bv = t - hi;
+      lo += (hi - (t - bv)) + (y - bv);
+      hi = t;
+    }
+    const h = hi + lo;
+    lo -= h - hi;
+    hi = h;
+    const q0 = hi / n;
+    // n·q0 = p1 + p2 exactly (Dekker's twoProduct, inlined to stay in registers).
+    const p1 = n * q0;
+    let t = SPLITTER * n;
+    const nHi = t - (t - n);
+    const nLo = n - nHi;
+    t = SPLITTER * q0;
+    const qHi = t - (t - q0);
+    const qLo = q0 - qHi;
+    const p2 = nLo * qLo - (((p1 - nHi * qHi) - nLo * qHi) - nHi * qLo);
+    const residual = hi - p1 - p2 + lo;
+    return residual === 0 ? q0 : q0 + residual / n;
+  }
+
+  copyFrom(other: ExactSum): void {
+    const n = other.count;
+    for (let j = 0; j < n; j++) this.partials[j] = other.partials[j]!;
+    this.count = n;
   }
 
   /** The exact sum rounded to the nearest double (ties to even), as math.fsum. */
@@ -100,6 +160,11 @@ export class ExactSum {
 
   /** The sum as a double-double (hi + lo, ~106 bits), for variance formulas that cancel. */
   doubleDouble(out: Float64Array): void {
+    if (this.count <= 1) {
+      out[0] = this.count === 1 ? this.partials[0]! : 0;
+      out[1] = 0;
+      return;
+    }
     let s = 0;
     let e = 0;
     const p = this.partials;
@@ -116,22 +181,20 @@ export class ExactSum {
   }
 }
 
-const ddA = new Float64Array(2);
 const ddB = new Float64Array(2);
 const prodA = new Float64Array(2);
 const prodB = new Float64Array(2);
 
 /**
- * n * Σx² - (Σx)², from exact sums, in double-double arithmetic: the cancellation that ruins the
- * textbook formula on prices (mean² ≫ variance) costs ~25 of 106 bits here instead of 25 of 53.
- * Never negative. Divide by n·n for the population variance.
+ * n·Σx² − (Σx)² in double-double arithmetic from Σx² as a double-double (hi, lo) and Σx exact:
+ * the cancellation that ruins the textbook formula on prices (mean² ≫ variance) costs ~25 of
+ * 106 bits here instead of 25 of 53. Never negative. Divide by n·n for the population variance.
  */
-export function scaledVariance(n: number, sum: ExactSum, sumSquares: ExactSum): number {
-  sumSquares.doubleDouble(ddA);
+export function scaledVariance(n: number, sum: ExactSum, squaresHi: number, squaresLo: number): number {
   sum.doubleDouble(ddB);
-  twoProduct(n, ddA[0]!, prodA);
+  twoProduct(n, squaresHi, prodA);
   const p1 = prodA[0]!;
-  const p2 = prodA[1]! + n * ddA[1]!;
+  const p2 = prodA[1]! + n * squaresLo;
   twoProduct(ddB[0]!, ddB[0]!, prodB);
   const q1 = prodB[0]!;
   const q2 = prodB[1]! + 2 * ddB[0]! * ddB[1]! + ddB[1]! * ddB[1]!;

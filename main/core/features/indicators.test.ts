@@ -255,6 +255,19 @@ describe('exact rolling sums', () => {
   });
 });
 
+describe('non-finite intermediate values', () => {
+  it('keeps a zero price out of the rolling volatility until it leaves the window, then recovers', () => {
+    const closes = [100, 101, 102, 0, 103, 104, 105, 106, 107, 108, 109, 110];
+    const bars = columnsFromRows(closes.map((x, i) => [i, x, x, x, x, 1]));
+    const [vol] = runIndicator(createIndicator({ name: 'v', indicator: 'volatility', params: { period: 3 } }), bars);
+    // Returns at bars 3 (ln 0 = -Inf) and 4 (ln(103/0) = +Inf) poison windows ending at bars 3..6.
+    expect(Array.from(vol!.subarray(3, 7)).every(Number.isNaN)).toBe(true);
+    const expected = ref.volatility(Float64Array.from(closes), 3, 1)[7]!;
+    expect(vol![7]).toBeCloseTo(expected, 12);
+    expect(Array.from(vol!.subarray(7)).every(Number.isFinite)).toBe(true);
+  });
+});
+
 describeWithData('indicators on the reference input series of TA-Lib and ta (agree with independent implementations)', () => {
   const series: { name: string; bars: CandleColumns }[] = [{ name: 'talib ta_regtest_daily_ref_0', bars: readTalibRegtest(testDataPath('refs', 'talib', 'ta_regtest_daily_ref_0.csv')) }];
   for (const file of readdirSync(testDataPath('refs', 'ta')).filter((f) => f.endsWith('.csv')).sort()) {

@@ -55,10 +55,18 @@ export function checkBars(bars: CandleColumns): void {
   for (const field of fields) {
     const column = bars[field];
     if (column.length !== n) throw appError('DATA_INVALID', `Bar column '${field}' has ${column.length} values but 'close' has ${n}.`);
-    for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(column[i]!)) throw appError('DATA_INVALID', `Bar ${i} has a non-finite ${field} (${column[i]}); fill or drop it before computing features.`, { row: i, field });
-    }
+    const bad = firstNonFinite(column);
+    if (bad >= 0) throw appError('DATA_INVALID', `Bar ${bad} has a non-finite ${field} (${column[bad]}); fill or drop it before computing features.`, { row: bad, field });
   }
+}
+
+/** Index of the first NaN/±Infinity, or −1. x − x is 0 for finite x and NaN otherwise. */
+function firstNonFinite(column: Float64Array): number {
+  let probe = 0;
+  for (let i = 0; i < column.length; i++) probe += column[i]! - column[i]!;
+  if (probe === 0) return -1;
+  for (let i = 0; i < column.length; i++) if (!Number.isFinite(column[i]!)) return i;
+  return -1;
 }
 
 /** Batch: every feature column over the whole series. */

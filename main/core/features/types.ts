@@ -76,8 +76,10 @@ export abstract class Indicator {
   }
 }
 
-/** Batch use: runs `indicator` over whole columns; one Float64Array per output, aligned with the bars. */
-export function runIndicator(indicator: Indicator, bars: CandleColumns): Float64Array[] {
+type Runner = (indicator: Indicator, bars: CandleColumns) => Float64Array[];
+
+/** The batch loop. Never called directly: runIndicator uses one private copy per indicator class. */
+function batchLoop(indicator: Indicator, bars: CandleColumns): Float64Array[] {
   const n = bars.close.length;
   const { time, open, high, low, close, volume } = bars;
   const values = indicator.values;
@@ -96,4 +98,25 @@ export function runIndicator(indicator: Indicator, bars: CandleColumns): Float64
     for (let j = 0; j < k; j++) columns[j]![i] = values[j]!;
   }
   return columns;
+}
+
+const runners = new WeakMap<object, Runner>();
+
+/**
+ * Batch use: runs `indicator` over whole columns; one Float64Array per output, aligned with the
+ * bars. It calls the same `step` as streaming use, so results are identical bit for bit.
+ *
+ * Why a copy of the loop per indicator class: V8 keeps type feedback per function, so one shared
+ * loop calling twenty different `step` methods becomes megamorphic (no inlining, ~25 ns a call,
+ * half the batch time at 1M bars x 20 features). A copy compiled from the same source per class
+ * keeps each call site monomorphic and inlined. The source is this module's own batchLoop.
+ */
+export function runIndicator(indicator: Indicator, bars: CandleColumns): Float64Array[] {
+  const key = indicator.constructor;
+  let runner = runners.get(key);
+  if (!runner) {
+    runner = new Function(`return ${batchLoop.toString()}`)() as Runner; // a fresh copy of batchLoop (see above)
+    runners.set(key, runner);
+  }
+  return runner(indicator, bars);
 }

@@ -1,4 +1,4 @@
-import { ExactSum, scaledVariance } from '../exact-sum.ts';
+import { ExactSum, scaledVariance, twoProduct } from '../exact-sum.ts';
 
 /**
  * Small streaming building blocks shared by the indicators. Each `push` is O(1) (the rolling
@@ -18,9 +18,12 @@ export class Ring {
     this.data = new Float64Array(period);
   }
 
-  /** Stores x and returns the value it evicted (NaN while not yet full). */
+  /**
+   * Stores x and returns the value it evicted. While the ring is not yet full nothing is evicted
+   * and it returns 0 (check isFull() before pushing); values may themselves be NaN.
+   */
   push(x: number): number {
-    const old = this.count === this.period ? this.data[this.head]! : NaN;
+    const old = this.count === this.period ? this.data[this.head]! : 0;
     this.data[this.head] = x;
     this.head = this.head + 1 === this.period ? 0 : this.head + 1;
     if (this.count < this.period) this.count++;
@@ -39,29 +42,59 @@ export class Ring {
   }
 }
 
-/** Simple moving average with an exact window sum (see exact-sum.ts): depends only on the window. */
+/** x − x is 0 for a finite x and NaN for NaN and ±Infinity. */
+export function isFiniteNumber(x: number): boolean {
+  return x - x === 0;
+}
+
+/**
+ * Simple moving average with an exact window sum (see exact-sum.ts): the correctly rounded mean
+ * of the window, whatever came before. A non-finite input (e.g. the log return of a zero price)
+ * is kept out of the sum and makes the mean NaN until it leaves the window.
+ */
 export class RollingMean {
   readonly ring: Ring;
   readonly sum = new ExactSum();
+  private nonFinite = 0;
 
   constructor(period: number) {
     this.ring = new Ring(period);
   }
 
   push(x: number): number {
-    const old = this.ring.push(x);
-    this.sum.add(x);
-    if (!Number.isNaN(old)) this.sum.add(-old);
-    return this.ring.isFull() ? this.sum.value() / this.ring.period : NaN;
+    const wasFull = this.ring.isFull();
+    let old = this.ring.push(x);
+    let value = x;
+    if (!isFiniteNumber(x)) {
+      this.nonFinite++;
+      value = 0;
+    }
+    if (!isFiniteNumber(old)) {
+      this.nonFinite--;
+      old = 0;
+    }
+    if (wasFull) this.sum.replace(value, old);
+    else this.sum.add(value);
+    return this.ring.isFull() && this.nonFinite === 0 ? this.sum.quotient(this.ring.period) : NaN;
   }
 }
 
-/** Rolling mean and variance from exact Σx and Σx² (variance via double-double, never negative). */
+/**
+ * Rolling mean and variance. Σx is exact (so the mean is the correctly rounded window mean, as
+ * RollingMean); Σx² is a running double-double (~106 bits: after a million bars its error is
+ * ~1e-26 of Σx², far below the last bit of σ), because an exact Σx² costs 3-5x more per bar.
+ * A window of identical values is detected and gets σ exactly 0.
+ */
 export class RollingMoments {
   readonly ring: Ring;
   readonly sum = new ExactSum();
-  readonly sumSquares = new ExactSum();
   private readonly scratch = new ExactSum();
+  private readonly product = new Float64Array(2);
+  private squaresHi = 0;
+  private squaresLo = 0;
+  private previous = NaN;
+  private equalRun = 0;
+  private nonFinite = 0;
   mean = NaN;
   /** n·Σx² − (Σx)²; population variance = scaled / n², sample = scaled / (n(n−1)). */
   scaled = NaN;
@@ -70,19 +103,53 @@ export class RollingMoments {
     this.ring = new Ring(period);
   }
 
-  /** Returns true when the window is full and mean/scaled are valid. */
+  private addSquare(x: number, sign: number): void {
+    twoProduct(x, x, this.product);
+    const p = sign * this.product[0]!;
+    const e = sign * this.product[1]!;
+    const hi = this.squaresHi;
+    const s = hi + p;
+    const bv = s - hi;
+    const lo = this.squaresLo + ((hi - (s - bv)) + (p - bv)) + e;
+    const h2 = s + lo;
+    this.squaresLo = lo - (h2 - s);
+    this.squaresHi = h2;
+  }
+
+  /**
+   * Returns true when the window is full and mean/scaled are valid. A non-finite input is kept out
+   * of the sums; while one is in the window the result is false (no value).
+   */
   push(x: number): boolean {
-    const old = this.ring.push(x);
-    this.sum.add(x);
-    this.sumSquares.addProduct(x, x);
-    if (!Number.isNaN(old)) {
-      this.sum.add(-old);
-      this.sumSquares.addProduct(-old, old);
+    const wasFull = this.ring.isFull();
+    let old = this.ring.push(x);
+    let value = x;
+    if (!isFiniteNumber(x)) {
+      this.nonFinite++;
+      value = 0;
     }
-    if (!this.ring.isFull()) return false;
+    if (!isFiniteNumber(old)) {
+      this.nonFinite--;
+      old = 0;
+    }
+    this.addSquare(value, 1);
+    if (wasFull) {
+      this.sum.replace(value, old);
+      this.addSquare(old, -1);
+    } else {
+      this.sum.add(value);
+    }
+    this.equalRun = x === this.previous ? this.equalRun + 1 : 1;
+    this.previous = x;
+    if (!this.ring.isFull() || this.nonFinite > 0) return false;
     const n = this.ring.period;
-    this.mean = this.sum.value() / n;
-    this.scaled = scaledVariance(n, this.sum, this.sumSquares);
+    if (this.equalRun >= n) {
+      this.mean = x;
+      this.scaled = 0;
+      return true;
+    }
+    this.mean = this.sum.quotient(n);
+    this.scaled = scaledVariance(n, this.sum, this.squaresHi, this.squaresLo);
     return true;
   }
 
@@ -92,10 +159,9 @@ export class RollingMoments {
    */
   scaledDistance(x: number): number {
     const s = this.scratch;
-    s.reset();
-    s.addSum(this.sum, -1);
-    s.addProduct(this.ring.period, x);
-    return s.value();
+    s.copyFrom(this.sum);
+    s.addProduct(-this.ring.period, x);
+    return -s.value();
   }
 
   /** Standard deviation with `ddof` (0 population, 1 sample) of the current window. */

@@ -53,13 +53,13 @@ export class WmaIndicator extends Indicator {
     if (this.ring.isFull()) {
       this.weighted.addSum(this.sum, -1);
       this.weighted.addProduct(this.period, x);
+      this.sum.replace(x, this.ring.push(x));
     } else {
       this.weighted.addProduct(this.ring.count + 1, x);
+      this.ring.push(x);
+      this.sum.add(x);
     }
-    const old = this.ring.push(x);
-    this.sum.add(x);
-    if (!Number.isNaN(old)) this.sum.add(-old);
-    this.values[0] = this.ring.isFull() ? this.weighted.value() / this.divisor : NaN;
+    this.values[0] = this.ring.isFull() ? this.weighted.quotient(this.divisor) : NaN;
   }
 }
 

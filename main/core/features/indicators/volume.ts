@@ -56,9 +56,10 @@ export class VwapIndicator extends Indicator {
         this.volume.reset();
       }
     } else {
+      const wasFull = this.prices.isFull();
       const oldPrice = this.prices.push(tp);
       const oldVolume = this.volumes.push(v);
-      if (!Number.isNaN(oldPrice)) {
+      if (wasFull) {
         this.weighted.addProduct(-oldPrice, oldVolume);
         this.volume.add(-oldVolume);
       }
