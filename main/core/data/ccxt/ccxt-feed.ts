@@ -24,6 +24,7 @@ import {
   type RetryContext,
 } from './rest.ts';
 import type { CcxtExchange } from './venues.ts';
+import { STALE_AFTER_INTERVALS, type MarketFeed } from '../feed.ts';
 
 /** What to stream for one unified symbol (`BTC/USDT`). */
 export interface CcxtFeedSubscription {
@@ -51,7 +52,7 @@ export interface CcxtFeedOptions {
   pollIntervalMs?: number;
   /** Book levels per side in book events. */
   bookDepth?: number;
-  /** Longest expected silence between messages; 3x this marks the subscription stale. */
+  /** Longest expected silence between messages; STALE_AFTER_INTERVALS (3) x this marks the subscription stale. */
   expectedIntervalMs?: number;
   /** Window over which messages/s is measured. */
   rateWindowMs?: number;
@@ -88,7 +89,7 @@ type Listener<T> = (value: T) => void;
  * with exponential backoff and jitter, and after a reconnect any bars missed meanwhile are fetched
  * over REST before the subscription is marked live again. Bars are emitted closed exactly once.
  */
-export class CcxtFeed {
+export class CcxtFeed implements MarketFeed {
   private readonly options: Required<Omit<CcxtFeedOptions, 'backoff'>> & { backoff: BackoffPolicy };
   private readonly symbolStates = new Map<string, SymbolState>();
   private readonly listeners = new Set<Listener<MarketEvent>>();
@@ -517,13 +518,14 @@ export class CcxtFeed {
 
   private scheduleStaleCheck(): void {
     const interval = this.options.expectedIntervalMs;
-    this.staleTimer = this.options.scheduler.schedule(interval, () => {
+    // Checked four times per interval, so silence is noticed within a quarter interval of the limit.
+    this.staleTimer = this.options.scheduler.schedule(Math.max(50, interval / 4), () => {
       if (this.isStopped) return;
       const now = this.options.scheduler.nowMs();
       for (const state of this.symbolStates.values()) {
         const last = state.health.lastMessageMs;
-        if (state.health.state === 'live' && last !== null && now - last > 3 * interval) {
-          this.setState(state, 'stale', `no data for ${Math.round((now - last) / 1000)} s`);
+        if (state.health.state === 'live' && last !== null && now - last > STALE_AFTER_INTERVALS * interval) {
+          this.setState(state, 'stale', `no data for ${((now - last) / 1000).toFixed(1)} s (expected every ${interval / 1000} s)`);
         }
       }
       this.scheduleStaleCheck();
