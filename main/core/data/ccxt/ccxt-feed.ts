@@ -525,7 +525,11 @@ export class CcxtFeed implements MarketFeed {
       for (const state of this.symbolStates.values()) {
         const last = state.health.lastMessageMs;
         if (state.health.state === 'live' && last !== null && now - last > STALE_AFTER_INTERVALS * interval) {
-          this.setState(state, 'stale', `no data for ${((now - last) / 1000).toFixed(1)} s (expected every ${interval / 1000} s)`);
+          this.setState(
+            state,
+            'stale',
+            `no data for ${((now - last) / 1000).toFixed(1)} s (expected every ${interval / 1000} s)`,
+          );
         }
       }
       this.scheduleStaleCheck();
