@@ -473,6 +473,44 @@ export class BinanceTestServer {
     return { status: 200, body };
   }
 
+  /** @internal used by ROUTES: the most recent trades the replay has reached (GET /api/v3/trades). */
+  recentTrades(query: Record<string, string>): { status: number; body: unknown } {
+    const symbol = query.symbol;
+    if (!symbol)
+      return badRequest(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    if (!SYMBOLS.some((s) => s.symbol === symbol)) return badRequest(-1121, 'Invalid symbol.');
+    const limit = query.limit === undefined ? 500 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return badRequest(-1130, "Data sent for parameter 'limit' is not valid.");
+    const rec = this.recordings.get(symbol);
+    const trades: unknown[] = [];
+    if (rec) {
+      for (let i = this.replayPositions.get(symbol)! - 1; i >= 0 && trades.length < limit; i--) {
+        const d = rec.events[i]!.data as {
+          e?: string;
+          t: number;
+          p: string;
+          q: string;
+          T: number;
+          m: boolean;
+          M: boolean;
+        };
+        if (d.e !== 'trade') continue;
+        const quoteQty = (Number(d.p) * Number(d.q)).toFixed(8);
+        trades.push({
+          id: d.t,
+          price: d.p,
+          qty: d.q,
+          quoteQty,
+          time: d.T,
+          isBuyerMaker: d.m,
+          isBestMatch: d.M,
+        });
+      }
+    }
+    return { status: 200, body: trades.reverse() };
+  }
+
   /** @internal used by ROUTES */
   depth(query: Record<string, string>): { status: number; body: unknown } {
     const symbol = query.symbol;
@@ -562,6 +600,7 @@ const ROUTES: Record<string, Route> = {
     handle: (_s, _q, nowMs) => ({ status: 200, body: exchangeInfo(nowMs) }),
   },
   '/api/v3/klines': { weight: () => 2, handle: (s, q) => s.klines(q) },
+  '/api/v3/trades': { weight: () => 25, handle: (s, q) => s.recentTrades(q) },
   '/api/v3/depth': {
     weight: (q) => {
       const limit = Number(q.limit ?? 100);

@@ -479,6 +479,41 @@ describeWithData('ccxt feed against the local Binance server', () => {
     });
   });
 
+  it('polls recent trades over REST without losing or repeating any', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const { feed, events } = startFeed({
+      exchange,
+      transport: 'rest',
+      pollIntervalMs: 5,
+      subscriptions: [{ symbol: 'BTC/USDT', trades: true }],
+    });
+    await feed.start();
+    const tradeIndexes = recording.events.flatMap((e, i) => (e.stream.endsWith('@trade') ? [i] : []));
+    // Steps of 300 trades stay under the 500 a poll returns, as a polling period must.
+    for (let n = 300; n <= 1200; n += 300) {
+      await server.replay('BTCUSDT', tradeIndexes[n - 1]! + 1);
+      const id = String((recording.events[tradeIndexes[n - 1]!]!.data as { t: number }).t);
+      await waitForEvent(feed, events, (e) => e.kind === 'trade' && e.trade.id === id);
+    }
+    const got = events.flatMap((e) => (e.kind === 'trade' ? [e.trade] : []));
+    const expected = tradeIndexes.slice(0, 1200).map((i) => {
+      const t = recording.events[i]!.data as { t: number; p: string; q: string; T: number; m: boolean };
+      return {
+        id: String(t.t),
+        price: Number(t.p),
+        quantity: Number(t.q),
+        tsMs: t.T,
+        side: t.m ? 'sell' : 'buy',
+      };
+    });
+    expect(got).toEqual(expected);
+    expect(feed.health()[0]).toMatchObject({ state: 'live', gaps: 0 });
+    expect(new Set(server.requests.map((r) => r.path))).toEqual(
+      new Set(['/api/v3/exchangeInfo', '/api/v3/trades']),
+    );
+  });
+
   it('rejects an unknown symbol at start with a clear error', async () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);

@@ -292,8 +292,8 @@ export class CcxtFeed implements MarketFeed {
     const ex = this.options.exchange;
     const symbol = state.symbol;
     if (channel === 'trades') {
-      const since = state.lastTradeMs ?? undefined;
-      const trades = isWebsocket ? await ex.watchTrades(symbol) : await ex.fetchTrades(symbol, since);
+      // REST: the venue's most recent trades; already-seen ids are dropped and a jump counts a gap.
+      const trades = isWebsocket ? await ex.watchTrades(symbol) : await ex.fetchTrades(symbol);
       this.handleTrades(state, trades);
     } else if (channel === 'book') {
       const book = isWebsocket

@@ -35,6 +35,9 @@ const VENUE_DEFAULT_OPTIONS: Record<string, Record<string, unknown>> = {
     // watchTicker goes through watchTickers, whose default is the mini ticker (no bid/ask);
     // the full 24h ticker carries best bid/ask for the watchlist.
     watchTickers: { name: 'ticker' },
+    // REST trade polling reads /api/v3/trades: the same trade ids as the @trade stream, so switching
+    // transport keeps de-duplication by id working (aggTrades ids are a different sequence).
+    fetchTradesMethod: 'publicGetTrades',
   },
 };
 
