@@ -10,6 +10,10 @@ import { parseLabel, type LabelDefinition } from '../../core/training/labels.ts'
 import { DEFAULT_TRAIN_OPTIONS, runTraining, type TrainOptions, type ModelKind, type SeriesInput } from '../../core/training/train.ts';
 import { formatCardSummary, serialiseCard } from '../../core/training/card-format.ts';
 import { saveModelFiles } from '../../core/training/save.ts';
+import { openDatabase } from '../../core/store/sqlite.ts';
+import { marketMigrations } from '../../core/store/market-migrations.ts';
+import { CandleStore } from '../../core/data/candle-store.ts';
+import { TIMEFRAMES, isTimeframe } from '../../../shared/market.ts';
 
 /**
  * `vantage train`: fit a GBDT (or logistic regression baseline) on a candle series, evaluate it
@@ -93,8 +97,24 @@ export function parseTrainOptions(raw: RawOptions, spec: FeatureSpec, command: s
   };
 }
 
-function loadSeries(arg: string): SeriesInput {
-  return { source: basename(arg), bars: readSeries(arg) };
+const STORED_SERIES = /^([^:/\\]+):([^:]+):([0-9]+[smhdwM])$/;
+
+/** A series file, or a stored series venue:symbol:timeframe read from market.db in the data folder. */
+function loadSeries(arg: string, dataDir: string): SeriesInput {
+  const stored = existsSync(arg) ? null : STORED_SERIES.exec(arg);
+  if (!stored) return { source: basename(arg), bars: readSeries(arg) };
+  const [, venue, symbol, timeframe] = stored as unknown as [string, string, string, string];
+  if (!isTimeframe(timeframe)) throw new CliError(`Unknown timeframe '${timeframe}' in '${arg}'; one of ${TIMEFRAMES.join(', ')}.`, EXIT_USAGE);
+  const path = join(dataDir, 'market.db');
+  if (!existsSync(path)) throw new CliError(`'${arg}' names a stored series, but there is no market.db in ${dataDir}; fetch or import candles first (vantage data ...), or pass a series file.`);
+  const market = openDatabase({ name: 'market.db', path, migrations: marketMigrations, durability: 'normal', isReadOnly: true });
+  try {
+    const bars = new CandleStore(market.db).query({ venue, symbol, timeframe });
+    if (bars.time.length === 0) throw new CliError(`No stored candles for ${venue} ${symbol} ${timeframe} in ${path}.`);
+    return { source: arg, bars };
+  } finally {
+    market.close();
+  }
 }
 
 function quote(arg: string): string {
@@ -146,8 +166,9 @@ export function register(program: Command): void {
       const spec = readSpecFile(specPath);
       const options = parseTrainOptions(raw, spec, '');
       options.command = canonicalCommand(raw, options);
-      const series = loadSeries(raw.data);
-      const unseen = raw.unseen.map(loadSeries);
+      const { dataDir } = globalOptions(cmd);
+      const series = loadSeries(raw.data, dataDir);
+      const unseen = raw.unseen.map((u) => loadSeries(u, dataDir));
       const progress = createProgress('train', 1);
       let result;
       try {

@@ -98,6 +98,15 @@ describe('GBDT trainer', () => {
     expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
   });
 
+  it('gives the same trees whatever the number of histogram threads', () => {
+    const train = synthetic(20_000, 7, 19, 'binary');
+    const one = exportGbdtOnnx(trainGbdt(train, { ...params, trees: 10, threads: 1 }), { name: 'm' });
+    const two = exportGbdtOnnx(trainGbdt(train, { ...params, trees: 10, threads: 2 }), { name: 'm' });
+    const three = exportGbdtOnnx(trainGbdt(train, { ...params, trees: 10, threads: 3 }), { name: 'm' });
+    expect(Buffer.from(one).equals(Buffer.from(two))).toBe(true);
+    expect(Buffer.from(one).equals(Buffer.from(three))).toBe(true);
+  });
+
   it('honours cancellation between trees', () => {
     const train = synthetic(1000, 3, 9, 'binary');
     let calls = 0;
