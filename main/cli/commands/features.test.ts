@@ -7,6 +7,9 @@ import { INDICATOR_IDS } from '../../../shared/feature-spec.ts';
 import { runCliProcess } from '../test-support/run-cli.ts';
 import { computeFeatureColumns, parseFeatureSpec } from '../../core/features/pipeline.ts';
 import { loadSeriesFile } from '../../core/features/series-file.ts';
+import { openDatabase } from '../../core/store/sqlite.ts';
+import { marketMigrations } from '../../core/store/market-migrations.ts';
+import { CandleStore } from '../../core/data/candle-store.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -83,6 +86,26 @@ describeWithData('vantage features (CLI on real candles)', () => {
     expect(doc.data['time']).toHaveLength(500);
   });
 
+  it('exports a stored series venue:symbol:timeframe from market.db in the data folder', async () => {
+    const bars = loadSeriesFile(testDataPath('crypto', 'nostalgiaforinfinity', 'ETH_USDT-1h.json'));
+    const market = openDatabase({ name: 'market.db', path: join(dir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+    new CandleStore(market.db).upsert({ venue: 'binance', symbol: 'ETH/USDT', timeframe: '1h' }, bars);
+    market.close();
+    const out = join(dir, 'eth.csv');
+    const result = await runCliProcess(['--data-dir', dir, 'features', 'export', '--data', 'binance:ETH/USDT:1h', '--spec', writeSpec(SPEC), '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(bars.time.length + 1);
+    expect(Number(lines[1]!.split(',')[0])).toBe(bars.time[0]);
+    const fromFile = await runCliProcess(['features', 'export', '--data', testDataPath('crypto', 'nostalgiaforinfinity', 'ETH_USDT-1h.json'), '--spec', writeSpec(SPEC), '--out', join(dir, 'file.csv')]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'file.csv'), 'utf8')).toBe(readFileSync(out, 'utf8'));
+    const unknown = await runCliProcess(['--data-dir', dir, 'features', 'check', '--data', 'binance:BTC/USDT:1h', '--spec', writeSpec(SPEC)]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No stored series binance:BTC/USDT:1h');
+    expect(unknown.stderr).toContain('stored: binance:ETH/USDT:1h');
+  });
+
   it('check passes a causal spec on real data and reports it', async () => {
     const all = { features: INDICATOR_IDS.map((id) => ({ name: id, indicator: id })) };
     const result = await runCliProcess(['--json', 'features', 'check', '--spec', writeSpec(all), '--data', dataFile]);
@@ -107,9 +130,9 @@ it('features commands fail clearly on a bad spec, a missing file, a stored serie
   const missing = await runCliProcess(['features', 'check', '--spec', writeSpec(SPEC), '--data', join(dir, 'nope.csv')]);
   expect(missing.code).toBe(1);
   expect(missing.stderr).toContain('No such series file');
-  const stored = await runCliProcess(['features', 'export', '--spec', writeSpec(SPEC), '--data', 'binance:BTC/USDT:1h', '--out', join(dir, 'x.csv')]);
+  const stored = await runCliProcess(['--data-dir', dir, 'features', 'export', '--spec', writeSpec(SPEC), '--data', 'binance:BTC/USDT:1h', '--out', join(dir, 'x.csv')]);
   expect(stored.code).toBe(1);
-  expect(stored.stderr).toContain('stored series');
+  expect(stored.stderr).toContain('No market data at');
   expect(existsSync(join(dir, 'x.csv'))).toBe(false);
   expect((await runCliProcess(['features', 'check', '--data', data])).code).toBe(2);
   expect((await runCliProcess(['features', 'export', '--data', data, '--spec', writeSpec(SPEC), '--out', join(dir, 'o'), '--format', 'xml'])).code).toBe(2);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
-import { CliError, EXIT_USAGE, globalOptions, printJson } from '../context.ts';
+import { CliError, EXIT_USAGE, globalOptions, printJson, resolveDataDir } from '../context.ts';
 import { listIndicators, type ParamSpec } from '../../core/features/catalog.ts';
 import { computeFeatureColumns, parseFeatureSpec } from '../../core/features/pipeline.ts';
 import { checkSpecLookAhead, defaultCuts } from '../../core/features/look-ahead.ts';
 import { formatFeatureTable, type ExportFormat } from '../../core/features/export.ts';
-import { loadSeriesFile } from '../../core/features/series-file.ts';
+import { loadSeriesFile, loadStoredSeries, parseStoredSeriesKey } from '../../core/features/series-file.ts';
 import type { CandleColumns } from '../../core/features/types.ts';
 import type { FeatureSpec } from '../../../shared/feature-spec.ts';
 
@@ -27,15 +27,16 @@ export function readSpecFile(path: string): FeatureSpec {
   return parseFeatureSpec(spec);
 }
 
-const STORED_SERIES = /^[^:/\\]+:[^:]+:[0-9]+[smhdwM]$/;
-
-/** A series file, or a stored series `venue:symbol:timeframe` (e.g. binance:BTC/USDT:1h). */
-export function readSeries(arg: string): CandleColumns {
+/**
+ * A series file, or a stored series `venue:symbol:timeframe` (e.g. binance:BTC/USDT:1h) read from
+ * market.db in the data folder (default: --data-dir / VANTAGE_DATA_DIR / the OS user data folder).
+ * A path that exists always wins over the stored-series reading.
+ */
+export function readSeries(arg: string, dataDir: string = resolveDataDir(undefined)): CandleColumns {
   if (existsSync(arg)) return loadSeriesFile(arg);
-  if (STORED_SERIES.test(arg)) {
-    throw new CliError(`'${arg}' names a stored series, but this build has no market data store to read it from; export the candles to a file (Freqtrade JSON or CSV) and pass its path.`);
-  }
-  throw new CliError(`No such series file: ${arg}`);
+  const key = parseStoredSeriesKey(arg);
+  if (key) return loadStoredSeries(join(dataDir, 'market.db'), key);
+  throw new CliError(`No such series file: ${arg} (a stored series is written venue:symbol:timeframe, e.g. binance:BTC/USDT:1h)`);
 }
 
 function describeParam(p: ParamSpec): string {
@@ -95,13 +96,13 @@ export function register(program: Command): void {
     .command('check')
     .description('Check a feature spec for look-ahead on a series: changes the bars after each of several cut points and names every feature whose earlier values change. Exit 1 if any does.')
     .requiredOption('--spec <file>', 'feature spec JSON (or a model card with featureSpec)')
-    .requiredOption('--data <series>', 'series file (Freqtrade JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe')
+    .requiredOption('--data <series>', 'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder')
     .option('--cuts <n>', 'number of cut points spread over the series', '12')
     .action((opts: { spec: string; data: string; cuts: string }, cmd: Command) => {
-      const { json } = globalOptions(cmd);
+      const { json, dataDir } = globalOptions(cmd);
       const cutCount = parseCuts(opts.cuts);
       const spec = readSpecFile(opts.spec);
-      const bars = readSeries(opts.data);
+      const bars = readSeries(opts.data, dataDir);
       if (bars.close.length < 2) throw new CliError(`The series has ${bars.close.length} bar(s); the check needs at least 2.`);
       const report = checkSpecLookAhead(bars, spec, defaultCuts(bars.close.length, cutCount));
       if (json) {
@@ -122,15 +123,15 @@ export function register(program: Command): void {
   features
     .command('export')
     .description('Compute every feature of a spec over a series and write it as full columns aligned with the bars (time first; warm-up empty/null; multi-output as <name>.<output>).')
-    .requiredOption('--data <series>', 'series file (Freqtrade JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe')
+    .requiredOption('--data <series>', 'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder')
     .requiredOption('--spec <file>', 'feature spec JSON (or a model card with featureSpec)')
     .requiredOption('--out <file>', 'output file')
     .option('--format <format>', 'csv or json (default: from the --out extension, else csv)')
     .action((opts: { data: string; spec: string; out: string; format?: string }, cmd: Command) => {
-      const { json } = globalOptions(cmd);
+      const { json, dataDir } = globalOptions(cmd);
       const format = parseFormat(opts.format ?? (opts.out.toLowerCase().endsWith('.json') ? 'json' : 'csv'));
       const spec = readSpecFile(opts.spec);
-      const bars = readSeries(opts.data);
+      const bars = readSeries(opts.data, dataDir);
       const columns = computeFeatureColumns(bars, spec);
       writeAtomically(opts.out, formatFeatureTable(bars, columns, format));
       const summary = { out: opts.out, format, rows: bars.close.length, columns: ['time', ...columns.names] };

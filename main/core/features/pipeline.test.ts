@@ -179,7 +179,7 @@ describe('feature pipeline errors', () => {
 });
 
 describe('series files', () => {
-  it('reads CSV with ISO times and rejects unsorted, non-numeric and headerless files', () => {
+  it('reads CSV with ISO times through the importer and rejects unsorted, non-numeric and incomplete files with file:line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-series-'));
     try {
       const good = join(dir, 'good.csv');
@@ -188,15 +188,18 @@ describe('series files', () => {
       expect(Array.from(bars.time)).toEqual([Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 1, 0, 1)]);
       expect(Array.from(bars.close)).toEqual([1.5, 1.8]);
       const cases: [string, string][] = [
-        ['timestamp,open,high,low,close,volume\n2,1,1,1,1,1\n1,1,1,1,1,1\n', 'is not after the previous bar'],
-        ['timestamp,open,high,low,close,volume\n1,1,1,x,1,1\n', 'line 2 has a missing or non-numeric low'],
-        ['time,open,high,low,close\n1,1,1,1,1\n', 'missing: volume'],
-        ['[[1,2,3]', 'not valid JSON'],
+        ['timestamp,open,high,low,close,volume\n120,1,1,1,1,1\n60,1,1,1,1,1\n', 'bad.csv:3'],
+        ['timestamp,open,high,low,close,volume\n60,1,1,x,1,1\n', 'bad.csv:2'],
+        ['time,open,high,low,close\n60,1,1,1,1\n', 'volume'],
+        ['[[1,2,3]', 'bad.json:1'],
+        ['{"columns":["date","open"],"data":[]}', 'missing: high, low, close, volume'],
       ];
       for (const [text, message] of cases) {
-        const path = join(dir, text.startsWith('[') ? 'bad.json' : 'bad.csv');
+        const path = join(dir, text.startsWith('[') || text.startsWith('{') ? 'bad.json' : 'bad.csv');
         writeFileSync(path, text);
-        expect(errorOf(() => loadSeriesFile(path)).message).toContain(message);
+        const error = errorOf(() => loadSeriesFile(path));
+        expect(error.code).toBe('DATA_INVALID');
+        expect(error.message).toContain(message);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,24 +1,29 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { appError } from '../../../shared/errors.ts';
+import { isTimeframe, type SeriesKey } from '../../../shared/market.ts';
+import { formatIssue, parseCandleText, parseTimestamp } from '../data/import.ts';
+import { CandleStore } from '../data/candle-store.ts';
+import { openDatabase } from '../store/sqlite.ts';
+import { marketMigrations } from '../store/market-migrations.ts';
 import type { CandleColumns } from './types.ts';
 
 /**
- * Reads a candle series from a file for the features commands (check, export).
+ * Reads a candle series from a file for the features commands (check, export) and training.
  *
- * Formats:
- * - Freqtrade JSON: `[[timeMs, open, high, low, close, volume], ...]`
- * - FreqUI pair-candles JSON: `{ "columns": [...], "data": [[...], ...] }` with `date` or `__date_ts`
- * - CSV with a header naming `timestamp|time|date|datetime|open_time`, `open`, `high`, `low`, `close`,
- *   `volume` (any order, case-insensitive; extra columns ignored). Numeric times are read by size:
- *   >= 1e14 microseconds, >= 1e11 milliseconds, otherwise seconds. Text times are ISO-8601-like
- *   (`2021-12-31 23:01:00.000000`, `1995-01-03`) and read as UTC unless they carry an offset.
+ * - Freqtrade JSON `[[timeMs, open, high, low, close, volume], ...]` and CSV files go through the
+ *   candle importer's parser (main/core/data/import.ts), so a file that `vantage data import`
+ *   accepts reads the same here, with the same file:line reports. The timeframe is inferred when
+ *   the bars are regular; an irregular series (daily bars with weekends, samples) is still read.
+ * - FreqUI pair-candles JSON `{ "columns": [...], "data": [[...], ...] }` (a bot's analysed candles,
+ *   time in `date` or `__date_ts`) is read here: the importer does not know that layout.
  *
- * Rows must be finite and strictly increasing in time; the first bad row is named in a DATA_INVALID error.
+ * Rows must be finite and strictly increasing in time; the first problems are named in a
+ * DATA_INVALID error.
  */
 
-const TIME_NAMES = ['timestamp', 'time', 'date', 'datetime', 'open_time', '__date_ts'];
+const TIME_NAMES = ['__date_ts', 'date', 'timestamp', 'time', 'datetime', 'open_time'];
+const MAX_LISTED_ISSUES = 5;
 
 export function loadSeriesFile(path: string): CandleColumns {
   let text: string;
@@ -27,80 +32,46 @@ export function loadSeriesFile(path: string): CandleColumns {
   } catch (error) {
     throw appError('NOT_FOUND', `Cannot read series file ${path}: ${(error as Error).message}`);
   }
-  const extension = extname(path).toLowerCase();
   const trimmed = text.trimStart();
-  const rows = extension === '.json' || trimmed.startsWith('[') || trimmed.startsWith('{') ? rowsFromJson(text, path) : rowsFromCsv(text, path);
-  return toColumns(rows, path);
+  if (trimmed.startsWith('{')) return toColumns(rowsFromFrequi(text, path), path);
+  const isJson = extname(path).toLowerCase() === '.json' || trimmed.startsWith('[');
+  const parsed = parseCandleText(text, { fileName: path, format: isJson ? 'json' : 'csv' });
+  // The importer needs a timeframe to store bars; features do not, so an irregular series is fine.
+  const issues = parsed.issues.filter((issue) => !issue.message.startsWith('cannot tell the timeframe'));
+  if (issues.length > 0) {
+    const listed = issues.slice(0, MAX_LISTED_ISSUES).map(formatIssue).join('; ');
+    const more = issues.length > MAX_LISTED_ISSUES ? ` (and ${issues.length - MAX_LISTED_ISSUES} more)` : '';
+    throw appError('DATA_INVALID', `Cannot read ${path}: ${listed}${more}`, { issues: issues.length });
+  }
+  return parsed.columns;
 }
 
-function rowsFromJson(text: string, path: string): unknown[][] {
+function rowsFromFrequi(text: string, path: string): unknown[][] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (error) {
     throw appError('DATA_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (Array.isArray(doc)) return doc.map((row, i) => (Array.isArray(row) ? row : badRow(path, i, 'is not an array [time, open, high, low, close, volume]')));
   if (doc && typeof doc === 'object' && Array.isArray((doc as { columns?: unknown }).columns) && Array.isArray((doc as { data?: unknown }).data)) {
     const { columns, data } = doc as { columns: unknown[]; data: unknown[][] };
     const names = columns.map((c) => String(c).toLowerCase());
-    return pickColumns(names, data, path);
+    const time = TIME_NAMES.map((n) => names.indexOf(n)).find((i) => i >= 0);
+    const fields = ['open', 'high', 'low', 'close', 'volume'].map((f) => names.indexOf(f));
+    const missing = ['open', 'high', 'low', 'close', 'volume'].filter((_, k) => fields[k]! < 0);
+    if (time === undefined || missing.length > 0) {
+      throw appError('DATA_INVALID', `${path}: columns need a time (${TIME_NAMES.join('|')}) and open, high, low, close, volume${missing.length > 0 ? `; missing: ${missing.join(', ')}` : ''}.`);
+    }
+    const indexes = [time, ...fields];
+    return data.map((row) => (Array.isArray(row) ? indexes.map((i) => row[i]) : []));
   }
-  throw appError('DATA_INVALID', `${path}: expected a Freqtrade candle array [[time, open, high, low, close, volume], ...] or a {columns, data} object.`);
+  throw appError('DATA_INVALID', `${path}: expected a Freqtrade candle array [[time, open, high, low, close, volume], ...], a CSV file or a FreqUI {columns, data} object.`);
 }
 
-function rowsFromCsv(text: string, path: string): unknown[][] {
-  let records: string[][];
-  try {
-    records = parse(text, { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
-  } catch (error) {
-    throw appError('DATA_INVALID', `${path} is not valid CSV: ${(error as Error).message}`);
-  }
-  if (records.length === 0) throw appError('DATA_INVALID', `${path} is empty.`);
-  const header = records[0]!.map((h) => h.toLowerCase());
-  return pickColumns(header, records.slice(1), path, 2);
-}
-
-function pickColumns(names: string[], data: unknown[][], path: string, firstLine = 0): unknown[][] {
-  const time = TIME_NAMES.map((n) => names.indexOf(n)).find((i) => i >= 0);
-  const fields = ['open', 'high', 'low', 'close', 'volume'].map((f) => names.indexOf(f));
-  const missing = ['open', 'high', 'low', 'close', 'volume'].filter((_, k) => fields[k]! < 0);
-  if (time === undefined || missing.length > 0) {
-    throw appError('DATA_INVALID', `${path}: header needs a time column (${TIME_NAMES.join('|')}) and open, high, low, close, volume${missing.length > 0 ? `; missing: ${missing.join(', ')}` : ''}.`, {
-      header: names,
-    });
-  }
-  const indexes = [time, ...fields];
-  return data.map((row) => indexes.map((i) => row[i])).map((row, i) => (firstLine > 0 ? Object.assign(row, { line: firstLine + i }) : row));
-}
-
-function badRow(path: string, i: number, why: string): never {
-  throw appError('DATA_INVALID', `${path}: row ${i + 1} ${why}.`, { row: i + 1 });
-}
-
-/** Milliseconds since the epoch from a number (µs/ms/s by size) or an ISO-like UTC text. */
-export function parseTimeMs(value: unknown): number {
-  if (typeof value === 'number' || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()))) {
-    const n = Number(value);
-    if (!Number.isFinite(n)) return NaN;
-    const magnitude = Math.abs(n);
-    if (magnitude >= 1e14) return Math.round(n / 1000);
-    if (magnitude >= 1e11) return n;
-    return n * 1000;
-  }
-  if (typeof value !== 'string') return NaN;
-  const text = value.trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
-  if (!m) return NaN;
-  const fraction = m[7] ? Number(`0.${m[7]}`) * 1000 : 0;
-  let ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)) + Math.round(fraction);
-  const zone = m[8];
-  if (zone && zone !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-  }
-  return ms;
+/** Epoch ms from a FreqUI time cell (number or text), read as the importer reads timestamps. */
+function parseTimeMs(value: unknown): number {
+  if (typeof value !== 'number' && typeof value !== 'string') return NaN;
+  return parseTimestamp(String(value)) ?? NaN;
 }
 
 function toColumns(rows: unknown[][], path: string): CandleColumns {
@@ -117,7 +88,7 @@ function toColumns(rows: unknown[][], path: string): CandleColumns {
   const names = ['open', 'high', 'low', 'close', 'volume'] as const;
   for (let i = 0; i < n; i++) {
     const row = rows[i]!;
-    const where = (row as { line?: number }).line !== undefined ? `line ${(row as { line?: number }).line}` : `row ${i + 1}`;
+    const where = `row ${i + 1}`;
     const time = parseTimeMs(row[0]);
     if (!Number.isFinite(time)) throw appError('DATA_INVALID', `${path}: ${where} has an unreadable time ${JSON.stringify(row[0])}.`, { row: i + 1 });
     if (i > 0 && time <= cols.time[i - 1]!) {
@@ -132,4 +103,35 @@ function toColumns(rows: unknown[][], path: string): CandleColumns {
     }
   }
   return cols;
+}
+
+/**
+ * `venue:symbol:timeframe` (e.g. `binance:BTC/USDT:1h`; the symbol may itself hold ':' as in
+ * ccxt's `BTC/USDT:USDT`), or null when the text does not have that shape.
+ */
+export function parseStoredSeriesKey(text: string): SeriesKey | null {
+  const first = text.indexOf(':');
+  const last = text.lastIndexOf(':');
+  if (first <= 0 || last <= first + 1) return null;
+  const timeframe = text.slice(last + 1);
+  if (!isTimeframe(timeframe)) return null;
+  return { venue: text.slice(0, first), symbol: text.slice(first + 1, last), timeframe };
+}
+
+/** All bars of a stored series from market.db (opened read-only; never migrated or changed here). */
+export function loadStoredSeries(marketDbPath: string, key: SeriesKey): CandleColumns {
+  const label = `${key.venue}:${key.symbol}:${key.timeframe}`;
+  if (!existsSync(marketDbPath)) throw appError('NOT_FOUND', `No market data at ${marketDbPath}, so no stored series ${label}; import or fetch candles first (vantage data ...).`);
+  const market = openDatabase({ name: 'market.db', path: marketDbPath, migrations: marketMigrations, durability: 'normal', isReadOnly: true });
+  try {
+    const store = new CandleStore(market.db);
+    const bars = store.query(key);
+    if (bars.time.length === 0) {
+      const known = store.listSeries().map((s) => `${s.venue}:${s.symbol}:${s.timeframe}`);
+      throw appError('NOT_FOUND', `No stored series ${label} in ${marketDbPath}${known.length > 0 ? `; stored: ${known.slice(0, 20).join(', ')}` : ' (it holds no series)'}.`);
+    }
+    return bars;
+  } finally {
+    market.close();
+  }
 }
