@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { RequestDef, StreamDef } from './define.ts';
 import { engineRequests, engineStreams } from './engine.ts';
+import { marketRequests, marketStreams } from './market.ts';
+import { tradingRequests, tradingStreams } from './trading.ts';
+import { auditRequests } from './audit.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -8,10 +11,15 @@ import { engineRequests, engineStreams } from './engine.ts';
  */
 export const requests = {
   ...engineRequests,
+  ...marketRequests,
+  ...tradingRequests,
+  ...auditRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
   ...engineStreams,
+  ...marketStreams,
+  ...tradingStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;

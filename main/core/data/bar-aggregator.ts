@@ -70,6 +70,17 @@ export class BarAggregator {
     return f ? { time: f.openMs, open: f.open, high: f.high, low: f.low, close: f.close, volume: f.volume } : null;
   }
 
+  /**
+   * Continues a bar that history already started (e.g. the current hour when history ends
+   * mid-hour): trades then extend it instead of opening a new one. Only before any trade.
+   */
+  seedForming(timeframe: Timeframe, bar: Candle): void {
+    if (!this.timeframes.includes(timeframe) || bar.time % TIMEFRAME_MS[timeframe] !== 0) return;
+    this.forming.set(timeframe, { openMs: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, tradeCount: 1 });
+    this.nextOpenMs.set(timeframe, bar.time);
+    this.lastPrice = bar.close;
+  }
+
   /** Feeds one trade. Returns false when the trade is late (its bar already closed) and was dropped. */
   addTrade(trade: Trade): boolean {
     return this.add(trade.tsMs, trade.price, trade.quantity);

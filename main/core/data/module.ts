@@ -1,0 +1,142 @@
+import type { EngineContext, EngineModule, ModuleInstance } from '../module.ts';
+import type { Handlers } from '../host.ts';
+import { appError, AppErrorException } from '../../../shared/errors.ts';
+import type { CandlesResponse } from '../../../shared/contract/market.ts';
+import type { CandleColumns } from '../../../shared/market.ts';
+import { CandleStore } from './candle-store.ts';
+import { CandleReader } from './candle-reader.ts';
+import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory } from './demo-venue.ts';
+import { MarketHub } from './market-hub.ts';
+import { importCandles } from './import.ts';
+
+/** Days of 1m demo history generated at start (resampled for higher timeframes). */
+export const DEMO_HISTORY_DAYS = 30;
+export const DEFAULT_DEMO_SEED = 20261125;
+
+/** Service names other modules use (context.services.get(...)). */
+export const MARKET_STORE_SERVICE = 'market.store';
+export const MARKET_FEEDS_SERVICE = 'market.feeds';
+export const MARKET_DEMO_SERVICE = 'market.demo';
+export const MARKET_READER_SERVICE = 'market.reader';
+
+function toArrays(columns: CandleColumns): Pick<CandlesResponse, 'time' | 'open' | 'high' | 'low' | 'close' | 'volume'> {
+  return {
+    time: Array.from(columns.time),
+    open: Array.from(columns.open),
+    high: Array.from(columns.high),
+    low: Array.from(columns.low),
+    close: Array.from(columns.close),
+    volume: Array.from(columns.volume),
+  };
+}
+
+/**
+ * The 'market' engine module: history store (market.db), the live market hub with the demo venue
+ * connected by default (options.demo === false leaves it off; options.demoSeed picks the market),
+ * and the market:* channels and streams.
+ */
+export const marketModule: EngineModule = {
+  name: 'market',
+  start(context: EngineContext): ModuleInstance {
+    const { scheduler, bus, logger } = context;
+    const store = context.marketDb ? new CandleStore(context.marketDb.db) : null;
+    const reader = context.marketDb ? new CandleReader(context.marketDb.path) : null;
+    const hub = new MarketHub({
+      scheduler,
+      onBars: (updates) => {
+        for (const u of updates) bus.publish('market:bar', u);
+      },
+      onTickers: (tickers) => bus.publish('market:ticks', { tickers }),
+      onHealth: (feeds) => bus.publish('market:health', { feeds }),
+    });
+    context.services.set(MARKET_FEEDS_SERVICE, hub);
+    if (store) context.services.set(MARKET_STORE_SERVICE, store);
+    if (reader) context.services.set(MARKET_READER_SERVICE, reader);
+
+    if (context.options.demo !== false) {
+      const rawSeed = context.options.demoSeed;
+      const seed = typeof rawSeed === 'number' && Number.isSafeInteger(rawSeed) ? rawSeed : DEFAULT_DEMO_SEED;
+      const startMs = scheduler.nowMs();
+      const demo = new DemoVenue({ scheduler, seed, startMs });
+      hub.addFeed(demo, {
+        history: (symbol) => {
+          const spec = DEFAULT_DEMO_SYMBOLS.find((s) => s.symbol === symbol);
+          return spec ? generateDemoHistory(spec, seed, startMs, DEMO_HISTORY_DAYS * 1440) : null;
+        },
+      });
+      demo.start();
+      context.services.set(MARKET_DEMO_SERVICE, demo);
+      logger.info({ seed, symbols: demo.symbols() }, 'demo venue started');
+    }
+
+    const requireStore = (): CandleStore => {
+      if (!store) throw appError('STORE_CORRUPT', 'market.db is not available (it failed its integrity check at start-up); stored candles cannot be read or imported.');
+      return store;
+    };
+
+    const handlers: Handlers = {
+      'market:symbols': () => ({ symbols: hub.symbols(), tickers: hub.tickers() }),
+      'market:candles': async (req) => {
+        if (req.fromMs !== undefined && req.toMs !== undefined && req.fromMs > req.toMs) {
+          throw appError('BAD_INPUT', `fromMs (${req.fromMs}) is after toMs (${req.toMs}).`);
+        }
+        const range = {
+          ...(req.fromMs !== undefined ? { fromMs: req.fromMs } : {}),
+          ...(req.toMs !== undefined ? { toMs: req.toMs } : {}),
+          limit: req.limit ?? 5000,
+          fromEnd: req.fromEnd ?? (req.fromMs === undefined),
+        };
+        const live = hub.liveCandles(req.venue, req.symbol, req.timeframe, range);
+        if (live) {
+          return { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe, ...toArrays(live.columns), forming: live.forming, hasMoreBefore: live.hasMoreBefore, source: 'live' as const };
+        }
+        const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
+        const info = requireStore().getSeries(key);
+        if (!info) {
+          throw appError('NOT_FOUND', `No ${req.timeframe} bars for ${req.symbol} on ${req.venue}: it is neither a live symbol nor a stored series (import or fetch it first).`, key);
+        }
+        // Large reads run on the reader thread so the engine thread keeps serving feeds.
+        const columns = reader ? await reader.read(key, range) : requireStore().query(key, range);
+        const firstMs = columns.time[0];
+        return {
+          ...key,
+          ...toArrays(columns),
+          forming: null,
+          hasMoreBefore: firstMs !== undefined && info.firstMs !== null && info.firstMs < firstMs,
+          source: 'store' as const,
+        };
+      },
+      'market:series': () => ({ series: requireStore().listSeries() }),
+      'market:gaps': (req) => requireStore().gaps({ venue: req.venue, symbol: req.symbol, timeframe: req.timeframe }, { maxGaps: req.maxGaps ?? 1000 }),
+      'market:import': (req) => {
+        try {
+          const report = importCandles(requireStore(), {
+            venue: req.venue,
+            symbol: req.symbol,
+            content: req.content,
+            fileName: req.fileName,
+            ...(req.timeframe ? { timeframe: req.timeframe } : {}),
+            ...(req.format ? { format: req.format } : {}),
+            ...(req.timestampUnit ? { timestampUnit: req.timestampUnit } : {}),
+            ...(req.timeLabel ? { timeLabel: req.timeLabel } : {}),
+          });
+          logger.info({ venue: report.venue, symbol: report.symbol, timeframe: report.timeframe, bars: report.barCount, inserted: report.inserted }, 'candles imported');
+          return report;
+        } catch (err) {
+          if (err instanceof AppErrorException) throw err;
+          throw appError('DATA_IMPORT_FAILED', `Import of ${req.fileName} failed: ${err instanceof Error ? err.message : String(err)}. Nothing was imported.`);
+        }
+      },
+      'market:deleteSeries': (req) => ({ deletedBars: requireStore().deleteSeries({ venue: req.venue, symbol: req.symbol, timeframe: req.timeframe }) }),
+      'market:health': () => ({ feeds: hub.health() }),
+    };
+
+    return {
+      handlers,
+      async stop() {
+        await hub.stop();
+        await reader?.close();
+      },
+    };
+  },
+};
