@@ -281,6 +281,7 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
   const validationMargin = validation ? new Float64Array(validation.rows).fill(baseScore) : null;
   const idx = threads?.idx ?? new Uint32Array(rows);
   const scratch = new Uint32Array(rows);
+  const inSample = new Uint8Array(rows);
   const histSize = histogramSize(F);
   const countBase = F * BINS * 2;
   const buildHistogram = (target: Float64Array, start: number, end: number): void => {
@@ -398,10 +399,14 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
       let l = leaf.start;
       let s = 0;
       const column = columns.subarray(f * rows, (f + 1) * rows);
+      // Branch-free stable partition (the direction of a row is a coin flip to the branch predictor).
       for (let i = leaf.start; i < leaf.end; i++) {
         const r = idx[i]!;
-        if (column[r]! <= b) idx[l++] = r;
-        else scratch[s++] = r;
+        const left = column[r]! <= b ? 1 : 0;
+        idx[l] = r;
+        scratch[s] = r;
+        l += left;
+        s += 1 - left;
       }
       idx.set(scratch.subarray(0, s), l);
       const mid = l;
@@ -454,8 +459,17 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
     }
     const tree: Tree = { nodes };
     trees.push(tree);
-    // Update margins of every training row (also rows left out by subsampling) by routing raw values.
-    addTree(tree, train.x, F, margin);
+    // Update training margins: rows in the sample are already grouped by leaf in idx; rows left out
+    // by subsampling are routed through the tree (float32 thresholds route them exactly as bins do).
+    for (const leaf of finished) {
+      const value = nodes[leaf.node]!.value;
+      for (let i = leaf.start; i < leaf.end; i++) margin[idx[i]!] = margin[idx[i]!]! + value;
+    }
+    if (n < rows) {
+      inSample.fill(0);
+      for (let i = 0; i < n; i++) inSample[idx[i]!] = 1;
+      for (let r = 0; r < rows; r++) if (inSample[r] === 0) margin[r] = margin[r]! + nodes[leafOf(tree, train.x, r * F)]!.value;
+    }
     let vLoss: number | null = null;
     if (validation && validationMargin) {
       addTree(tree, validation.x, F, validationMargin);
