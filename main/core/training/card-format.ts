@@ -13,8 +13,9 @@ function line(label: string, block: EvaluationBlock): string {
   const m = block.metrics;
   const quality = 'auc' in m ? `AUC ${m.auc.toFixed(3)}  acc ${pct(m.accuracy)}  logloss ${m.logLoss.toFixed(4)}  brier ${m.brier.toFixed(4)}` : `corr ${m.correlation.toFixed(3)}  rmse ${m.rmse.toExponential(2)}  dir ${pct(m.directionAccuracy)}`;
   const s = block.trading.strategy;
+  const g = block.trading.strategyBeforeFees;
   const b = block.trading.buyAndHold;
-  return `${label.padEnd(12)} ${String(m.rows).padStart(7)} rows  ${quality}  | strategy ${pct(s.totalReturn)} Sharpe ${s.sharpe.toFixed(2)} DD ${pct(s.maxDrawdown)} turnover ${s.turnover.toFixed(3)} | buy&hold ${pct(b.totalReturn)} Sharpe ${b.sharpe.toFixed(2)} DD ${pct(b.maxDrawdown)}`;
+  return `${label.padEnd(12)} ${String(m.rows).padStart(7)} rows  ${quality}  | strategy ${pct(s.totalReturn)} (before fees ${pct(g.totalReturn)}) Sharpe ${s.sharpe.toFixed(2)} DD ${pct(s.maxDrawdown)} turnover ${s.turnover.toFixed(3)} | buy&hold ${pct(b.totalReturn)} Sharpe ${b.sharpe.toFixed(2)} DD ${pct(b.maxDrawdown)}`;
 }
 
 /** Human summary of a card's evaluation for the terminal. */

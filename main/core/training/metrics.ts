@@ -113,6 +113,8 @@ export interface StrategyComparison {
   /** Fee per unit of position change, as a fraction of notional (0.001 = 0.1 % per side). */
   feeRate: number;
   strategy: TradingResult;
+  /** The same positions with no fees: shows how much of the result the fees take. */
+  strategyBeforeFees: TradingResult;
   buyAndHold: TradingResult;
 }
 
@@ -135,6 +137,7 @@ export function simulateThresholdStrategy(close: Float64Array, rowBars: ArrayLik
     threshold,
     feeRate,
     strategy: runPositions(position, returns, feeRate, barsPerYear, 0),
+    strategyBeforeFees: runPositions(position, returns, 0, barsPerYear, 0),
     // Buy-and-hold enters once and never exits (one fee).
     buyAndHold: runPositions(buyAndHoldPositions, returns, feeRate, barsPerYear, 0),
   };

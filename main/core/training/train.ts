@@ -378,7 +378,7 @@ function verdict(overall: EvaluationBlock, unseen: ModelCardDocument['evaluation
   parts.push(
     edge
       ? `After fees the threshold strategy beat buy-and-hold over the test bars (Sharpe ${s.sharpe.toFixed(2)} vs ${b.sharpe.toFixed(2)}, return ${(s.totalReturn * 100).toFixed(1)}% vs ${(b.totalReturn * 100).toFixed(1)}%).`
-      : `No edge over buy-and-hold after fees: the threshold strategy made ${(s.totalReturn * 100).toFixed(1)}% (Sharpe ${s.sharpe.toFixed(2)}, max drawdown ${(s.maxDrawdown * 100).toFixed(1)}%) against ${(b.totalReturn * 100).toFixed(1)}% for buy-and-hold (Sharpe ${b.sharpe.toFixed(2)}, max drawdown ${(b.maxDrawdown * 100).toFixed(1)}%) over the same test bars.`,
+      : `No edge over buy-and-hold after fees: the threshold strategy made ${(s.totalReturn * 100).toFixed(1)}% (${(overall.trading.strategyBeforeFees.totalReturn * 100).toFixed(1)}% before fees; Sharpe ${s.sharpe.toFixed(2)}, max drawdown ${(s.maxDrawdown * 100).toFixed(1)}%) against ${(b.totalReturn * 100).toFixed(1)}% for buy-and-hold (Sharpe ${b.sharpe.toFixed(2)}, max drawdown ${(b.maxDrawdown * 100).toFixed(1)}%) over the same test bars.`,
   );
   for (const u of unseen.filter((x) => x.method.startsWith('walk-forward'))) {
     const um = u.metrics;
