@@ -4,6 +4,7 @@ import { register as registerStatus } from './status.ts';
 import { register as registerDb } from './db.ts';
 import { register as registerFeatures } from './features.ts';
 import { register as registerTrain } from './train.ts';
+import { register as registerData } from './data.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -14,5 +15,6 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerDb(program);
   registerFeatures(program);
+  registerData(program);
   registerTrain(program);
 }
