@@ -95,7 +95,6 @@ export class CcxtFeed implements MarketFeed {
   private readonly listeners = new Set<Listener<MarketEvent>>();
   private readonly tickerListeners = new Set<Listener<Ticker>>();
   private readonly abort = new AbortController();
-  private readonly loops: Promise<void>[] = [];
   private staleTimer: TimerHandle | null = null;
   private isStopped = false;
 
@@ -206,10 +205,10 @@ export class CcxtFeed implements MarketFeed {
     for (const sub of this.options.subscriptions) {
       const state = this.symbolStates.get(sub.symbol)!;
       this.emitHealth(state);
-      if (sub.trades) this.loops.push(this.runChannel(state, 'trades'));
-      if (sub.book) this.loops.push(this.runChannel(state, 'book'));
-      if (sub.ticker) this.loops.push(this.runChannel(state, 'ticker'));
-      for (const tf of sub.timeframes ?? []) this.loops.push(this.runChannel(state, `bars:${tf}`));
+      if (sub.trades) void this.runChannel(state, 'trades');
+      if (sub.book) void this.runChannel(state, 'book');
+      if (sub.ticker) void this.runChannel(state, 'ticker');
+      for (const tf of sub.timeframes ?? []) void this.runChannel(state, `bars:${tf}`);
     }
     this.scheduleStaleCheck();
   }
@@ -225,7 +224,8 @@ export class CcxtFeed implements MarketFeed {
     } catch {
       // Closing sockets that already dropped can throw; there is nothing left to release.
     }
-    await Promise.allSettled(this.loops);
+    // Loops end as their pending watch rejects on close. They are not awaited: a venue class that
+    // never settles a pending watch cannot hold stop() hostage, and emit() is silent from here on.
   }
 
   private retryContext(): RetryContext {
@@ -307,7 +307,11 @@ export class CcxtFeed implements MarketFeed {
       const bars = state.bars.get(channel.slice(5) as Timeframe)!;
       // After a lost connection the bar being formed is discarded: its final values were never seen.
       // Its REST copy arrives through the backfill below.
-      if (isRecovering) bars.current = null;
+      if (isRecovering && bars.current !== null) {
+        // Nothing closed yet: backfill from the discarded bar itself (as if the one before it had closed).
+        if (bars.lastClosedMs === null) bars.lastClosedMs = bars.current.time - TIMEFRAME_MS[bars.timeframe];
+        bars.current = null;
+      }
       // REST: the first poll asks only for the last two bars (the closed one and the forming one):
       // like the websocket, the live feed starts now; history comes from the store.
       const rows = isWebsocket
@@ -537,6 +541,7 @@ export class CcxtFeed implements MarketFeed {
   }
 
   private emit(event: MarketEvent): void {
+    if (this.isStopped) return;
     for (const l of this.listeners) l(event);
   }
 }

@@ -31,7 +31,9 @@ describe('venue exchanges', () => {
 
   it('refuses a request to any other origin before it leaves the process', async () => {
     // Installed first, so the guard's "real" fetch is this stub: nothing can leave even if the guard failed.
-    const realFetch = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new Error('network disabled in this test'));
+    const realFetch = vi
+      .spyOn(globalThis, 'fetch')
+      .mockRejectedValue(new Error('network disabled in this test'));
     const exchange = createVenueExchange('binance', { baseUrl: 'http://127.0.0.1:9' });
     const error = await exchange.fetch('https://api.binance.com/api/v3/time', 'GET').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
