@@ -23,10 +23,12 @@ describe('venue exchanges', () => {
       (u) => !u.startsWith('http://127.0.0.1:9/') && !u.startsWith('ws://127.0.0.1:9/'),
     );
     expect(offOrigin).toEqual([]);
-    expect((exchange.urls as { api: { public: string; ws: { spot: string } } }).api.public).toBe(
+    expect((exchange.urls as unknown as { api: { public: string; ws: { spot: string } } }).api.public).toBe(
       'http://127.0.0.1:9/api/v3',
     );
-    expect((exchange.urls as { api: { ws: { spot: string } } }).api.ws.spot).toBe('ws://127.0.0.1:9/ws');
+    expect((exchange.urls as unknown as { api: { ws: { spot: string } } }).api.ws.spot).toBe(
+      'ws://127.0.0.1:9/ws',
+    );
   });
 
   it('refuses a request to any other origin before it leaves the process', async () => {
