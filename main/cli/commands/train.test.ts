@@ -14,6 +14,8 @@ import { runTraining } from '../../core/training/train.ts';
 import { startTrainingJob } from '../../core/training/train-worker.ts';
 import type { ModelCardDocument } from '../../core/training/card.ts';
 import { serialiseCard } from '../../core/training/card-format.ts';
+import { readGbdtFromOnnx } from '../../core/training/onnx-export.ts';
+import { treeShap } from '../../core/training/tree-shap.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -105,6 +107,14 @@ describeWithData('vantage train (real candles)', () => {
     for (let i = 0; i < result.check.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(probabilities[2 * i + 1]! - result.check.predictions[i]!));
     expect(result.check.rows).toBeGreaterThan(10_000);
     expect(maxDiff).toBeLessThanOrEqual(1e-6);
+
+    // Explanations from the shipped file alone: SHAP contributions + bias add up to ORT's margin.
+    const fromFile = readGbdtFromOnnx(readFileSync(SHIPPED_ONNX));
+    const margin = out.margin!.data as Float32Array;
+    for (let r = 0; r < 200; r++) {
+      const { contributions, bias } = treeShap(fromFile, result.check.inputs, r * features);
+      expect(Math.abs(bias + contributions.reduce((a, b) => a + b, 0) - margin[r]!)).toBeLessThanOrEqual(1e-5);
+    }
   }, 180_000);
 
   it('trains from the CLI, writes the model and its card atomically, and a rerun gives identical files', async () => {

@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../random.ts';
 import { computeBinEdges, binData, gainImportance, predictGbdt, predictMargin, trainGbdt, type Dataset, type GbdtParams } from './gbdt.ts';
 import { predictLogistic, trainLogistic } from './logistic.ts';
-import { exportGbdtOnnx, exportLogisticOnnx, readTreeCovers } from './onnx-export.ts';
+import { exportGbdtOnnx, exportLogisticOnnx, readGbdtFromOnnx, readTreeCovers } from './onnx-export.ts';
 import { treeShap } from './tree-shap.ts';
 import { rocAuc } from './metrics.ts';
 
@@ -201,6 +201,21 @@ describe('TreeSHAP', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('can be computed from the ONNX file alone: the trees read back give the same SHAP values and margins', () => {
+    const fromFile = readGbdtFromOnnx(exportGbdtOnnx(model, { name: 'm' }));
+    expect(fromFile.objective).toBe('binary');
+    expect(fromFile.featureCount).toBe(4);
+    const x = synthetic(50, 4, 20, 'binary').x;
+    expect(Array.from(predictMargin(fromFile, x))).toEqual(Array.from(predictMargin(model, x)));
+    for (let r = 0; r < 50; r++) {
+      const a = treeShap(model, x, r * 4);
+      const b = treeShap(fromFile, x, r * 4);
+      expect(Array.from(b.contributions)).toEqual(Array.from(a.contributions));
+      expect(b.bias).toBe(a.bias);
+    }
+    expect(() => readGbdtFromOnnx(Uint8Array.from([1, 2, 3]))).toThrow();
   });
 
   it('matches exact Shapley values (conditional expectations over covers) on a small ensemble', () => {

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { appError } from '../../../shared/errors.ts';
 import type { GbdtModel } from './gbdt.ts';
 import type { LogisticModel } from './logistic.ts';
 
@@ -224,4 +225,52 @@ export function readTreeCovers(bytes: Uint8Array): number[] {
   const node = model.graph?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
   const attr = node?.attribute?.find((a) => a.name === 'nodes_hitrates');
   return attr?.floats ? Array.from(attr.floats) : [];
+}
+
+/**
+ * Rebuilds the trainer's trees from a tree-ensemble ONNX file written by exportGbdtOnnx (thresholds,
+ * leaf values, covers from nodes_hitrates), so explanations (treeShap) can be computed from the file
+ * alone. MODEL_INVALID if the file is not such an ensemble or lacks covers.
+ */
+export function readGbdtFromOnnx(bytes: Uint8Array): GbdtModel {
+  let model: ReturnType<typeof onnx.ModelProto.decode>;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw appError('MODEL_INVALID', `not an ONNX model: ${(error as Error).message}`);
+  }
+  const graph = model.graph;
+  const node = graph?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
+  if (!graph || !node) throw appError('MODEL_INVALID', 'the model has no TreeEnsembleRegressor node');
+  const attr = (name: string): onnxProto.onnx.IAttributeProto | undefined => node.attribute?.find((a) => a.name === name);
+  const intsOf = (name: string): number[] => (attr(name)?.ints ?? []).map((v) => Number(v));
+  const floatsOf = (name: string): number[] => Array.from(attr(name)?.floats ?? []);
+  const treeIds = intsOf('nodes_treeids');
+  const nodeIds = intsOf('nodes_nodeids');
+  const featureIds = intsOf('nodes_featureids');
+  const modes = (attr('nodes_modes')?.strings ?? []).map((s) => new TextDecoder().decode(s));
+  const values = floatsOf('nodes_values');
+  const trueIds = intsOf('nodes_truenodeids');
+  const falseIds = intsOf('nodes_falsenodeids');
+  const covers = floatsOf('nodes_hitrates');
+  if (covers.length !== treeIds.length) throw appError('MODEL_INVALID', 'the tree ensemble has no node covers (nodes_hitrates); explanations need them');
+  const trees: GbdtModel['trees'] = [];
+  for (let i = 0; i < treeIds.length; i++) {
+    const t = treeIds[i]!;
+    while (trees.length <= t) trees.push({ nodes: [] });
+    const leaf = modes[i] === 'LEAF';
+    trees[t]!.nodes[nodeIds[i]!] = { feature: leaf ? -1 : featureIds[i]!, threshold: leaf ? 0 : values[i]!, left: leaf ? -1 : trueIds[i]!, right: leaf ? -1 : falseIds[i]!, value: 0, cover: covers[i]!, gain: 0 };
+  }
+  const leafTrees = intsOf('target_treeids');
+  const leafNodes = intsOf('target_nodeids');
+  const weights = floatsOf('target_weights');
+  for (let i = 0; i < leafTrees.length; i++) {
+    const n = trees[leafTrees[i]!]?.nodes[leafNodes[i]!];
+    if (!n) throw appError('MODEL_INVALID', `leaf weight for a missing node (tree ${leafTrees[i]}, node ${leafNodes[i]})`);
+    n.value += weights[i]!;
+  }
+  const input = graph.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue;
+  const featureCount = input === undefined || input === null ? Math.max(0, ...featureIds) + 1 : Number(input);
+  const binary = graph.node?.some((n) => n.opType === 'Sigmoid') ?? false;
+  return { kind: 'gbdt', objective: binary ? 'binary' : 'regression', featureCount, baseScore: floatsOf('base_values')[0] ?? 0, trees, validationLoss: [], bestIteration: trees.length, treesGrown: trees.length };
 }
