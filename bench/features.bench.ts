@@ -1,5 +1,7 @@
 import { SeededRandom } from '../main/core/random.ts';
+import { availableParallelism } from 'node:os';
 import { computeFeatureColumns, FeaturePipeline, parseFeatureSpec } from '../main/core/features/pipeline.ts';
+import { computeFeatureColumnsParallel } from '../main/core/features/parallel.ts';
 import type { CandleColumns } from '../main/core/features/types.ts';
 import { atMost, percentile, type Benchmark, type Figure } from './types.ts';
 
@@ -71,6 +73,15 @@ export const benchmark: Benchmark = {
     }
     batchMs.sort((a, b) => a - b);
     const batchSeconds = batchMs[1]! / 1000;
+    const threads = availableParallelism();
+    const parallelMs: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const t0 = performance.now();
+      await computeFeatureColumnsParallel(bars, SPEC, threads);
+      parallelMs.push(performance.now() - t0);
+    }
+    parallelMs.sort((a, b) => a - b);
+    const parallelSeconds = parallelMs[1]! / 1000;
 
     // Streaming: time blocks of 1,000 updates (timer resolution) and report per-bar figures.
     const pipeline = new FeaturePipeline(SPEC);
@@ -93,8 +104,15 @@ export const benchmark: Benchmark = {
     const steady = blockUs.slice(20).sort((a, b) => a - b); // skip the JIT warm-up blocks
     const meanUs = steady.reduce((a, b) => a + b, 0) / steady.length;
     return [
-      { name: `batch ${BATCH_BARS} bars x 20 features (${columns} columns), median of 3`, value: batchSeconds, unit: 's', ...atMost(batchSeconds, 1, 's') },
-      { name: 'batch throughput', value: (BATCH_BARS * 20) / batchSeconds, unit: 'feature-values/s' },
+      { name: `batch ${BATCH_BARS} bars x 20 features (${columns} columns), one thread, median of 3`, value: batchSeconds, unit: 's', ...atMost(batchSeconds, 1, 's') },
+      {
+        name: `batch ${BATCH_BARS} bars x 20 features, ${threads} threads (computeFeatureColumnsParallel), median of 3`,
+        value: parallelSeconds,
+        unit: 's',
+        ...atMost(parallelSeconds, 1, 's'),
+        note: 'includes starting the worker threads',
+      },
+      { name: 'batch throughput, one thread', value: (BATCH_BARS * 20) / batchSeconds, unit: 'feature-values/s' },
       { name: 'streaming update, 20 features per bar (mean)', value: meanUs, unit: 'us', ...atMost(meanUs, 5, 'us') },
       { name: 'streaming update per bar p99 of 1,000-bar blocks', value: percentile(steady, 99), unit: 'us', note: 'per-bar average within each block of 1,000 updates' },
     ];

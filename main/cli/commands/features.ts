@@ -3,7 +3,8 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, basename } from 'node:path';
 import { CliError, EXIT_USAGE, globalOptions, printJson, resolveDataDir } from '../context.ts';
 import { listIndicators, type ParamSpec } from '../../core/features/catalog.ts';
-import { computeFeatureColumns, parseFeatureSpec } from '../../core/features/pipeline.ts';
+import { parseFeatureSpec } from '../../core/features/pipeline.ts';
+import { computeFeatureColumnsParallel } from '../../core/features/parallel.ts';
 import { checkSpecLookAhead, defaultCuts } from '../../core/features/look-ahead.ts';
 import { formatFeatureTable, type ExportFormat } from '../../core/features/export.ts';
 import { loadSeriesFile, loadStoredSeries, parseStoredSeriesKey } from '../../core/features/series-file.ts';
@@ -127,12 +128,12 @@ export function register(program: Command): void {
     .requiredOption('--spec <file>', 'feature spec JSON (or a model card with featureSpec)')
     .requiredOption('--out <file>', 'output file')
     .option('--format <format>', 'csv or json (default: from the --out extension, else csv)')
-    .action((opts: { data: string; spec: string; out: string; format?: string }, cmd: Command) => {
+    .action(async (opts: { data: string; spec: string; out: string; format?: string }, cmd: Command) => {
       const { json, dataDir } = globalOptions(cmd);
       const format = parseFormat(opts.format ?? (opts.out.toLowerCase().endsWith('.json') ? 'json' : 'csv'));
       const spec = readSpecFile(opts.spec);
       const bars = readSeries(opts.data, dataDir);
-      const columns = computeFeatureColumns(bars, spec);
+      const columns = await computeFeatureColumnsParallel(bars, spec);
       writeAtomically(opts.out, formatFeatureTable(bars, columns, format));
       const summary = { out: opts.out, format, rows: bars.close.length, columns: ['time', ...columns.names] };
       if (json) printJson(summary);

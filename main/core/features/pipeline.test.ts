@@ -9,6 +9,8 @@ import { listIndicators } from './catalog.ts';
 import { buildModelInputs, completeRows, computeFeatureColumns, FeaturePipeline, fitNormalisation, modelInputShape, parseFeatureSpec } from './pipeline.ts';
 import { checkLookAhead, checkSpecLookAhead } from './look-ahead.ts';
 import { loadSeriesFile } from './series-file.ts';
+import { computeFeatureColumnsParallel, MIN_PARALLEL_BARS } from './parallel.ts';
+import { SeededRandom } from '../random.ts';
 import type { CandleColumns } from './types.ts';
 
 /** One feature per indicator with non-default parameters where it matters. */
@@ -175,6 +177,31 @@ describe('feature pipeline errors', () => {
       expect(info.outputs.length).toBeGreaterThan(0);
       expect(info.convention.length).toBeGreaterThan(20);
     }
+  });
+});
+
+describe('parallel batch', () => {
+  it('computes the same columns on several threads as serially, bit for bit', async () => {
+    const random = new SeededRandom(7);
+    const n = MIN_PARALLEL_BARS + 20_000;
+    const bars: CandleColumns = { time: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+    let price = 100;
+    for (let i = 0; i < n; i++) {
+      bars.time[i] = i * 60_000;
+      bars.open[i] = price;
+      price *= 1 + 0.003 * random.normal();
+      bars.close[i] = price;
+      bars.high[i] = Math.max(bars.open[i]!, price) * (1 + 0.001 * random.next());
+      bars.low[i] = Math.min(bars.open[i]!, price) * (1 - 0.001 * random.next());
+      bars.volume[i] = 1 + 100 * random.next();
+    }
+    const spec = parseFeatureSpec({ features: ALL_FEATURES });
+    const serial = computeFeatureColumns(bars, spec);
+    const parallel = await computeFeatureColumnsParallel(bars, spec, 3);
+    expect(parallel.names).toEqual(serial.names);
+    serial.columns.forEach((column, c) => {
+      if (!column.every((x, i) => Object.is(x, parallel.columns[c]![i]))) throw new Error(`column ${serial.names[c]} differs`);
+    });
   });
 });
 
