@@ -83,9 +83,6 @@ export function verifyRows(
   options: { checkpoint?: Checkpoint; trustedPublicKey?: string; firstSeq?: number; anchorPrevHash?: string } = {},
 ): VerifyResult {
   const checkpoint = options.checkpoint;
-  if (checkpoint && !isCheckpointSignatureValid(checkpoint, options.trustedPublicKey)) {
-    return fail(0, '', { kind: 'bad-checkpoint', seq: checkpoint.seq, message: 'the checkpoint signature does not verify with the public key' }, false);
-  }
   let expectedSeq = options.firstSeq ?? 1;
   let prevHash = options.anchorPrevHash ?? GENESIS_HASH;
   let prevPrevHash: string | null = null;
@@ -96,6 +93,9 @@ export function verifyRows(
   let next = iterator.next();
   let laterHashes: Map<string, number> | null = null;
   let checkpointHash: string | null = null;
+  if (checkpoint && !isCheckpointSignatureValid(checkpoint, options.trustedPublicKey)) {
+    return fail(0, '', { kind: 'bad-checkpoint', seq: checkpoint.seq, message: 'the checkpoint signature does not verify with the public key' }, false);
+  }
   while (!next.done) {
     const row = next.value;
     next = iterator.next();
@@ -125,6 +125,7 @@ export function verifyRows(
       if (prevPrevHash !== null && row.prevHash === prevPrevHash) {
         return fail(count, prevHash, { kind: 'inserted', seq: prevSeq, message: `record ${prevSeq} was inserted: record ${row.seq} chains to the record before it` });
       }
+      const following = next.done ? null : next.value;
       laterHashes ??= collectHashes(next, iterator);
       if (laterHashes.has(row.prevHash)) {
         return fail(count, prevHash, {
@@ -132,6 +133,9 @@ export function verifyRows(
           seq: row.seq,
           message: `record ${row.seq} is out of order: it chains to the record now at ${laterHashes.get(row.prevHash)}`,
         });
+      }
+      if (following && following.prevHash === prevHash) {
+        return fail(count, prevHash, { kind: 'inserted', seq: row.seq, message: `record ${row.seq} was inserted: record ${following.seq} chains to record ${prevSeq}` });
       }
       return fail(count, prevHash, {
         kind: 'deleted',
