@@ -30,6 +30,8 @@ export interface BinanceServerOptions {
   recordings?: Recording[];
   /** Binance's spot IP limit is 6000 weight per minute; beyond it the server answers 429. */
   weightLimitPerMinute?: number;
+  /** The first N REST requests get HTTP 429 (as rejectNextRequests(N) right after start). */
+  rejectFirstRequests?: number;
   /** Server time; defaults to the wall clock. */
   nowMs?: () => number;
 }
@@ -95,6 +97,7 @@ export class BinanceTestServer {
     }
     this.nowMs = options.nowMs ?? (() => Date.now());
     this.weightLimit = options.weightLimitPerMinute ?? 6000;
+    this.rejectRemaining = options.rejectFirstRequests ?? 0;
     this.http.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
