@@ -182,12 +182,13 @@ describe('indicators', () => {
           fc.property(barsArbitrary, barsArbitrary, fc.nat(), (bars, future, cut) => {
             const n = bars.close.length;
             const t = cut % n;
+            // Bars 0..t stay; every later bar is replaced by another random bar (close scaled too).
             const changed = columnsFromRows(
               Array.from({ length: n }, (_, i) => {
-                const src = i <= t ? bars : future;
-                const j = i <= t ? i : Math.min(i, future.close.length - 1);
-                return [bars.time[i]!, src.open[j]!, src.high[j]!, src.low[j]!, src.close[j]! * 1.7, src.volume[j]! + 3];
-              }).map((row, i) => (i <= t ? [bars.time[i]!, bars.open[i]!, bars.high[i]!, bars.low[i]!, bars.close[i]!, bars.volume[i]!] : row)),
+                if (i <= t) return [bars.time[i]!, bars.open[i]!, bars.high[i]!, bars.low[i]!, bars.close[i]!, bars.volume[i]!];
+                const j = Math.min(i, future.close.length - 1);
+                return [bars.time[i]!, future.open[j]!, future.high[j]!, future.low[j]!, future.close[j]! * 1.7, future.volume[j]! + 3];
+              }),
             );
             const before = runIndicator(createIndicator(feature(c)), bars);
             const after = runIndicator(createIndicator(feature(c)), changed);
