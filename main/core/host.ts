@@ -5,7 +5,7 @@ import {
   requests,
   streams,
   type RequestChannel,
-  type RequestOf,
+  type ParsedRequestOf,
   type ResponseOf,
   type StreamName,
   type StreamPayloadOf,
@@ -21,7 +21,7 @@ export interface RequestContext {
 }
 
 export type Handler<C extends RequestChannel> = (
-  request: RequestOf<C>,
+  request: ParsedRequestOf<C>,
   context: RequestContext,
 ) => ResponseOf<C> | Promise<ResponseOf<C>>;
 

@@ -4,6 +4,7 @@ import { engineRequests, engineStreams } from './engine.ts';
 import { marketRequests, marketStreams } from './market.ts';
 import { tradingRequests, tradingStreams } from './trading.ts';
 import { auditRequests } from './audit.ts';
+import { supervisorStreams } from './supervisor.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -20,13 +21,17 @@ export const streams = {
   ...engineStreams,
   ...marketStreams,
   ...tradingStreams,
+  ...supervisorStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;
 export type Streams = typeof streams;
 export type RequestChannel = keyof Requests & string;
 export type StreamName = keyof Streams & string;
-export type RequestOf<C extends RequestChannel> = z.infer<Requests[C]['request']>;
+/** What a client sends (defaults may be omitted). */
+export type RequestOf<C extends RequestChannel> = z.input<Requests[C]['request']>;
+/** What a handler receives after validation (defaults filled in). */
+export type ParsedRequestOf<C extends RequestChannel> = z.output<Requests[C]['request']>;
 export type ResponseOf<C extends RequestChannel> = z.infer<Requests[C]['response']>;
 export type StreamPayloadOf<S extends StreamName> = z.infer<Streams[S]['payload']>;
 /** What a subscriber receives: the payload for 'latest' streams, an array of payloads for 'batch' ones. */
