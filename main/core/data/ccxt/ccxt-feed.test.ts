@@ -20,6 +20,7 @@ const FAST_BACKOFF: BackoffPolicy = {
 };
 
 let recording: Recording;
+let ethRecording: Recording;
 let candles: CandleRow[];
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -29,7 +30,7 @@ afterEach(async () => {
 
 async function startServer(): Promise<BinanceTestServer> {
   const server = await new BinanceTestServer({
-    recordings: [recording],
+    recordings: [recording, ethRecording],
     candles: new Map([['BTCUSDT 5m', candles]]),
   }).start();
   cleanups.push(() => server.close());
@@ -151,6 +152,7 @@ describeWithData('ccxt feed against the local Binance server', () => {
       testDataPath('crypto', 'hftbacktest', 'spot', 'btcusdt_20240809.gz'),
     ]);
     candles = loadCandleRows(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'));
+    ethRecording = loadRecording([testDataPath('crypto', 'hftbacktest', 'spot', 'ethusdt_20240808.gz')]);
   });
 
   it('rebuilds the recorded order book and every recorded trade through ccxt websockets', async () => {
@@ -219,6 +221,54 @@ describeWithData('ccxt feed against the local Binance server', () => {
       new Set(['/api/v3/exchangeInfo', '/api/v3/depth']),
     );
     expect(Object.keys(exchange.clients).every((u) => u.startsWith(`${server.wsUrl}/`))).toBe(true);
+  });
+
+  it('keeps two symbols apart: each book and trade stream matches its own recording', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const subscriptions = [
+      { symbol: 'BTC/USDT', trades: true, book: true },
+      { symbol: 'ETH/USDT', trades: true, book: true },
+    ];
+    const { feed, events } = startFeed({ exchange, subscriptions });
+    await feed.start();
+    await server.waitForSubscribers([
+      'btcusdt@depth@100ms',
+      'btcusdt@trade',
+      'ethusdt@depth@100ms',
+      'ethusdt@trade',
+    ]);
+    const btcEnd = Math.floor(recording.events.length / 5);
+    await Promise.all([server.replay('BTCUSDT', btcEnd), server.replay('ETHUSDT')]);
+    const cases = [
+      { symbol: 'BTC/USDT', rec: recording, end: btcEnd },
+      { symbol: 'ETH/USDT', rec: ethRecording, end: ethRecording.events.length },
+    ];
+    for (const { symbol, rec, end } of cases) {
+      const reference = new ReferenceBook(rec.snapshot);
+      const recordedTrades: string[] = [];
+      for (const e of rec.events.slice(0, end)) {
+        if (e.stream.endsWith('@depth@100ms')) reference.apply(e.data as never);
+        if (e.stream.endsWith('@trade')) recordedTrades.push(String((e.data as { t: number }).t));
+      }
+      await waitUntil(feed, () => feed.bookSequence(symbol) === reference.sequence);
+      await waitForEvent(
+        feed,
+        events,
+        (e) => e.kind === 'trade' && e.symbol === symbol && e.trade.id === recordedTrades.at(-1),
+      );
+      const lastBook = events.findLast((e) => e.kind === 'book' && e.symbol === symbol);
+      if (lastBook?.kind !== 'book') throw new Error(`no ${symbol} book`);
+      expect(lastBook.book.bids.map((l) => [l.price, l.quantity])).toEqual(reference.top(20).bids);
+      expect(lastBook.book.asks.map((l) => [l.price, l.quantity])).toEqual(reference.top(20).asks);
+      expect(events.flatMap((e) => (e.kind === 'trade' && e.symbol === symbol ? [e.trade.id] : []))).toEqual(
+        recordedTrades,
+      );
+    }
+    expect(feed.health().map((h) => [h.symbol, h.state, h.gaps])).toEqual([
+      ['BTC/USDT', 'live', 0],
+      ['ETH/USDT', 'live', 0],
+    ]);
   });
 
   it('resyncs the book from a fresh snapshot after depth messages are lost, ending on the recorded book', async () => {
