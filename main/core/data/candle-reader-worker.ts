@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DatabaseSync } from 'node:sqlite';
-import { chunkRangeSql, readRange, type RangeQuery } from './candle-store.ts';
+import { MMAP_BYTES, chunkRangeSql, readRange, type RangeQuery } from './candle-store.ts';
 import type { SeriesKey } from '../../../shared/market.ts';
 
 /**
@@ -16,6 +16,7 @@ interface ReadRequest {
 const { path } = workerData as { path: string };
 const db = new DatabaseSync(path, { readOnly: true });
 db.exec('PRAGMA busy_timeout = 5000');
+db.exec(`PRAGMA mmap_size = ${MMAP_BYTES}`);
 const statements = new Map<boolean, ReturnType<DatabaseSync['prepare']>>();
 const prepare = (descending: boolean): ReturnType<DatabaseSync['prepare']> => {
   let stmt = statements.get(descending);

@@ -191,8 +191,8 @@ class SymbolSimulation {
     return Math.round(p * this.invTick) / this.invTick;
   }
 
-  private tradeGap(atMs: number): number {
-    const ratePerMs = (this.spec.tradesPerSecond / 1000) * intradayActivity(atMs);
+  private tradeGap(atMs: number, activity = intradayActivity(atMs)): number {
+    const ratePerMs = (this.spec.tradesPerSecond / 1000) * activity;
     let u = this.random.next();
     if (u === 0) u = Number.MIN_VALUE;
     return -Math.log(u) / ratePerMs;
@@ -267,7 +267,7 @@ class SymbolSimulation {
       this.tradeMs = Math.floor(t);
       this.tradeSeq++;
       this.volume += this.tradeQuantity;
-      this.nextTradeMs = t + this.tradeGap(t);
+      this.nextTradeMs = t + this.tradeGap(t, activity);
       return EVENT_TRADE;
     }
     const t = this.nextBookMs;

@@ -93,14 +93,7 @@ export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): numb
   const value = text.trim();
   if (value === '') return null;
   if (/^-?\d+(\.\d+)?$/.test(value) && !COMPACT_DATE.test(value)) {
-    const n = Number(value);
-    if (!Number.isFinite(n)) return null;
-    let scale: number;
-    if (unit === 'auto') {
-      const abs = Math.abs(n);
-      scale = abs < 1e11 ? 1000 : abs < 1e14 ? 1 : abs < 1e17 ? 1e-3 : 1e-6;
-    } else scale = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 }[unit];
-    return Math.round(n * scale);
+    return numericTimestamp(Number(value), unit);
   }
   const compact = COMPACT_DATE.exec(value);
   if (compact) return utc(+compact[1]!, +compact[2]!, +compact[3]!, 0, 0, 0, 0);
@@ -115,6 +108,17 @@ export function parseTimestamp(text: string, unit: TimestampUnit = 'auto'): numb
   const digits = zone.slice(1).replace(':', '');
   const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2));
   return ms - sign * offsetMin * 60_000;
+}
+
+/** Epoch number to ms by unit; 'auto' picks it by magnitude (see parseTimestamp). */
+function numericTimestamp(n: number, unit: TimestampUnit): number | null {
+  if (!Number.isFinite(n)) return null;
+  let scale: number;
+  if (unit === 'auto') {
+    const abs = Math.abs(n);
+    scale = abs < 1e11 ? 1000 : abs < 1e14 ? 1 : abs < 1e17 ? 1e-3 : 1e-6;
+  } else scale = unit === 's' ? 1000 : unit === 'ms' ? 1 : unit === 'us' ? 1e-3 : 1e-6;
+  return Math.round(n * scale);
 }
 
 function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): number | null {
@@ -153,23 +157,42 @@ class RowSink {
     this.issues.push({ file: this.fileName, line, message });
   }
 
-  /** Values may be null (unparseable); each problem of the row is reported in one message. */
-  add(line: number, time: number | null, timeText: string, o: number | null, h: number | null, l: number | null, c: number | null, v: number | null, texts: readonly string[]): void {
+  /**
+   * Values may be null (unparseable); each problem of the row is reported in one message.
+   * textOf(i) gives the cell text of open..volume (i = 0..4) for messages; called only on failure.
+   */
+  add(line: number, time: number | null, timeText: string, o: number | null, h: number | null, l: number | null, c: number | null, v: number | null, textOf: (i: number) => string): void {
+    let openMs: number | null = null;
+    let isTimeOk = false;
+    if (time !== null) {
+      openMs = time - this.shiftMs;
+      isTimeOk = (!this.timeframe || openMs % TIMEFRAME_MS[this.timeframe] === 0) && (this.previousTime === null || openMs > this.previousTime);
+    }
+    // Fast path: a good row allocates nothing.
+    if (isTimeOk && o !== null && h !== null && l !== null && c !== null && v !== null && h >= (o > c ? o : c) && l <= (o < c ? o : c) && v >= 0) {
+      this.previousTime = openMs;
+      if (this.count === this.columns.time.length) this.grow();
+      const k = this.count++;
+      this.columns.time[k] = openMs!;
+      this.columns.open[k] = o;
+      this.columns.high[k] = h;
+      this.columns.low[k] = l;
+      this.columns.close[k] = c;
+      this.columns.volume[k] = v;
+      return;
+    }
     const problems: string[] = [];
     if (time === null) problems.push(`unreadable timestamp ${JSON.stringify(timeText)}`);
     const names = ['open', 'high', 'low', 'close', 'volume'] as const;
-    const values = [o, h, l, c, v];
-    values.forEach((value, i) => {
-      if (value === null) problems.push(`${names[i]} ${JSON.stringify(texts[i] ?? '')} is not a finite number`);
+    [o, h, l, c, v].forEach((value, i) => {
+      if (value === null) problems.push(`${names[i]} ${JSON.stringify(textOf(i))} is not a finite number`);
     });
     if (o !== null && h !== null && l !== null && c !== null) {
       if (h < Math.max(o, c)) problems.push(`high ${h} is below max(open ${o}, close ${c})`);
       if (l > Math.min(o, c)) problems.push(`low ${l} is above min(open ${o}, close ${c})`);
     }
     if (v !== null && v < 0) problems.push(`volume ${v} is negative`);
-    let openMs: number | null = null;
-    if (time !== null) {
-      openMs = time - this.shiftMs;
+    if (openMs !== null) {
       if (this.timeframe && openMs % TIMEFRAME_MS[this.timeframe] !== 0) {
         problems.push(`time ${isoUtc(openMs)} is not on a ${this.timeframe} bar boundary`);
       }
@@ -178,18 +201,7 @@ class RowSink {
       }
       this.previousTime = openMs;
     }
-    if (problems.length > 0) {
-      this.issue(line, problems.join('; '));
-      return;
-    }
-    if (this.count === this.columns.time.length) this.grow();
-    const k = this.count++;
-    this.columns.time[k] = openMs!;
-    this.columns.open[k] = o!;
-    this.columns.high[k] = h!;
-    this.columns.low[k] = l!;
-    this.columns.close[k] = c!;
-    this.columns.volume[k] = v!;
+    this.issue(line, problems.join('; '));
   }
 
   private grow(): void {
@@ -296,17 +308,17 @@ function parseCsvCandles(text: string, options: ParseOptions): ParsedCandles {
       continue;
     }
     const stampText = useDateAndClock ? `${record[dateIndex]} ${record[clockIndex]}` : record[stampIndex]!;
-    const texts = [record[fields.open]!, record[fields.high]!, record[fields.low]!, record[fields.close]!, record[fields.volume]!];
+    const columnOf = [fields.open, fields.high, fields.low, fields.close, fields.volume];
     sink.add(
       info.lines,
       parseTimestamp(stampText, unit),
       stampText,
-      parseNumber(texts[0]!),
-      parseNumber(texts[1]!),
-      parseNumber(texts[2]!),
-      parseNumber(texts[3]!),
-      parseNumber(texts[4]!),
-      texts,
+      parseNumber(record[fields.open]!),
+      parseNumber(record[fields.high]!),
+      parseNumber(record[fields.low]!),
+      parseNumber(record[fields.close]!),
+      parseNumber(record[fields.volume]!),
+      (i) => record[columnOf[i]!] ?? '',
     );
   }
   return { fileName: file, layout, timeframe: sink.timeframe, rowCount: records.length - 1, columns: sink.result(), issues: sink.issues };
@@ -361,10 +373,9 @@ function parseJsonCandles(text: string, options: ParseOptions): ParsedCandles {
       continue;
     }
     const stamp: unknown = row[0];
-    const time = typeof stamp === 'number' ? (Number.isFinite(stamp) ? parseTimestamp(String(stamp), unit) : null) : typeof stamp === 'string' ? parseTimestamp(stamp, unit) : null;
-    const texts = row.slice(1, 6).map((v: unknown) => JSON.stringify(v) ?? '');
+    const time = typeof stamp === 'number' ? numericTimestamp(stamp, unit) : typeof stamp === 'string' ? parseTimestamp(stamp, unit) : null;
     const before = sink.issues.length;
-    sink.add(lineOf(i), time, JSON.stringify(stamp) ?? '', asNumber(row[1]), asNumber(row[2]), asNumber(row[3]), asNumber(row[4]), asNumber(row[5]), texts);
+    sink.add(lineOf(i), time, JSON.stringify(stamp) ?? '', asNumber(row[1]), asNumber(row[2]), asNumber(row[3]), asNumber(row[4]), asNumber(row[5]), (k) => JSON.stringify(row[k + 1]) ?? '');
     if (sink.issues.length > before) sink.issues[before]!.message = `row ${i + 1}: ${sink.issues[before]!.message}`;
   }
   return { fileName: file, layout: 'json: freqtrade [[time, open, high, low, close, volume], ...]', timeframe: sink.timeframe, rowCount: data.length, columns: sink.result(), issues: sink.issues };
