@@ -6,14 +6,20 @@ const EVENTS = 5_000_000;
 
 export const benchmark: Benchmark = {
   name: 'market-demo',
-  description: 'Demo venue event generation (trades + book updates of 4 symbols, fast path), best of 3 runs of 5,000,000 events.',
+  description:
+    'Demo venue event generation (trades + book updates of 4 symbols, fast path), best of 3 runs of 5,000,000 events.',
   async run(): Promise<Figure[]> {
     let best = 0;
     let bestCpu = 0;
     let trades = 0;
     let simulatedHours = 0;
     const cap = EVENTS;
-    const columns = { tsMs: new Float64Array(cap), price: new Float64Array(cap), quantity: new Float64Array(cap), side: new Int8Array(cap) };
+    const columns = {
+      tsMs: new Float64Array(cap),
+      price: new Float64Array(cap),
+      quantity: new Float64Array(cap),
+      side: new Int8Array(cap),
+    };
     for (let run = 0; run < 3; run++) {
       const start = Date.UTC(2026, 0, 5);
       const market = new DemoMarket({ seed: 1000 + run, startMs: start });

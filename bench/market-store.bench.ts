@@ -32,25 +32,42 @@ function syntheticBars(count: number): CandleColumns {
 
 export const benchmark: Benchmark = {
   name: 'market-store',
-  description: 'market.db candle store: upsert rate (1,000,000 1m bars in 100k batches), range query of 1,000,000 bars into typed arrays (engine thread and reader thread), real-file import.',
+  description:
+    'market.db candle store: upsert rate (1,000,000 1m bars in 100k batches), range query of 1,000,000 bars into typed arrays (engine thread and reader thread), real-file import.',
   async run(): Promise<Figure[]> {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-bench-store-'));
     const figures: Figure[] = [];
     try {
-      const market = openDatabase({ name: 'market.db', path: join(dir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+      const market = openDatabase({
+        name: 'market.db',
+        path: join(dir, 'market.db'),
+        migrations: marketMigrations,
+        durability: 'normal',
+      });
       const store = new CandleStore(market.db);
       const key = { venue: 'bench', symbol: 'BTC/USDT', timeframe: '1m' as const };
       const bars = syntheticBars(BARS);
 
       let t = performance.now();
-      for (let i = 0; i < BARS; i += BATCH) store.upsert(key, sliceCandleColumns(bars, i, Math.min(BARS, i + BATCH)));
+      for (let i = 0; i < BARS; i += BATCH)
+        store.upsert(key, sliceCandleColumns(bars, i, Math.min(BARS, i + BATCH)));
       const upsertRate = BARS / ((performance.now() - t) / 1000);
-      figures.push({ name: 'upsert new bars (1,000,000 x 1m, 100k per transaction)', value: Math.round(upsertRate), unit: 'bars/s', ...atLeast(Math.round(upsertRate), 500_000, 'bars/s') });
+      figures.push({
+        name: 'upsert new bars (1,000,000 x 1m, 100k per transaction)',
+        value: Math.round(upsertRate),
+        unit: 'bars/s',
+        ...atLeast(Math.round(upsertRate), 500_000, 'bars/s'),
+      });
 
       t = performance.now();
       const again = store.upsert(key, bars);
       const reRate = BARS / ((performance.now() - t) / 1000);
-      figures.push({ name: 're-upsert identical bars (idempotent, nothing written)', value: Math.round(reRate), unit: 'bars/s', note: `unchanged ${again.unchanged}` });
+      figures.push({
+        name: 're-upsert identical bars (idempotent, nothing written)',
+        value: Math.round(reRate),
+        unit: 'bars/s',
+        note: `unchanged ${again.unchanged}`,
+      });
 
       const samples: number[] = [];
       const cpuSamples: number[] = [];
@@ -86,7 +103,12 @@ export const benchmark: Benchmark = {
         }
         workerSamples.sort((a, b) => a - b);
         const w50 = Math.round(percentile(workerSamples, 50) * 10) / 10;
-        figures.push({ name: 'range query 1,000,000 bars on the reader thread (incl. transfer, median of 7)', value: w50, unit: 'ms', ...atMost(w50, 200, 'ms') });
+        figures.push({
+          name: 'range query 1,000,000 bars on the reader thread (incl. transfer, median of 7)',
+          value: w50,
+          unit: 'ms',
+          ...atMost(w50, 200, 'ms'),
+        });
       } finally {
         await reader.close();
       }
@@ -94,10 +116,19 @@ export const benchmark: Benchmark = {
       if (hasTestData) {
         const text = readFileSync(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'), 'utf8');
         t = performance.now();
-        const parsed = parseCandleText(text, { fileName: 'BTC_USDT-5m.json', format: 'json', timeframe: '5m' });
+        const parsed = parseCandleText(text, {
+          fileName: 'BTC_USDT-5m.json',
+          format: 'json',
+          timeframe: '5m',
+        });
         store.upsert({ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m' }, parsed.columns);
         const rate = parsed.columns.time.length / ((performance.now() - t) / 1000);
-        figures.push({ name: 'import real file end to end (Binance BTC 5m JSON: parse, validate, upsert)', value: Math.round(rate), unit: 'bars/s', note: `${parsed.columns.time.length} bars` });
+        figures.push({
+          name: 'import real file end to end (Binance BTC 5m JSON: parse, validate, upsert)',
+          value: Math.round(rate),
+          unit: 'bars/s',
+          note: `${parsed.columns.time.length} bars`,
+        });
       }
       market.close();
     } finally {

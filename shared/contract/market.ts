@@ -4,8 +4,16 @@ import { FEED_STATES, TIMEFRAMES } from '../market.ts';
 
 /** Market data channels: symbols and tickers, candle history, stored series, import, feed health. */
 
-const venue = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
-const symbol = z.string().min(1).max(64).regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
+const venue = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
+const symbol = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
 const timeframe = z.enum(TIMEFRAMES);
 /** Epoch ms within years 1970..2200. */
 const epochMs = z.number().int().min(0).max(7_258_118_400_000);
@@ -107,7 +115,10 @@ const empty = z.object({}).strict();
 export const marketRequests = defineRequests({
   'market:symbols': {
     request: empty,
-    response: z.object({ symbols: z.array(z.object({ venue: z.string(), symbol: z.string() })), tickers: z.array(tickerSchema) }),
+    response: z.object({
+      symbols: z.array(z.object({ venue: z.string(), symbol: z.string() })),
+      tickers: z.array(tickerSchema),
+    }),
     description: 'Symbols of the connected feeds (demo venue first) with their latest tickers.',
   },
   'market:candles': {
@@ -124,7 +135,8 @@ export const marketRequests = defineRequests({
       })
       .strict(),
     response: candlesResponseSchema,
-    description: 'Bars of a series in [fromMs, toMs) as columns, from the live feed (demo/ccxt) or from market.db.',
+    description:
+      'Bars of a series in [fromMs, toMs) as columns, from the live feed (demo/ccxt) or from market.db.',
   },
   'market:series': {
     request: empty,
@@ -132,8 +144,14 @@ export const marketRequests = defineRequests({
     description: 'Stored series in market.db with first/last bar time and bar count.',
   },
   'market:gaps': {
-    request: z.object({ venue, symbol, timeframe, maxGaps: z.number().int().min(1).max(10_000).optional() }).strict(),
-    response: z.object({ gaps: z.array(gapSchema), gapCount: z.number().int(), missingBars: z.number().int() }),
+    request: z
+      .object({ venue, symbol, timeframe, maxGaps: z.number().int().min(1).max(10_000).optional() })
+      .strict(),
+    response: z.object({
+      gaps: z.array(gapSchema),
+      gapCount: z.number().int(),
+      missingBars: z.number().int(),
+    }),
     description: 'Missing bars of a stored series (runs of absent bar slots between its first and last bar).',
   },
   'market:import': {
@@ -152,7 +170,8 @@ export const marketRequests = defineRequests({
       })
       .strict(),
     response: importResponseSchema,
-    description: 'Imports a candle file (CSV or Freqtrade JSON) into market.db, all or nothing; DATA_INVALID lists every bad row.',
+    description:
+      'Imports a candle file (CSV or Freqtrade JSON) into market.db, all or nothing; DATA_INVALID lists every bad row.',
   },
   'market:deleteSeries': {
     request: z.object({ venue, symbol, timeframe }).strict(),
@@ -170,12 +189,14 @@ export const marketStreams = defineStreams({
   'market:ticks': {
     payload: z.object({ tickers: z.array(tickerSchema) }),
     mode: 'latest',
-    description: 'Latest ticker of every subscribed symbol (last, bid, ask, 24 h reference and volume), up to 4 per second.',
+    description:
+      'Latest ticker of every subscribed symbol (last, bid, ask, 24 h reference and volume), up to 4 per second.',
   },
   'market:bar': {
     payload: barUpdateSchema,
     mode: 'batch',
-    description: 'Bar updates of live feeds for every timeframe: closed bars once, forming bars up to 4 times per second.',
+    description:
+      'Bar updates of live feeds for every timeframe: closed bars once, forming bars up to 4 times per second.',
   },
   'market:health': {
     payload: z.object({ feeds: z.array(feedHealthSchema) }),

@@ -5,14 +5,30 @@ import { CliError, EXIT_USAGE, globalOptions, printJson } from '../context.ts';
 import { openDatabase, type OpenedDatabase } from '../../core/store/sqlite.ts';
 import { marketMigrations } from '../../core/store/market-migrations.ts';
 import { CandleStore, type SeriesInfo } from '../../core/data/candle-store.ts';
-import { IMPORT_FORMATS, TIMESTAMP_UNITS, TIME_LABELS, formatIssue, importCandles, isoUtc, type ImportFormat, type ImportIssue, type TimeLabel, type TimestampUnit } from '../../core/data/import.ts';
+import {
+  IMPORT_FORMATS,
+  TIMESTAMP_UNITS,
+  TIME_LABELS,
+  formatIssue,
+  importCandles,
+  isoUtc,
+  type ImportFormat,
+  type ImportIssue,
+  type TimeLabel,
+  type TimestampUnit,
+} from '../../core/data/import.ts';
 import { AppErrorException } from '../../../shared/errors.ts';
 import { TIMEFRAMES, isTimeframe, type CandleColumns, type Timeframe } from '../../../shared/market.ts';
 import { registerDataFetch } from './data-fetch.ts';
 
 function openMarket(dataDir: string): OpenedDatabase {
   mkdirSync(dataDir, { recursive: true });
-  return openDatabase({ name: 'market.db', path: join(dataDir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+  return openDatabase({
+    name: 'market.db',
+    path: join(dataDir, 'market.db'),
+    migrations: marketMigrations,
+    durability: 'normal',
+  });
 }
 
 function withStore<T>(dataDir: string, fn: (store: CandleStore) => T): T {
@@ -26,13 +42,19 @@ function withStore<T>(dataDir: string, fn: (store: CandleStore) => T): T {
 
 function requireTimeframe(value: string | undefined, option = '--timeframe'): Timeframe | undefined {
   if (value === undefined) return undefined;
-  if (!isTimeframe(value)) throw new CliError(`${option} must be one of ${TIMEFRAMES.join(', ')} (got ${value})`, EXIT_USAGE);
+  if (!isTimeframe(value))
+    throw new CliError(`${option} must be one of ${TIMEFRAMES.join(', ')} (got ${value})`, EXIT_USAGE);
   return value;
 }
 
-function requireChoice<T extends string>(value: string | undefined, choices: readonly T[], option: string): T | undefined {
+function requireChoice<T extends string>(
+  value: string | undefined,
+  choices: readonly T[],
+  option: string,
+): T | undefined {
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new CliError(`${option} must be one of ${choices.join(', ')} (got ${value})`, EXIT_USAGE);
+  if (!(choices as readonly string[]).includes(value))
+    throw new CliError(`${option} must be one of ${choices.join(', ')} (got ${value})`, EXIT_USAGE);
   return value as T;
 }
 
@@ -44,8 +66,13 @@ function parseTimeOption(value: string | undefined, option: string): number | un
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d{10,}$/.test(trimmed)) return Number(trimmed);
-  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(trimmed) ? `${trimmed.length === 10 ? `${trimmed}T00:00:00` : trimmed}Z` : trimmed);
-  if (!Number.isFinite(ms)) throw new CliError(`${option} must be an ISO date/time (UTC) or epoch ms (got ${value})`, EXIT_USAGE);
+  const ms = Date.parse(
+    /^\d{4}-\d{2}-\d{2}(T[\d:.]+)?$/.test(trimmed)
+      ? `${trimmed.length === 10 ? `${trimmed}T00:00:00` : trimmed}Z`
+      : trimmed,
+  );
+  if (!Number.isFinite(ms))
+    throw new CliError(`${option} must be an ISO date/time (UTC) or epoch ms (got ${value})`, EXIT_USAGE);
   return ms;
 }
 
@@ -54,11 +81,16 @@ export function formatCandles(columns: CandleColumns, format: ImportFormat): str
   const n = columns.time.length;
   if (format === 'json') {
     const rows: string[] = new Array<string>(n);
-    for (let i = 0; i < n; i++) rows[i] = `[${columns.time[i]},${columns.open[i]},${columns.high[i]},${columns.low[i]},${columns.close[i]},${columns.volume[i]}]`;
+    for (let i = 0; i < n; i++)
+      rows[i] =
+        `[${columns.time[i]},${columns.open[i]},${columns.high[i]},${columns.low[i]},${columns.close[i]},${columns.volume[i]}]`;
     return `[${rows.join(',\n')}]\n`;
   }
   const lines: string[] = ['timestamp,open,high,low,close,volume'];
-  for (let i = 0; i < n; i++) lines.push(`${columns.time[i]},${columns.open[i]},${columns.high[i]},${columns.low[i]},${columns.close[i]},${columns.volume[i]}`);
+  for (let i = 0; i < n; i++)
+    lines.push(
+      `${columns.time[i]},${columns.open[i]},${columns.high[i]},${columns.low[i]},${columns.close[i]},${columns.volume[i]}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -73,23 +105,37 @@ interface ImportOptions {
 }
 
 export function register(program: Command): void {
-  const data = program.command('data').description('Market data: import, list, find gaps, export (and fetch from venues).');
+  const data = program
+    .command('data')
+    .description('Market data: import, list, find gaps, export (and fetch from venues).');
 
   data
     .command('import')
-    .description('Import a candle file into market.db, all or nothing. Every bad row is reported as file:line: reason (exit 1, nothing stored). Re-importing the same file changes nothing.')
-    .requiredOption('--file <path>', 'CSV with a header (timestamp,open,high,low,close,volume / Date,Open,High,Low,Close,Volume[,OpenInterest] / Yahoo with Adj Close) or Freqtrade JSON')
+    .description(
+      'Import a candle file into market.db, all or nothing. Every bad row is reported as file:line: reason (exit 1, nothing stored). Re-importing the same file changes nothing.',
+    )
+    .requiredOption(
+      '--file <path>',
+      'CSV with a header (timestamp,open,high,low,close,volume / Date,Open,High,Low,Close,Volume[,OpenInterest] / Yahoo with Adj Close) or Freqtrade JSON',
+    )
     .option('--format <format>', `file format: ${IMPORT_FORMATS.join(' | ')} (default: from the extension)`)
     .requiredOption('--venue <venue>', 'venue id the bars belong to (e.g. binance)')
     .requiredOption('--symbol <symbol>', 'symbol (e.g. BTC/USDT)')
-    .option('--timeframe <tf>', `bar timeframe: ${TIMEFRAMES.join(', ')} (default: inferred from the bar spacing)`)
+    .option(
+      '--timeframe <tf>',
+      `bar timeframe: ${TIMEFRAMES.join(', ')} (default: inferred from the bar spacing)`,
+    )
     .option('--timestamp-unit <unit>', `unit of numeric timestamps: ${TIMESTAMP_UNITS.join(', ')}`, 'auto')
     .option('--time-label <label>', `whether timestamps are bar ${TIME_LABELS.join(' or ')} times`, 'open')
     .action((opts: ImportOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       const timeframe = requireTimeframe(opts.timeframe);
       const format = requireChoice<ImportFormat>(opts.format, IMPORT_FORMATS, '--format');
-      const timestampUnit = requireChoice<TimestampUnit>(opts.timestampUnit, TIMESTAMP_UNITS, '--timestamp-unit');
+      const timestampUnit = requireChoice<TimestampUnit>(
+        opts.timestampUnit,
+        TIMESTAMP_UNITS,
+        '--timestamp-unit',
+      );
       const timeLabel = requireChoice<TimeLabel>(opts.timeLabel, TIME_LABELS, '--time-label');
       try {
         const report = withStore(dataDir, (store) =>
@@ -139,16 +185,27 @@ export function register(program: Command): void {
         return;
       }
       if (series.length === 0) {
-        process.stdout.write(`No stored series in ${join(dataDir, 'market.db')}. Import one with: vantage data import --file F --venue V --symbol S\n`);
+        process.stdout.write(
+          `No stored series in ${join(dataDir, 'market.db')}. Import one with: vantage data import --file F --venue V --symbol S\n`,
+        );
         return;
       }
-      const rows = series.map((s) => [s.venue, s.symbol, s.timeframe, formatTime(s.firstMs), formatTime(s.lastMs), String(s.barCount)]);
+      const rows = series.map((s) => [
+        s.venue,
+        s.symbol,
+        s.timeframe,
+        formatTime(s.firstMs),
+        formatTime(s.lastMs),
+        String(s.barCount),
+      ]);
       printTable(['venue', 'symbol', 'tf', 'first', 'last', 'bars'], rows);
     });
 
   data
     .command('gaps')
-    .description('Missing bars per stored series (runs of absent bar slots between the first and last bar). Filter with --venue/--symbol/--timeframe.')
+    .description(
+      'Missing bars per stored series (runs of absent bar slots between the first and last bar). Filter with --venue/--symbol/--timeframe.',
+    )
     .option('--venue <venue>', 'only this venue')
     .option('--symbol <symbol>', 'only this symbol')
     .option('--timeframe <tf>', 'only this timeframe')
@@ -157,11 +214,17 @@ export function register(program: Command): void {
       const { dataDir, json } = globalOptions(cmd);
       const timeframe = requireTimeframe(opts.timeframe);
       const max = Number(opts.max);
-      if (!Number.isSafeInteger(max) || max < 0) throw new CliError(`--max must be a whole number (got ${opts.max})`, EXIT_USAGE);
+      if (!Number.isSafeInteger(max) || max < 0)
+        throw new CliError(`--max must be a whole number (got ${opts.max})`, EXIT_USAGE);
       const results = withStore(dataDir, (store) =>
         store
           .listSeries()
-          .filter((s) => (!opts.venue || s.venue === opts.venue) && (!opts.symbol || s.symbol === opts.symbol) && (!timeframe || s.timeframe === timeframe))
+          .filter(
+            (s) =>
+              (!opts.venue || s.venue === opts.venue) &&
+              (!opts.symbol || s.symbol === opts.symbol) &&
+              (!timeframe || s.timeframe === timeframe),
+          )
           .map((s: SeriesInfo) => ({ ...s, ...store.gaps(s, { maxGaps: max }) })),
       );
       if (json) {
@@ -173,15 +236,23 @@ export function register(program: Command): void {
         return;
       }
       for (const r of results) {
-        process.stdout.write(`${r.venue} ${r.symbol} ${r.timeframe}: ${r.gapCount} gap(s), ${r.missingBars} missing bar(s) in ${r.barCount} bars\n`);
-        for (const g of r.gaps) process.stdout.write(`  ${formatTime(g.fromMs)} .. ${formatTime(g.toMs)}  ${g.missingBars} bar(s)\n`);
-        if (r.gapCount > r.gaps.length) process.stdout.write(`  ... ${r.gapCount - r.gaps.length} more (use --max)\n`);
+        process.stdout.write(
+          `${r.venue} ${r.symbol} ${r.timeframe}: ${r.gapCount} gap(s), ${r.missingBars} missing bar(s) in ${r.barCount} bars\n`,
+        );
+        for (const g of r.gaps)
+          process.stdout.write(
+            `  ${formatTime(g.fromMs)} .. ${formatTime(g.toMs)}  ${g.missingBars} bar(s)\n`,
+          );
+        if (r.gapCount > r.gaps.length)
+          process.stdout.write(`  ... ${r.gapCount - r.gaps.length} more (use --max)\n`);
       }
     });
 
   data
     .command('export')
-    .description('Export a stored series to CSV (timestamp in ms) or Freqtrade JSON; both import back unchanged.')
+    .description(
+      'Export a stored series to CSV (timestamp in ms) or Freqtrade JSON; both import back unchanged.',
+    )
     .requiredOption('--venue <venue>', 'venue id')
     .requiredOption('--symbol <symbol>', 'symbol')
     .requiredOption('--timeframe <tf>', `timeframe: ${TIMEFRAMES.join(', ')}`)
@@ -189,34 +260,65 @@ export function register(program: Command): void {
     .option('--format <format>', `${IMPORT_FORMATS.join(' | ')} (default: from the extension)`)
     .option('--from <time>', 'first bar open time, inclusive (ISO UTC or epoch ms)')
     .option('--to <time>', 'end, exclusive (ISO UTC or epoch ms)')
-    .action((opts: { venue: string; symbol: string; timeframe: string; out: string; format?: string; from?: string; to?: string }, cmd: Command) => {
-      const { dataDir, json } = globalOptions(cmd);
-      const timeframe = requireTimeframe(opts.timeframe)!;
-      const format = requireChoice<ImportFormat>(opts.format, IMPORT_FORMATS, '--format') ?? (/\.json$/i.test(opts.out) ? 'json' : 'csv');
-      const fromMs = parseTimeOption(opts.from, '--from');
-      const toMs = parseTimeOption(opts.to, '--to');
-      const key = { venue: opts.venue, symbol: opts.symbol, timeframe };
-      const columns = withStore(dataDir, (store) => {
-        if (!store.getSeries(key)) throw new CliError(`No stored series ${opts.venue} ${opts.symbol} ${timeframe}; see vantage data list.`);
-        return store.query(key, { ...(fromMs !== undefined ? { fromMs } : {}), ...(toMs !== undefined ? { toMs } : {}) });
-      });
-      const out = resolve(opts.out);
-      mkdirSync(dirname(out), { recursive: true });
-      // Write then rename, so a failed export never leaves a half-written file under the name.
-      const temp = `${out}.partial`;
-      writeFileSync(temp, formatCandles(columns, format));
-      renameSync(temp, out);
-      const summary = { path: out, format, barCount: columns.time.length, firstMs: columns.time[0] ?? null, lastMs: columns.time[columns.time.length - 1] ?? null };
-      if (json) printJson(summary);
-      else process.stdout.write(`Wrote ${summary.barCount} bars (${formatTime(summary.firstMs)} .. ${formatTime(summary.lastMs)}) to ${out} as ${format}.\n`);
-    });
+    .action(
+      (
+        opts: {
+          venue: string;
+          symbol: string;
+          timeframe: string;
+          out: string;
+          format?: string;
+          from?: string;
+          to?: string;
+        },
+        cmd: Command,
+      ) => {
+        const { dataDir, json } = globalOptions(cmd);
+        const timeframe = requireTimeframe(opts.timeframe)!;
+        const format =
+          requireChoice<ImportFormat>(opts.format, IMPORT_FORMATS, '--format') ??
+          (/\.json$/i.test(opts.out) ? 'json' : 'csv');
+        const fromMs = parseTimeOption(opts.from, '--from');
+        const toMs = parseTimeOption(opts.to, '--to');
+        const key = { venue: opts.venue, symbol: opts.symbol, timeframe };
+        const columns = withStore(dataDir, (store) => {
+          if (!store.getSeries(key))
+            throw new CliError(
+              `No stored series ${opts.venue} ${opts.symbol} ${timeframe}; see vantage data list.`,
+            );
+          return store.query(key, {
+            ...(fromMs !== undefined ? { fromMs } : {}),
+            ...(toMs !== undefined ? { toMs } : {}),
+          });
+        });
+        const out = resolve(opts.out);
+        mkdirSync(dirname(out), { recursive: true });
+        // Write then rename, so a failed export never leaves a half-written file under the name.
+        const temp = `${out}.partial`;
+        writeFileSync(temp, formatCandles(columns, format));
+        renameSync(temp, out);
+        const summary = {
+          path: out,
+          format,
+          barCount: columns.time.length,
+          firstMs: columns.time[0] ?? null,
+          lastMs: columns.time[columns.time.length - 1] ?? null,
+        };
+        if (json) printJson(summary);
+        else
+          process.stdout.write(
+            `Wrote ${summary.barCount} bars (${formatTime(summary.firstMs)} .. ${formatTime(summary.lastMs)}) to ${out} as ${format}.\n`,
+          );
+      },
+    );
 
   registerDataFetch(data);
 }
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   process.stdout.write(`${line(header)}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
 }

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { BarAggregator, aggregateTrades, resampleBars, type ClosedBar } from './bar-aggregator.ts';
 import { ManualScheduler } from '../clock.ts';
-import { TIMEFRAMES, TIMEFRAME_MS, columnsToCandles, type Candle, type Timeframe, type TradeColumns } from '../../../shared/market.ts';
+import {
+  TIMEFRAMES,
+  TIMEFRAME_MS,
+  columnsToCandles,
+  type Candle,
+  type Timeframe,
+  type TradeColumns,
+} from '../../../shared/market.ts';
 
 const M = 60_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -18,7 +25,14 @@ function tradeColumns(trades: readonly { t: number; p: number; q: number }[]): T
 
 /** Sorted trades spread over a few hours with quiet stretches (so flat bars happen). */
 const tradesArb = fc
-  .array(fc.record({ dt: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 30 * M })), p: fc.integer({ min: 1, max: 10_000 }), q: fc.integer({ min: 0, max: 100 }) }), { minLength: 1, maxLength: 200 })
+  .array(
+    fc.record({
+      dt: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 30 * M })),
+      p: fc.integer({ min: 1, max: 10_000 }),
+      q: fc.integer({ min: 0, max: 100 }),
+    }),
+    { minLength: 1, maxLength: 200 },
+  )
   .map((steps) => {
     let t = T0 + 12_345;
     return steps.map((s) => {
@@ -41,11 +55,25 @@ describe('bar aggregation', () => {
     agg.add(scheduler.nowMs(), 99, 1);
     expect(bars).toEqual([]);
     scheduler.advance(20_000); // 12:01:00 - the first minute closes with no further trade
-    expect(bars).toEqual([{ timeframe: '1m', bar: { time: T0, open: 100, high: 103, low: 99, close: 99, volume: 4 }, tradeCount: 3 }]);
+    expect(bars).toEqual([
+      {
+        timeframe: '1m',
+        bar: { time: T0, open: 100, high: 103, low: 99, close: 99, volume: 4 },
+        tradeCount: 3,
+      },
+    ]);
     scheduler.advance(3 * M); // three quiet minutes
-    expect(bars.slice(1).map((b) => b.bar)).toEqual([1, 2, 3].map((i) => ({ time: T0 + i * M, open: 99, high: 99, low: 99, close: 99, volume: 0 })));
+    expect(bars.slice(1).map((b) => b.bar)).toEqual(
+      [1, 2, 3].map((i) => ({ time: T0 + i * M, open: 99, high: 99, low: 99, close: 99, volume: 0 })),
+    );
     scheduler.advance(M);
-    expect(bars.filter((b) => b.timeframe === '5m')).toEqual([{ timeframe: '5m', bar: { time: T0, open: 100, high: 103, low: 99, close: 99, volume: 4 }, tradeCount: 3 }]);
+    expect(bars.filter((b) => b.timeframe === '5m')).toEqual([
+      {
+        timeframe: '5m',
+        bar: { time: T0, open: 100, high: 103, low: 99, close: 99, volume: 4 },
+        tradeCount: 3,
+      },
+    ]);
     agg.stop();
     scheduler.advance(10 * M);
     expect(bars).toHaveLength(6);
@@ -81,12 +109,15 @@ describe('bar aggregation', () => {
     it(`streaming and columnar aggregation give identical ${tf} bars (property)`, () => {
       fc.assert(
         fc.property(tradesArb, fc.integer({ min: 0, max: 3 }), (trades, extraBars) => {
-          const until = Math.floor(trades.at(-1)!.t / TIMEFRAME_MS[tf]) * TIMEFRAME_MS[tf] + extraBars * TIMEFRAME_MS[tf];
+          const until =
+            Math.floor(trades.at(-1)!.t / TIMEFRAME_MS[tf]) * TIMEFRAME_MS[tf] + extraBars * TIMEFRAME_MS[tf];
           const streamed: Candle[] = [];
           const agg = new BarAggregator({ timeframes: [tf], onBar: (b) => streamed.push(b.bar) });
           for (const x of trades) agg.add(x.t, x.p, x.q);
           agg.advanceTo(until);
-          expect(columnsToCandles(aggregateTrades(tradeColumns(trades), tf, { untilMs: until }))).toEqual(streamed);
+          expect(columnsToCandles(aggregateTrades(tradeColumns(trades), tf, { untilMs: until }))).toEqual(
+            streamed,
+          );
         }),
         { numRuns: 80 },
       );
@@ -116,7 +147,10 @@ describe('bar aggregation', () => {
             expect(b.open).toBe(bars[i - 1]!.close);
           }
         });
-        expect(volume).toBeCloseTo(trades.reduce((s, x) => s + x.q, 0), 6);
+        expect(volume).toBeCloseTo(
+          trades.reduce((s, x) => s + x.q, 0),
+          6,
+        );
       }),
       { numRuns: 150 },
     );
@@ -142,7 +176,9 @@ describe('bar aggregation', () => {
         const key = (c: ClosedBar): string => `${c.timeframe}@${c.bar.time}`;
         expect(interleaved.map(key).sort()).toEqual(reference.map(key).sort());
         expect(new Set(reference.map(key)).size).toBe(reference.length);
-        expect(interleaved.sort((x, y) => key(x).localeCompare(key(y)))).toEqual(reference.sort((x, y) => key(x).localeCompare(key(y))));
+        expect(interleaved.sort((x, y) => key(x).localeCompare(key(y)))).toEqual(
+          reference.sort((x, y) => key(x).localeCompare(key(y))),
+        );
       }),
       { numRuns: 100 },
     );
@@ -150,7 +186,9 @@ describe('bar aggregation', () => {
 
   it('resampling 1m bars to 5m takes first open, max high, min low, last close and summed volume', () => {
     const oneMinute = aggregateTrades(
-      tradeColumns(Array.from({ length: 10 }, (_, i) => ({ t: T0 + i * M + 1, p: 100 + ((i * 7) % 5), q: i + 1 }))),
+      tradeColumns(
+        Array.from({ length: 10 }, (_, i) => ({ t: T0 + i * M + 1, p: 100 + ((i * 7) % 5), q: i + 1 })),
+      ),
       '1m',
       { untilMs: T0 + 10 * M },
     );

@@ -67,7 +67,9 @@ export class BarAggregator {
   /** The bar still forming for a timeframe (a copy), or null before any price is known. */
   formingBar(timeframe: Timeframe): Candle | null {
     const f = this.forming.get(timeframe);
-    return f ? { time: f.openMs, open: f.open, high: f.high, low: f.low, close: f.close, volume: f.volume } : null;
+    return f
+      ? { time: f.openMs, open: f.open, high: f.high, low: f.low, close: f.close, volume: f.volume }
+      : null;
   }
 
   /**
@@ -76,7 +78,15 @@ export class BarAggregator {
    */
   seedForming(timeframe: Timeframe, bar: Candle): void {
     if (!this.timeframes.includes(timeframe) || bar.time % TIMEFRAME_MS[timeframe] !== 0) return;
-    this.forming.set(timeframe, { openMs: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume, tradeCount: 1 });
+    this.forming.set(timeframe, {
+      openMs: bar.time,
+      open: bar.open,
+      high: bar.high,
+      low: bar.low,
+      close: bar.close,
+      volume: bar.volume,
+      tradeCount: 1,
+    });
     this.nextOpenMs.set(timeframe, bar.time);
     this.lastPrice = bar.close;
   }
@@ -100,7 +110,15 @@ export class BarAggregator {
       }
       const f = this.forming.get(tf);
       if (!f || f.openMs !== openMs) {
-        this.forming.set(tf, { openMs, open: price, high: price, low: price, close: price, volume: quantity, tradeCount: 1 });
+        this.forming.set(tf, {
+          openMs,
+          open: price,
+          high: price,
+          low: price,
+          close: price,
+          volume: quantity,
+          tradeCount: 1,
+        });
         this.nextOpenMs.set(tf, openMs);
       } else {
         if (f.tradeCount === 0) {
@@ -141,7 +159,11 @@ export class BarAggregator {
         continue;
       }
       while (f.openMs + size <= horizon) {
-        this.onBar({ timeframe: tf, bar: { time: f.openMs, open: f.open, high: f.high, low: f.low, close: f.close, volume: f.volume }, tradeCount: f.tradeCount });
+        this.onBar({
+          timeframe: tf,
+          bar: { time: f.openMs, open: f.open, high: f.high, low: f.low, close: f.close, volume: f.volume },
+          tradeCount: f.tradeCount,
+        });
         f = flat(f.openMs + size, f.close);
         this.forming.set(tf, f);
         this.nextOpenMs.set(tf, f.openMs);
@@ -155,7 +177,8 @@ export class BarAggregator {
     const smallest = Math.min(...this.timeframes.map((tf) => TIMEFRAME_MS[tf]));
     const arm = (): void => {
       const now = scheduler.nowMs();
-      const nextClose = Math.floor((now - this.closeDelayMs) / smallest) * smallest + smallest + this.closeDelayMs;
+      const nextClose =
+        Math.floor((now - this.closeDelayMs) / smallest) * smallest + smallest + this.closeDelayMs;
       this.timer = scheduler.schedule(nextClose - now, () => {
         this.advanceTo(scheduler.nowMs());
         arm();
@@ -186,7 +209,11 @@ export interface AggregateOptions {
  * Columnar fast path: the closed bars of sorted trades in one pass (no allocation per trade).
  * Gives the same bars as BarAggregator fed the same trades and advanced to untilMs.
  */
-export function aggregateTrades(trades: TradeColumns, timeframe: Timeframe, options: AggregateOptions = {}): CandleColumns {
+export function aggregateTrades(
+  trades: TradeColumns,
+  timeframe: Timeframe,
+  options: AggregateOptions = {},
+): CandleColumns {
   const n = trades.tsMs.length;
   if (n === 0) return emptyCandleColumns(0);
   const size = TIMEFRAME_MS[timeframe];
@@ -197,7 +224,9 @@ export function aggregateTrades(trades: TradeColumns, timeframe: Timeframe, opti
   const firstOpen = Math.floor(ts[0]! / size) * size;
   const lastTs = ts[n - 1]!;
   const untilMs = options.untilMs ?? Math.floor(lastTs / size) * size;
-  const capacity = fillGaps ? Math.max(0, Math.floor((Math.max(untilMs, lastTs + size) - firstOpen) / size) + 1) : n;
+  const capacity = fillGaps
+    ? Math.max(0, Math.floor((Math.max(untilMs, lastTs + size) - firstOpen) / size) + 1)
+    : n;
   const out = emptyCandleColumns(capacity);
   const oT = out.time;
   const oO = out.open;

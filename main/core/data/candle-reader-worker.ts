@@ -26,7 +26,9 @@ const prepare = (descending: boolean): ReturnType<DatabaseSync['prepare']> => {
   }
   return stmt;
 };
-const seriesStmt = db.prepare('SELECT id FROM candle_series WHERE venue = ? AND symbol = ? AND timeframe = ?');
+const seriesStmt = db.prepare(
+  'SELECT id FROM candle_series WHERE venue = ? AND symbol = ? AND timeframe = ?',
+);
 
 parentPort!.on('message', (message: ReadRequest | 'close') => {
   if (message === 'close') {
@@ -35,13 +37,32 @@ parentPort!.on('message', (message: ReadRequest | 'close') => {
     return;
   }
   try {
-    const row = seriesStmt.get(message.key.venue, message.key.symbol, message.key.timeframe) as { id: number } | undefined;
+    const row = seriesStmt.get(message.key.venue, message.key.symbol, message.key.timeframe) as
+      { id: number } | undefined;
     const columns = row
       ? readRange(prepare, row.id, message.range)
-      : { time: new Float64Array(0), open: new Float64Array(0), high: new Float64Array(0), low: new Float64Array(0), close: new Float64Array(0), volume: new Float64Array(0) };
-    const buffers = [columns.time, columns.open, columns.high, columns.low, columns.close, columns.volume].map((a) => a.buffer as ArrayBuffer);
+      : {
+          time: new Float64Array(0),
+          open: new Float64Array(0),
+          high: new Float64Array(0),
+          low: new Float64Array(0),
+          close: new Float64Array(0),
+          volume: new Float64Array(0),
+        };
+    const buffers = [
+      columns.time,
+      columns.open,
+      columns.high,
+      columns.low,
+      columns.close,
+      columns.volume,
+    ].map((a) => a.buffer as ArrayBuffer);
     parentPort!.postMessage({ id: message.id, ok: true, columns }, buffers);
   } catch (err) {
-    parentPort!.postMessage({ id: message.id, ok: false, message: err instanceof Error ? err.message : String(err) });
+    parentPort!.postMessage({
+      id: message.id,
+      ok: false,
+      message: err instanceof Error ? err.message : String(err),
+    });
   }
 });

@@ -13,11 +13,16 @@ type Reply = { id: number; ok: true; columns: CandleColumns } | { id: number; ok
 export class CandleReader {
   private readonly worker: Worker;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (c: CandleColumns) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (c: CandleColumns) => void; reject: (e: Error) => void }
+  >();
   private isClosed = false;
 
   constructor(dbPath: string) {
-    this.worker = new Worker(new URL('./candle-reader-worker.ts', import.meta.url), { workerData: { path: dbPath } });
+    this.worker = new Worker(new URL('./candle-reader-worker.ts', import.meta.url), {
+      workerData: { path: dbPath },
+    });
     this.worker.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
@@ -32,7 +37,8 @@ export class CandleReader {
   }
 
   private failAll(err: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(appError('INTERNAL', `Candle read failed: ${err.message}`));
+    for (const waiter of this.pending.values())
+      waiter.reject(appError('INTERNAL', `Candle read failed: ${err.message}`));
     this.pending.clear();
   }
 

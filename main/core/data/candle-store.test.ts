@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { CandleStore, CHUNK_BARS } from './candle-store.ts';
 import { CandleReader } from './candle-reader.ts';
 import { makeBars, openTempMarketDb } from './test-support/market-db.ts';
-import { TIMEFRAME_MS, candlesToColumns, columnsToCandles, type Candle, type SeriesKey } from '../../../shared/market.ts';
+import {
+  TIMEFRAME_MS,
+  candlesToColumns,
+  columnsToCandles,
+  type Candle,
+  type SeriesKey,
+} from '../../../shared/market.ts';
 import { AppErrorException } from '../../../shared/errors.ts';
 
 const key: SeriesKey = { venue: 'binance', symbol: 'BTC/USDT', timeframe: '1m' };
@@ -24,7 +30,12 @@ describe('candle store', () => {
     expect(store.upsert(key, bars)).toEqual({ inserted: bars.time.length, updated: 0, unchanged: 0 });
     const back = store.query(key);
     expect(columnsToCandles(back)).toEqual(columnsToCandles(bars));
-    expect(store.getSeries(key)).toEqual({ ...key, firstMs: bars.time[0], lastMs: bars.time.at(-1), barCount: bars.time.length });
+    expect(store.getSeries(key)).toEqual({
+      ...key,
+      firstMs: bars.time[0],
+      lastMs: bars.time.at(-1),
+      barCount: bars.time.length,
+    });
   });
 
   it('re-upserting the same bars changes nothing and says so', () => {
@@ -39,7 +50,9 @@ describe('candle store', () => {
 
   it('replaces a bar with the same open time and keeps one bar', () => {
     store.upsert(key, makeBars(10, T0, M));
-    const changed = candlesToColumns([{ time: T0 + 3 * M, open: 1, high: 2, low: 0.5, close: 1.5, volume: 9 }]);
+    const changed = candlesToColumns([
+      { time: T0 + 3 * M, open: 1, high: 2, low: 0.5, close: 1.5, volume: 9 },
+    ]);
     expect(store.upsert(key, changed)).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
     const back = columnsToCandles(store.query(key));
     expect(back).toHaveLength(10);
@@ -67,8 +80,22 @@ describe('candle store', () => {
     store.upsert({ ...key, timeframe: '5m' }, makeBars(20, T0, 5 * M));
     store.upsert({ venue: 'demo', symbol: 'ETH/USDT', timeframe: '1h' }, makeBars(3, T0, 60 * M));
     expect(store.listSeries()).toEqual([
-      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '1m', firstMs: T0, lastMs: T0 + 99 * M, barCount: 100 },
-      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', firstMs: T0, lastMs: T0 + 95 * M, barCount: 20 },
+      {
+        venue: 'binance',
+        symbol: 'BTC/USDT',
+        timeframe: '1m',
+        firstMs: T0,
+        lastMs: T0 + 99 * M,
+        barCount: 100,
+      },
+      {
+        venue: 'binance',
+        symbol: 'BTC/USDT',
+        timeframe: '5m',
+        firstMs: T0,
+        lastMs: T0 + 95 * M,
+        barCount: 20,
+      },
       { venue: 'demo', symbol: 'ETH/USDT', timeframe: '1h', firstMs: T0, lastMs: T0 + 120 * M, barCount: 3 },
     ]);
   });
@@ -77,7 +104,14 @@ describe('candle store', () => {
     const bars = makeBars(3000, T0, M);
     const keep = [...bars.time.keys()].filter((i) => !(i >= 10 && i < 13) && i !== 2500);
     const pick = (a: Float64Array): Float64Array => Float64Array.from(keep, (i) => a[i]!);
-    store.upsert(key, { time: pick(bars.time), open: pick(bars.open), high: pick(bars.high), low: pick(bars.low), close: pick(bars.close), volume: pick(bars.volume) });
+    store.upsert(key, {
+      time: pick(bars.time),
+      open: pick(bars.open),
+      high: pick(bars.high),
+      low: pick(bars.low),
+      close: pick(bars.close),
+      volume: pick(bars.volume),
+    });
     expect(store.gaps(key)).toEqual({
       gaps: [
         { fromMs: T0 + 10 * M, toMs: T0 + 12 * M, missingBars: 3 },
@@ -125,7 +159,12 @@ describe('candle store', () => {
   it('behaves like a map from open time to the last bar written (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 1000 })), { maxLength: 300 }), { maxLength: 6 }),
+        fc.array(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 1000 })), {
+            maxLength: 300,
+          }),
+          { maxLength: 6 },
+        ),
         fc.integer({ min: 0, max: 5000 }),
         fc.integer({ min: 0, max: 5000 }),
         (batches, a, b) => {
@@ -133,14 +172,24 @@ describe('candle store', () => {
           const model = new Map<number, Candle>();
           for (const batch of batches) {
             const byTime = new Map<number, Candle>();
-            for (const [slot, price] of batch) byTime.set(T0 + slot * M, { time: T0 + slot * M, open: price, high: price + 1, low: price - 1, close: price, volume: slot });
+            for (const [slot, price] of batch)
+              byTime.set(T0 + slot * M, {
+                time: T0 + slot * M,
+                open: price,
+                high: price + 1,
+                low: price - 1,
+                close: price,
+                volume: slot,
+              });
             const sorted = [...byTime.values()].sort((x, y) => x.time - y.time);
             store.upsert(key, candlesToColumns(sorted));
             for (const bar of sorted) model.set(bar.time, bar);
           }
           const from = T0 + Math.min(a, b) * M;
           const to = T0 + Math.max(a, b) * M;
-          const expected = [...model.values()].filter((c) => c.time >= from && c.time < to).sort((x, y) => x.time - y.time);
+          const expected = [...model.values()]
+            .filter((c) => c.time >= from && c.time < to)
+            .sort((x, y) => x.time - y.time);
           expect(columnsToCandles(store.query(key, { fromMs: from, toMs: to }))).toEqual(expected);
           expect(store.getSeries(key)?.barCount ?? 0).toBe(model.size);
         },

@@ -88,7 +88,10 @@ export function encodeChunk(columns: CandleColumns, start: number, end: number):
 export function decodeChunk(blob: Uint8Array, barCount: number): CandleColumns {
   const expected = barCount * FIELD_COUNT * 8;
   if (blob.byteLength !== expected) {
-    throw appError('STORE_CORRUPT', `market.db: a candle chunk holds ${blob.byteLength} bytes, expected ${expected} for ${barCount} bars.`);
+    throw appError(
+      'STORE_CORRUPT',
+      `market.db: a candle chunk holds ${blob.byteLength} bytes, expected ${expected} for ${barCount} bars.`,
+    );
   }
   const aligned = blob.byteOffset % 8 === 0 ? blob : blob.slice();
   const all = new Float64Array(aligned.buffer, aligned.byteOffset, barCount * FIELD_COUNT);
@@ -131,7 +134,13 @@ interface SeriesRow {
   bar_count: number;
 }
 
-function copyColumns(target: CandleColumns, offset: number, source: CandleColumns, start: number, end: number): void {
+function copyColumns(
+  target: CandleColumns,
+  offset: number,
+  source: CandleColumns,
+  start: number,
+  end: number,
+): void {
   target.time.set(source.time.subarray(start, end), offset);
   target.open.set(source.open.subarray(start, end), offset);
   target.high.set(source.high.subarray(start, end), offset);
@@ -202,11 +211,9 @@ export class CandleStore {
   private ensureSeriesId(key: SeriesKey): number {
     const row = this.seriesRow(key);
     if (row) return row.id;
-    const result = this.statement('INSERT INTO candle_series (venue, symbol, timeframe) VALUES (?, ?, ?)').run(
-      key.venue,
-      key.symbol,
-      key.timeframe,
-    );
+    const result = this.statement(
+      'INSERT INTO candle_series (venue, symbol, timeframe) VALUES (?, ?, ?)',
+    ).run(key.venue, key.symbol, key.timeframe);
     return Number(result.lastInsertRowid);
   }
 
@@ -224,13 +231,23 @@ export class CandleStore {
     for (let i = 0; i < n; i++) {
       const t = columns.time[i]!;
       if (!Number.isSafeInteger(t) || t % tfMs !== 0) {
-        throw appError('DATA_INVALID', `Bar ${i} open time ${t} is not a whole multiple of ${key.timeframe} (${tfMs} ms).`, { index: i });
+        throw appError(
+          'DATA_INVALID',
+          `Bar ${i} open time ${t} is not a whole multiple of ${key.timeframe} (${tfMs} ms).`,
+          { index: i },
+        );
       }
       if (i > 0 && t <= columns.time[i - 1]!) {
-        throw appError('DATA_INVALID', `Bar ${i} open time ${t} is not after the previous bar (${columns.time[i - 1]}); times must strictly increase.`, { index: i });
+        throw appError(
+          'DATA_INVALID',
+          `Bar ${i} open time ${t} is not after the previous bar (${columns.time[i - 1]}); times must strictly increase.`,
+          { index: i },
+        );
       }
     }
-    const selectChunk = this.statement('SELECT chunk_ms, bar_count, data FROM candle_chunks WHERE series_id = ? AND chunk_ms = ?');
+    const selectChunk = this.statement(
+      'SELECT chunk_ms, bar_count, data FROM candle_chunks WHERE series_id = ? AND chunk_ms = ?',
+    );
     const insertChunk = this.statement(
       'INSERT INTO candle_chunks (series_id, chunk_ms, first_ms, last_ms, bar_count, data) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -248,7 +265,14 @@ export class CandleStore {
         while (end < n && columns.time[end]! < chunkEnd) end++;
         const existing = selectChunk.get(seriesId, chunkMs) as ChunkRow | undefined;
         if (!existing) {
-          insertChunk.run(seriesId, chunkMs, columns.time[start]!, columns.time[end - 1]!, end - start, encodeChunk(columns, start, end));
+          insertChunk.run(
+            seriesId,
+            chunkMs,
+            columns.time[start]!,
+            columns.time[end - 1]!,
+            end - start,
+            encodeChunk(columns, start, end),
+          );
           result.inserted += end - start;
           changed = true;
         } else {
@@ -281,7 +305,14 @@ export class CandleStore {
             }
           }
           if (isChunkChanged) {
-            updateChunk.run(merged.time[0]!, merged.time[m - 1]!, m, encodeChunk(merged, 0, m), seriesId, chunkMs);
+            updateChunk.run(
+              merged.time[0]!,
+              merged.time[m - 1]!,
+              m,
+              encodeChunk(merged, 0, m),
+              seriesId,
+              chunkMs,
+            );
             changed = true;
           }
         }
@@ -314,7 +345,9 @@ export class CandleStore {
   }
 
   listSeries(): SeriesInfo[] {
-    const rows = this.statement('SELECT * FROM candle_series WHERE bar_count > 0 ORDER BY venue, symbol, timeframe').all() as unknown as SeriesRow[];
+    const rows = this.statement(
+      'SELECT * FROM candle_series WHERE bar_count > 0 ORDER BY venue, symbol, timeframe',
+    ).all() as unknown as SeriesRow[];
     return rows.filter((r) => isTimeframe(r.timeframe)).map(toSeriesInfo);
   }
 
@@ -327,15 +360,14 @@ export class CandleStore {
   query(key: SeriesKey, range: RangeQuery = {}): CandleColumns {
     const row = this.seriesRow(key);
     if (!row || row.bar_count === 0) return emptyCandleColumns(0);
-    return readRange(
-      (desc) => this.statement(chunkRangeSql(desc)),
-      row.id,
-      range,
-    );
+    return readRange((desc) => this.statement(chunkRangeSql(desc)), row.id, range);
   }
 
   /** Open times only, for gap detection: reads the time column of each chunk, not the prices. */
-  gaps(key: SeriesKey, range: { fromMs?: number; toMs?: number; maxGaps?: number } = {}): { gaps: Gap[]; gapCount: number; missingBars: number } {
+  gaps(
+    key: SeriesKey,
+    range: { fromMs?: number; toMs?: number; maxGaps?: number } = {},
+  ): { gaps: Gap[]; gapCount: number; missingBars: number } {
     const row = this.seriesRow(key);
     const gaps: Gap[] = [];
     let gapCount = 0;
@@ -348,7 +380,11 @@ export class CandleStore {
     const rows = this.statement(
       `SELECT bar_count, substr(data, 1, bar_count * 8) AS times FROM candle_chunks
        WHERE series_id = ? AND last_ms >= ? AND first_ms < ? ORDER BY chunk_ms`,
-    ).iterate(row.id, Number.isFinite(fromMs) ? fromMs : Number.MIN_SAFE_INTEGER, Number.isFinite(toMs) ? toMs : Number.MAX_SAFE_INTEGER);
+    ).iterate(
+      row.id,
+      Number.isFinite(fromMs) ? fromMs : Number.MIN_SAFE_INTEGER,
+      Number.isFinite(toMs) ? toMs : Number.MAX_SAFE_INTEGER,
+    );
     let previous: number | null = null;
     for (const chunk of rows as Iterable<{ bar_count: number; times: Uint8Array }>) {
       const bytes = chunk.times.byteOffset % 8 === 0 ? chunk.times : chunk.times.slice();
@@ -360,7 +396,8 @@ export class CandleStore {
           const missing = Math.round((t - previous) / tfMs) - 1;
           gapCount++;
           missingBars += missing;
-          if (gaps.length < maxGaps) gaps.push({ fromMs: previous + tfMs, toMs: t - tfMs, missingBars: missing });
+          if (gaps.length < maxGaps)
+            gaps.push({ fromMs: previous + tfMs, toMs: t - tfMs, missingBars: missing });
         }
         previous = t;
       }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DemoMarket, DemoVenue, DEFAULT_DEMO_SYMBOLS, EVENT_TRADE, generateDemoHistory, intradayActivity } from './demo-venue.ts';
+import {
+  DemoMarket,
+  DemoVenue,
+  DEFAULT_DEMO_SYMBOLS,
+  EVENT_TRADE,
+  generateDemoHistory,
+  intradayActivity,
+} from './demo-venue.ts';
 import { aggregateTrades } from './bar-aggregator.ts';
 import { ManualScheduler } from '../clock.ts';
 import type { MarketEvent, TradeColumns } from '../../../shared/market.ts';
@@ -7,15 +14,30 @@ import type { MarketEvent, TradeColumns } from '../../../shared/market.ts';
 const T0 = Date.UTC(2026, 0, 5);
 const DAY = 86_400_000;
 
-function simulateTrades(seed: number, durationMs: number, symbolIndex: number): TradeColumns & { length: number } {
+function simulateTrades(
+  seed: number,
+  durationMs: number,
+  symbolIndex: number,
+): TradeColumns & { length: number } {
   const market = new DemoMarket({ seed, startMs: T0 });
   const cap = 2_000_000;
-  const cols = { tsMs: new Float64Array(cap), price: new Float64Array(cap), quantity: new Float64Array(cap), side: new Int8Array(cap) };
+  const cols = {
+    tsMs: new Float64Array(cap),
+    price: new Float64Array(cap),
+    quantity: new Float64Array(cap),
+    side: new Int8Array(cap),
+  };
   let k = 0;
   while (market.nextEventMs() < T0 + durationMs) {
     if (market.step() === EVENT_TRADE && market.lastSymbol === symbolIndex) market.writeLastTrade(cols, k++);
   }
-  return { tsMs: cols.tsMs.subarray(0, k), price: cols.price.subarray(0, k), quantity: cols.quantity.subarray(0, k), side: cols.side.subarray(0, k), length: k };
+  return {
+    tsMs: cols.tsMs.subarray(0, k),
+    price: cols.price.subarray(0, k),
+    quantity: cols.quantity.subarray(0, k),
+    side: cols.side.subarray(0, k),
+    length: k,
+  };
 }
 
 function logReturns(close: Float64Array): number[] {
@@ -106,17 +128,21 @@ describe('demo venue', () => {
       if (kind === EVENT_TRADE) {
         trades++;
         const trade = market.trade(market.lastSymbol);
-        if (trade.price !== (trade.side === 'buy' ? q.ask : q.bid)) violations.push(`event ${i}: ${trade.side} at ${trade.price}, touch ${q.bid}/${q.ask}`);
+        if (trade.price !== (trade.side === 'buy' ? q.ask : q.bid))
+          violations.push(`event ${i}: ${trade.side} at ${trade.price}, touch ${q.bid}/${q.ask}`);
         if (!(trade.quantity > 0)) violations.push(`event ${i}: quantity ${trade.quantity}`);
       } else {
         books++;
         const book = market.book(market.lastSymbol);
         if (!(book.bids[0]!.price < book.asks[0]!.price)) violations.push(`event ${i}: crossed book`);
         for (let l = 1; l < book.bids.length; l++) {
-          if (!(book.bids[l]!.price < book.bids[l - 1]!.price)) violations.push(`event ${i}: bids not descending at level ${l}`);
-          if (!(book.asks[l]!.price > book.asks[l - 1]!.price)) violations.push(`event ${i}: asks not ascending at level ${l}`);
+          if (!(book.bids[l]!.price < book.bids[l - 1]!.price))
+            violations.push(`event ${i}: bids not descending at level ${l}`);
+          if (!(book.asks[l]!.price > book.asks[l - 1]!.price))
+            violations.push(`event ${i}: asks not ascending at level ${l}`);
         }
-        if (!book.bids.every((x) => x.quantity > 0) || !book.asks.every((x) => x.quantity > 0)) violations.push(`event ${i}: empty level`);
+        if (!book.bids.every((x) => x.quantity > 0) || !book.asks.every((x) => x.quantity > 0))
+          violations.push(`event ${i}: empty level`);
       }
     }
     expect(violations).toEqual([]);
@@ -139,7 +165,14 @@ describe('demo venue', () => {
     const times = trades.map((e) => (e.kind === 'trade' ? e.trade.tsMs : 0));
     expect(times).toEqual([...times].sort((x, y) => x - y));
     expect(Math.max(...times)).toBeLessThanOrEqual(scheduler.nowMs());
-    expect(venue.health()).toEqual([expect.objectContaining({ venue: 'demo', symbol: 'ETH/USDT', state: 'live', lastMessageMs: expect.any(Number) })]);
+    expect(venue.health()).toEqual([
+      expect.objectContaining({
+        venue: 'demo',
+        symbol: 'ETH/USDT',
+        state: 'live',
+        lastMessageMs: expect.any(Number),
+      }),
+    ]);
     // Same seed through the real-time path = same prices as the fast path.
     const fast = simulateTrades(9, 60_000, 1);
     expect(trades.map((e) => (e.kind === 'trade' ? e.trade.price : 0))).toEqual(Array.from(fast.price));

@@ -50,10 +50,62 @@ export interface DemoSymbol {
 }
 
 export const DEFAULT_DEMO_SYMBOLS: readonly DemoSymbol[] = [
-  { symbol: 'BTC/USDT', initialPrice: 64_000, annualVolatility: 0.6, tickSize: 0.01, quantityStep: 0.00001, tradesPerSecond: 4, halfSpreadBps: 0.5, medianQuantity: 0.02, jumpsPerDay: 2, jumpSigma: 0.006, bookLevels: 20, levelTicks: 50 },
-  { symbol: 'ETH/USDT', initialPrice: 3_100, annualVolatility: 0.75, tickSize: 0.01, quantityStep: 0.0001, tradesPerSecond: 3, halfSpreadBps: 0.8, medianQuantity: 0.4, jumpsPerDay: 2, jumpSigma: 0.008, bookLevels: 20, levelTicks: 5 },
-  { symbol: 'SOL/USDT', initialPrice: 145, annualVolatility: 0.95, tickSize: 0.01, quantityStep: 0.001, tradesPerSecond: 2, halfSpreadBps: 2, medianQuantity: 6, jumpsPerDay: 3, jumpSigma: 0.012, bookLevels: 20, levelTicks: 1 },
-  { symbol: 'EUR/USD', initialPrice: 1.0850, annualVolatility: 0.07, tickSize: 0.00001, quantityStep: 1000, tradesPerSecond: 1.5, halfSpreadBps: 0.4, medianQuantity: 100_000, jumpsPerDay: 0.5, jumpSigma: 0.002, bookLevels: 20, levelTicks: 2 },
+  {
+    symbol: 'BTC/USDT',
+    initialPrice: 64_000,
+    annualVolatility: 0.6,
+    tickSize: 0.01,
+    quantityStep: 0.00001,
+    tradesPerSecond: 4,
+    halfSpreadBps: 0.5,
+    medianQuantity: 0.02,
+    jumpsPerDay: 2,
+    jumpSigma: 0.006,
+    bookLevels: 20,
+    levelTicks: 50,
+  },
+  {
+    symbol: 'ETH/USDT',
+    initialPrice: 3_100,
+    annualVolatility: 0.75,
+    tickSize: 0.01,
+    quantityStep: 0.0001,
+    tradesPerSecond: 3,
+    halfSpreadBps: 0.8,
+    medianQuantity: 0.4,
+    jumpsPerDay: 2,
+    jumpSigma: 0.008,
+    bookLevels: 20,
+    levelTicks: 5,
+  },
+  {
+    symbol: 'SOL/USDT',
+    initialPrice: 145,
+    annualVolatility: 0.95,
+    tickSize: 0.01,
+    quantityStep: 0.001,
+    tradesPerSecond: 2,
+    halfSpreadBps: 2,
+    medianQuantity: 6,
+    jumpsPerDay: 3,
+    jumpSigma: 0.012,
+    bookLevels: 20,
+    levelTicks: 1,
+  },
+  {
+    symbol: 'EUR/USD',
+    initialPrice: 1.085,
+    annualVolatility: 0.07,
+    tickSize: 0.00001,
+    quantityStep: 1000,
+    tradesPerSecond: 1.5,
+    halfSpreadBps: 0.4,
+    medianQuantity: 100_000,
+    jumpsPerDay: 0.5,
+    jumpSigma: 0.002,
+    bookLevels: 20,
+    levelTicks: 2,
+  },
 ];
 
 export const DEMO_VENUE = 'demo';
@@ -296,7 +348,13 @@ class SymbolSimulation {
 
   trade(): Trade {
     const side: TradeSide = this.tradeSide > 0 ? 'buy' : 'sell';
-    return { tsMs: this.tradeMs, price: this.tradePrice, quantity: this.tradeQuantity, side, id: String(this.tradeSeq) };
+    return {
+      tsMs: this.tradeMs,
+      price: this.tradePrice,
+      quantity: this.tradeQuantity,
+      side,
+      id: String(this.tradeSeq),
+    };
   }
 
   book(): BookSnapshot {
@@ -334,7 +392,14 @@ export class DemoMarket {
     this.symbols = options.symbols ?? DEFAULT_DEMO_SYMBOLS;
     const bookIntervalMs = options.bookIntervalMs ?? 250;
     this.sims = this.symbols.map(
-      (spec, i) => new SymbolSimulation(spec, options.seed, options.startMs + (i * bookIntervalMs) / this.symbols.length, bookIntervalMs, options.startPrices?.[spec.symbol]),
+      (spec, i) =>
+        new SymbolSimulation(
+          spec,
+          options.seed,
+          options.startMs + (i * bookIntervalMs) / this.symbols.length,
+          bookIntervalMs,
+          options.startPrices?.[spec.symbol],
+        ),
     );
     this.nextTimes = Float64Array.from(this.sims, (sim) => sim.nextEventMs());
   }
@@ -374,9 +439,23 @@ export class DemoMarket {
   }
 
   /** Last trade price, best bid/ask, session open and volume of a symbol. */
-  quote(symbolIndex: number): { last: number; bid: number; ask: number; open: number; volume: number; tsMs: number } {
+  quote(symbolIndex: number): {
+    last: number;
+    bid: number;
+    ask: number;
+    open: number;
+    volume: number;
+    tsMs: number;
+  } {
     const sim = this.sims[symbolIndex]!;
-    return { last: sim.tradePrice, bid: sim.bestBid(), ask: sim.bestAsk(), open: sim.openPrice, volume: sim.volume, tsMs: Math.max(sim.tradeMs, sim.bookMs) };
+    return {
+      last: sim.tradePrice,
+      bid: sim.bestBid(),
+      ask: sim.bestAsk(),
+      open: sim.openPrice,
+      volume: sim.volume,
+      tsMs: Math.max(sim.tradeMs, sim.bookMs),
+    };
   }
 
   /** Fast path: the trade of the last event as raw numbers (no allocation). */
@@ -386,7 +465,10 @@ export class DemoMarket {
   }
 
   /** Writes the last trade into columns at index k (fast path for generation). */
-  writeLastTrade(columns: { tsMs: Float64Array; price: Float64Array; quantity: Float64Array; side: Int8Array }, k: number): void {
+  writeLastTrade(
+    columns: { tsMs: Float64Array; price: Float64Array; quantity: Float64Array; side: Int8Array },
+    k: number,
+  ): void {
     const sim = this.sims[this.lastSymbol]!;
     columns.tsMs[k] = sim.tradeMs;
     columns.price[k] = sim.tradePrice;
@@ -400,7 +482,13 @@ export class DemoMarket {
  * same model at bar level (t-distributed minute returns with GARCH variance, jumps, intraday
  * activity), ending at endMs. Deterministic in (seed, symbol, endMs).
  */
-export function generateDemoHistory(spec: DemoSymbol, seed: number, endMs: number, barCount: number, timeframe: Timeframe = '1m'): CandleColumns {
+export function generateDemoHistory(
+  spec: DemoSymbol,
+  seed: number,
+  endMs: number,
+  barCount: number,
+  timeframe: Timeframe = '1m',
+): CandleColumns {
   const size = TIMEFRAME_MS[timeframe];
   const random = new SeededRandom((seed ^ hashString(`${spec.symbol}#history`)) >>> 0);
   const out = emptyCandleColumns(barCount);
@@ -428,11 +516,21 @@ export function generateDemoHistory(spec: DemoSymbol, seed: number, endMs: numbe
     const open = Math.round(Math.exp(logOpen) * invTick) / invTick;
     const close = Math.round(Math.exp(logClose) * invTick) / invTick;
     const wiggle = Math.sqrt(baseVariance * hs[i]!) * 0.5;
-    const high = Math.round(Math.max(open, close) * Math.exp(Math.abs(random.normal()) * wiggle) * invTick) / invTick;
-    const low = Math.round(Math.min(open, close) * Math.exp(-Math.abs(random.normal()) * wiggle) * invTick) / invTick;
+    const high =
+      Math.round(Math.max(open, close) * Math.exp(Math.abs(random.normal()) * wiggle) * invTick) / invTick;
+    const low =
+      Math.round(Math.min(open, close) * Math.exp(-Math.abs(random.normal()) * wiggle) * invTick) / invTick;
     const activity = intradayActivity(firstOpen + i * size);
     const trades = spec.tradesPerSecond * (size / 1000) * activity;
-    const volume = Math.round(spec.medianQuantity * 1.5 * trades * Math.exp(0.4 * random.normal()) * (1 + Math.abs(returns[i]!) / Math.sqrt(baseVariance)) * invStep) / invStep;
+    const volume =
+      Math.round(
+        spec.medianQuantity *
+          1.5 *
+          trades *
+          Math.exp(0.4 * random.normal()) *
+          (1 + Math.abs(returns[i]!) / Math.sqrt(baseVariance)) *
+          invStep,
+      ) / invStep;
     out.time[i] = firstOpen + i * size;
     out.open[i] = open;
     out.high[i] = Math.max(high, open, close);
@@ -458,7 +556,13 @@ export class DemoVenue implements MarketFeed {
   private timer: TimerHandle | null = null;
   private isRunning = false;
 
-  constructor(options: { scheduler: Scheduler; seed: number; symbols?: readonly DemoSymbol[]; bookIntervalMs?: number; startMs?: number }) {
+  constructor(options: {
+    scheduler: Scheduler;
+    seed: number;
+    symbols?: readonly DemoSymbol[];
+    bookIntervalMs?: number;
+    startMs?: number;
+  }) {
     this.scheduler = options.scheduler;
     this.market = new DemoMarket({
       seed: options.seed,
@@ -484,7 +588,8 @@ export class DemoVenue implements MarketFeed {
 
   subscribe(symbol: string, listener: MarketListener): FeedSubscription {
     const index = this.indexBySymbol.get(symbol);
-    if (index === undefined) throw new Error(`The demo venue has no symbol ${symbol}; it has ${this.symbols().join(', ')}.`);
+    if (index === undefined)
+      throw new Error(`The demo venue has no symbol ${symbol}; it has ${this.symbols().join(', ')}.`);
     let set = this.listeners.get(symbol);
     if (!set) {
       set = new Set();
@@ -523,7 +628,8 @@ export class DemoVenue implements MarketFeed {
       const symbol = this.market.symbols[index]!.symbol;
       if (!this.listeners.has(symbol)) continue;
       this.monitor.recordMessage(symbol);
-      if (kind === EVENT_TRADE) this.emit(symbol, { kind: 'trade', venue: DEMO_VENUE, symbol, trade: this.market.trade(index) });
+      if (kind === EVENT_TRADE)
+        this.emit(symbol, { kind: 'trade', venue: DEMO_VENUE, symbol, trade: this.market.trade(index) });
       else this.emit(symbol, { kind: 'book', venue: DEMO_VENUE, symbol, book: this.market.book(index) });
     }
   }

@@ -55,7 +55,10 @@ describe('feed health', () => {
     expect(monitor.snapshot('BTC/USDT')!.messagesPerSecond).toBeCloseTo(5, 0);
     monitor.recordGap('BTC/USDT', 'depth sequence break 101 -> 105');
     monitor.recordGap('BTC/USDT');
-    expect(monitor.snapshot('BTC/USDT')).toMatchObject({ gaps: 2, message: 'depth sequence break 101 -> 105' });
+    expect(monitor.snapshot('BTC/USDT')).toMatchObject({
+      gaps: 2,
+      message: 'depth sequence break 101 -> 105',
+    });
     monitor.stop();
   });
 
@@ -66,7 +69,9 @@ describe('feed health', () => {
     monitor.setState('BTC/USDT', 'reconnecting', 'socket closed (1006); retry 2 in 1.8 s');
     monitor.setState('BTC/USDT', 'failed', 'gave up after 10 attempts');
     expect(changes.map((c) => c.state)).toEqual(['connecting', 'live', 'reconnecting', 'failed']);
-    expect(monitor.all()).toEqual([expect.objectContaining({ state: 'failed', message: 'gave up after 10 attempts' })]);
+    expect(monitor.all()).toEqual([
+      expect.objectContaining({ state: 'failed', message: 'gave up after 10 attempts' }),
+    ]);
     monitor.untrack('BTC/USDT');
     expect(monitor.all()).toEqual([]);
   });

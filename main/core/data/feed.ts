@@ -54,7 +54,12 @@ export class FeedHealthMonitor {
   private timer: TimerHandle | null = null;
   private readonly checkEveryMs: number;
 
-  constructor(options: { venue: string; scheduler: Scheduler; onChange: (health: FeedHealth) => void; checkEveryMs?: number }) {
+  constructor(options: {
+    venue: string;
+    scheduler: Scheduler;
+    onChange: (health: FeedHealth) => void;
+    checkEveryMs?: number;
+  }) {
     this.venue = options.venue;
     this.scheduler = options.scheduler;
     this.onChange = options.onChange;
@@ -66,7 +71,15 @@ export class FeedHealthMonitor {
     if (this.tracked.has(symbol)) return;
     const now = this.scheduler.nowMs();
     this.tracked.set(symbol, {
-      health: { venue: this.venue, symbol, state: 'connecting', lastMessageMs: null, messagesPerSecond: 0, gaps: 0, expectedIntervalMs },
+      health: {
+        venue: this.venue,
+        symbol,
+        state: 'connecting',
+        lastMessageMs: null,
+        messagesPerSecond: 0,
+        gaps: 0,
+        expectedIntervalMs,
+      },
       buckets: new Int32Array(RATE_BUCKETS),
       bucketStartMs: now,
       bucketIndex: 0,
@@ -154,7 +167,11 @@ export class FeedHealthMonitor {
       const since = t.health.lastMessageMs ?? t.startedMs;
       const limit = STALE_AFTER_INTERVALS * t.health.expectedIntervalMs;
       if ((t.health.state === 'live' || t.health.state === 'connecting') && now - since > limit) {
-        this.setStateOf(t, 'stale', `no data for ${now - since} ms (expected at least every ${t.health.expectedIntervalMs} ms)`);
+        this.setStateOf(
+          t,
+          'stale',
+          `no data for ${now - since} ms (expected at least every ${t.health.expectedIntervalMs} ms)`,
+        );
       }
     }
   }

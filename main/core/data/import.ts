@@ -73,7 +73,10 @@ const HEADER_ALIASES: Record<Field, readonly string[]> = {
 };
 
 function normaliseHeader(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s_\-.]/g, '');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_\-.]/g, '');
 }
 
 interface CsvRecord {
@@ -81,7 +84,8 @@ interface CsvRecord {
   info: { lines: number };
 }
 
-const ISO_PATTERN = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
+const ISO_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 const COMPACT_DATE = /^(\d{4})(\d{2})(\d{2})$/;
 
 /**
@@ -161,15 +165,37 @@ class RowSink {
    * Values may be null (unparseable); each problem of the row is reported in one message.
    * textOf(i) gives the cell text of open..volume (i = 0..4) for messages; called only on failure.
    */
-  add(line: number, time: number | null, timeText: string, o: number | null, h: number | null, l: number | null, c: number | null, v: number | null, textOf: (i: number) => string): void {
+  add(
+    line: number,
+    time: number | null,
+    timeText: string,
+    o: number | null,
+    h: number | null,
+    l: number | null,
+    c: number | null,
+    v: number | null,
+    textOf: (i: number) => string,
+  ): void {
     let openMs: number | null = null;
     let isTimeOk = false;
     if (time !== null) {
       openMs = time - this.shiftMs;
-      isTimeOk = (!this.timeframe || openMs % TIMEFRAME_MS[this.timeframe] === 0) && (this.previousTime === null || openMs > this.previousTime);
+      isTimeOk =
+        (!this.timeframe || openMs % TIMEFRAME_MS[this.timeframe] === 0) &&
+        (this.previousTime === null || openMs > this.previousTime);
     }
     // Fast path: a good row allocates nothing.
-    if (isTimeOk && o !== null && h !== null && l !== null && c !== null && v !== null && h >= (o > c ? o : c) && l <= (o < c ? o : c) && v >= 0) {
+    if (
+      isTimeOk &&
+      o !== null &&
+      h !== null &&
+      l !== null &&
+      c !== null &&
+      v !== null &&
+      h >= (o > c ? o : c) &&
+      l <= (o < c ? o : c) &&
+      v >= 0
+    ) {
       this.previousTime = openMs;
       if (this.count === this.columns.time.length) this.grow();
       const k = this.count++;
@@ -197,7 +223,9 @@ class RowSink {
         problems.push(`time ${isoUtc(openMs)} is not on a ${this.timeframe} bar boundary`);
       }
       if (this.previousTime !== null && openMs <= this.previousTime) {
-        problems.push(`time ${isoUtc(openMs)} is not after the previous row's ${isoUtc(this.previousTime)} (times must strictly increase)`);
+        problems.push(
+          `time ${isoUtc(openMs)} is not after the previous row's ${isoUtc(this.previousTime)} (times must strictly increase)`,
+        );
       }
       this.previousTime = openMs;
     }
@@ -206,7 +234,8 @@ class RowSink {
 
   private grow(): void {
     const bigger = emptyCandleColumns(this.columns.time.length * 2);
-    for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) bigger[f].set(this.columns[f]);
+    for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const)
+      bigger[f].set(this.columns[f]);
     this.columns = bigger;
   }
 
@@ -249,7 +278,11 @@ export function parseCandleText(text: string, options: ParseOptions): ParsedCand
   if (!result.timeframe && result.issues.length === 0) {
     result.timeframe = inferTimeframe(result.columns.time);
     if (!result.timeframe) {
-      result.issues.push({ file: options.fileName, line: 1, message: `cannot tell the timeframe from the bar spacing; pass one of ${TIMEFRAMES.join(', ')}` });
+      result.issues.push({
+        file: options.fileName,
+        line: 1,
+        message: `cannot tell the timeframe from the bar spacing; pass one of ${TIMEFRAMES.join(', ')}`,
+      });
     } else {
       // Re-parse with the inferred timeframe so alignment (and a close-time label) is checked too.
       return parseCandleText(text, { ...options, timeframe: result.timeframe });
@@ -262,10 +295,22 @@ function parseCsvCandles(text: string, options: ParseOptions): ParsedCandles {
   const file = options.fileName;
   let records: CsvRecord[];
   try {
-    records = parseCsv(text, { info: true, relax_column_count: true, skip_empty_lines: true, bom: true, trim: true }) as unknown as CsvRecord[];
+    records = parseCsv(text, {
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+      trim: true,
+    }) as unknown as CsvRecord[];
   } catch (err) {
     const line = (err as { lines?: number }).lines ?? 1;
-    return failed(file, 'csv', line, `not readable as CSV: ${err instanceof Error ? err.message : String(err)}`, options.timeframe);
+    return failed(
+      file,
+      'csv',
+      line,
+      `not readable as CSV: ${err instanceof Error ? err.message : String(err)}`,
+      options.timeframe,
+    );
   }
   const header = records[0];
   if (!header) return failed(file, 'csv', 1, 'the file is empty', options.timeframe);
@@ -284,8 +329,16 @@ function parseCsvCandles(text: string, options: ParseOptions): ParsedCandles {
     timeIndex = clockIndex;
     clockIndex = -1;
   }
-  const fields = { open: index('open'), high: index('high'), low: index('low'), close: index('close'), volume: index('volume') };
-  const missing = Object.entries(fields).filter(([, i]) => i < 0).map(([name]) => name);
+  const fields = {
+    open: index('open'),
+    high: index('high'),
+    low: index('low'),
+    close: index('close'),
+    volume: index('volume'),
+  };
+  const missing = Object.entries(fields)
+    .filter(([, i]) => i < 0)
+    .map(([name]) => name);
   if (timeIndex < 0 && dateIndex < 0) missing.unshift('timestamp (or date)');
   if (missing.length > 0) {
     return failed(
@@ -321,11 +374,31 @@ function parseCsvCandles(text: string, options: ParseOptions): ParsedCandles {
       (i) => record[columnOf[i]!] ?? '',
     );
   }
-  return { fileName: file, layout, timeframe: sink.timeframe, rowCount: records.length - 1, columns: sink.result(), issues: sink.issues };
+  return {
+    fileName: file,
+    layout,
+    timeframe: sink.timeframe,
+    rowCount: records.length - 1,
+    columns: sink.result(),
+    issues: sink.issues,
+  };
 }
 
-function failed(file: string, layout: string, line: number, message: string, timeframe: Timeframe | undefined): ParsedCandles {
-  return { fileName: file, layout, timeframe: timeframe ?? null, rowCount: 0, columns: emptyCandleColumns(0), issues: [{ file, line, message }] };
+function failed(
+  file: string,
+  layout: string,
+  line: number,
+  message: string,
+  timeframe: Timeframe | undefined,
+): ParsedCandles {
+  return {
+    fileName: file,
+    layout,
+    timeframe: timeframe ?? null,
+    rowCount: 0,
+    columns: emptyCandleColumns(0),
+    issues: [{ file, line, message }],
+  };
 }
 
 /** Line number (1-based) of the start of each top-level array element, for issue reports. */
@@ -358,27 +431,67 @@ function parseJsonCandles(text: string, options: ParseOptions): ParsedCandles {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    return failed(file, 'json', 1, `not valid JSON: ${err instanceof Error ? err.message : String(err)}`, options.timeframe);
+    return failed(
+      file,
+      'json',
+      1,
+      `not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      options.timeframe,
+    );
   }
-  if (!Array.isArray(data)) return failed(file, 'json', 1, 'expected a JSON array of [time, open, high, low, close, volume] rows (Freqtrade layout)', options.timeframe);
+  if (!Array.isArray(data))
+    return failed(
+      file,
+      'json',
+      1,
+      'expected a JSON array of [time, open, high, low, close, volume] rows (Freqtrade layout)',
+      options.timeframe,
+    );
   let lines: number[] | null = null;
   const lineOf = (i: number): number => (lines ??= elementLines(text))[i] ?? 1;
   const sink = new RowSink(file, data.length, options.timeframe ?? null, options.timeLabel ?? 'open');
   const unit = options.timestampUnit ?? 'auto';
-  const asNumber = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' ? parseNumber(v) : null);
+  const asNumber = (v: unknown): number | null =>
+    typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' ? parseNumber(v) : null;
   for (let i = 0; i < data.length; i++) {
     const row: unknown = data[i];
     if (!Array.isArray(row) || row.length < 6) {
-      sink.issue(lineOf(i), `row ${i + 1}: expected [time, open, high, low, close, volume], got ${JSON.stringify(row)?.slice(0, 80)}`);
+      sink.issue(
+        lineOf(i),
+        `row ${i + 1}: expected [time, open, high, low, close, volume], got ${JSON.stringify(row)?.slice(0, 80)}`,
+      );
       continue;
     }
     const stamp: unknown = row[0];
-    const time = typeof stamp === 'number' ? numericTimestamp(stamp, unit) : typeof stamp === 'string' ? parseTimestamp(stamp, unit) : null;
+    const time =
+      typeof stamp === 'number'
+        ? numericTimestamp(stamp, unit)
+        : typeof stamp === 'string'
+          ? parseTimestamp(stamp, unit)
+          : null;
     const before = sink.issues.length;
-    sink.add(lineOf(i), time, JSON.stringify(stamp) ?? '', asNumber(row[1]), asNumber(row[2]), asNumber(row[3]), asNumber(row[4]), asNumber(row[5]), (k) => JSON.stringify(row[k + 1]) ?? '');
-    if (sink.issues.length > before) sink.issues[before]!.message = `row ${i + 1}: ${sink.issues[before]!.message}`;
+    sink.add(
+      lineOf(i),
+      time,
+      JSON.stringify(stamp) ?? '',
+      asNumber(row[1]),
+      asNumber(row[2]),
+      asNumber(row[3]),
+      asNumber(row[4]),
+      asNumber(row[5]),
+      (k) => JSON.stringify(row[k + 1]) ?? '',
+    );
+    if (sink.issues.length > before)
+      sink.issues[before]!.message = `row ${i + 1}: ${sink.issues[before]!.message}`;
   }
-  return { fileName: file, layout: 'json: freqtrade [[time, open, high, low, close, volume], ...]', timeframe: sink.timeframe, rowCount: data.length, columns: sink.result(), issues: sink.issues };
+  return {
+    fileName: file,
+    layout: 'json: freqtrade [[time, open, high, low, close, volume], ...]',
+    timeframe: sink.timeframe,
+    rowCount: data.length,
+    columns: sink.result(),
+    issues: sink.issues,
+  };
 }
 
 /** Guesses the format from the file name (.json -> json, anything else csv). */
@@ -427,7 +540,11 @@ export function importCandles(store: CandleStore, request: ImportRequest): Impor
       text = readFileSync(request.path, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw appError('NOT_FOUND', `Cannot read ${request.path}: ${code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err)}.`, { path: request.path });
+      throw appError(
+        'NOT_FOUND',
+        `Cannot read ${request.path}: ${code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err)}.`,
+        { path: request.path },
+      );
     }
   } else if (request.content !== undefined) {
     fileName = request.fileName ?? 'upload';

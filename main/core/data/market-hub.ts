@@ -33,7 +33,8 @@ class BarSeries {
     const n = initial?.time.length ?? 0;
     this.columns = emptyCandleColumns(Math.max(1024, n * 2));
     if (initial && n > 0) {
-      for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) this.columns[f].set(initial[f]);
+      for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const)
+        this.columns[f].set(initial[f]);
       this.length = n;
     }
   }
@@ -42,7 +43,8 @@ class BarSeries {
     if (this.length > 0 && bar.time <= this.columns.time[this.length - 1]!) return;
     if (this.length === this.columns.time.length) {
       const bigger = emptyCandleColumns(this.length * 2);
-      for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) bigger[f].set(this.columns[f]);
+      for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const)
+        bigger[f].set(this.columns[f]);
       this.columns = bigger;
     }
     const i = this.length++;
@@ -71,7 +73,10 @@ function lowerBound(times: Float64Array, value: number): number {
 }
 
 /** Applies a RangeQuery to in-memory columns; returns a copy and whether older bars remain. */
-export function selectRange(columns: CandleColumns, range: RangeQuery): { columns: CandleColumns; hasMoreBefore: boolean } {
+export function selectRange(
+  columns: CandleColumns,
+  range: RangeQuery,
+): { columns: CandleColumns; hasMoreBefore: boolean } {
   let start = range.fromMs === undefined ? 0 : lowerBound(columns.time, range.fromMs);
   let end = range.toMs === undefined ? columns.time.length : lowerBound(columns.time, range.toMs);
   if (end < start) end = start;
@@ -102,7 +107,9 @@ interface LiveSymbol {
 export interface MarketHubOptions {
   scheduler: Scheduler;
   /** Closed bars (once each) and forming bars (throttled) for publishing. */
-  onBars?: (updates: { venue: string; symbol: string; timeframe: Timeframe; bar: Candle; isClosed: boolean }[]) => void;
+  onBars?: (
+    updates: { venue: string; symbol: string; timeframe: Timeframe; bar: Candle; isClosed: boolean }[],
+  ) => void;
   onTickers?: (tickers: Ticker[]) => void;
   onHealth?: (feeds: FeedHealth[]) => void;
   /** How often forming bars and tickers are published (ms). */
@@ -115,7 +122,13 @@ export class MarketHub {
   private readonly live = new Map<string, LiveSymbol>();
   private readonly listeners = new Map<string, Set<MarketListener>>();
   private readonly options: MarketHubOptions;
-  private readonly pendingClosed: { venue: string; symbol: string; timeframe: Timeframe; bar: Candle; isClosed: boolean }[] = [];
+  private readonly pendingClosed: {
+    venue: string;
+    symbol: string;
+    timeframe: Timeframe;
+    bar: Candle;
+    isClosed: boolean;
+  }[] = [];
   private timer: TimerHandle | null = null;
   private isHealthChanged = false;
 
@@ -133,7 +146,10 @@ export class MarketHub {
    * timeframe and tracks tickers. history gives 1m bars that end where the live feed starts
    * (higher timeframes are resampled from them, so every timeframe shows the same market).
    */
-  addFeed(feed: MarketFeed, options: { symbols?: readonly string[]; history?: (symbol: string) => CandleColumns | null } = {}): void {
+  addFeed(
+    feed: MarketFeed,
+    options: { symbols?: readonly string[]; history?: (symbol: string) => CandleColumns | null } = {},
+  ): void {
     if (this.feeds.has(feed.venue)) throw new Error(`A feed for venue ${feed.venue} is already connected.`);
     this.feeds.set(feed.venue, feed);
     for (const symbol of options.symbols ?? feed.symbols()) {
@@ -141,10 +157,18 @@ export class MarketHub {
       const series = new Map<Timeframe, BarSeries>();
       const aggregator = new BarAggregator({
         timeframes: TIMEFRAMES,
-        ...(history && history.time.length > 0 ? { initialPrice: history.close[history.time.length - 1]! } : {}),
+        ...(history && history.time.length > 0
+          ? { initialPrice: history.close[history.time.length - 1]! }
+          : {}),
         onBar: (closed) => {
           series.get(closed.timeframe)?.append(closed.bar);
-          this.pendingClosed.push({ venue: feed.venue, symbol, timeframe: closed.timeframe, bar: closed.bar, isClosed: true });
+          this.pendingClosed.push({
+            venue: feed.venue,
+            symbol,
+            timeframe: closed.timeframe,
+            bar: closed.bar,
+            isClosed: true,
+          });
         },
       });
       for (const tf of TIMEFRAMES) {
@@ -157,7 +181,14 @@ export class MarketHub {
         // The last resampled bar may be the still-open one (history ended mid-bar): it continues live.
         const isOpenBar = n > 0 && bars.time[n - 1]! + TIMEFRAME_MS[tf] > this.scheduler.nowMs();
         if (isOpenBar && tf !== '1m') {
-          aggregator.seedForming(tf, { time: bars.time[n - 1]!, open: bars.open[n - 1]!, high: bars.high[n - 1]!, low: bars.low[n - 1]!, close: bars.close[n - 1]!, volume: bars.volume[n - 1]! });
+          aggregator.seedForming(tf, {
+            time: bars.time[n - 1]!,
+            open: bars.open[n - 1]!,
+            high: bars.high[n - 1]!,
+            low: bars.low[n - 1]!,
+            close: bars.close[n - 1]!,
+            volume: bars.volume[n - 1]!,
+          });
           series.set(tf, new BarSeries(sliceCandleColumns(bars, 0, n - 1)));
         } else series.set(tf, new BarSeries(bars));
       }
@@ -216,7 +247,13 @@ export class MarketHub {
         // Feeds that deliver bars (replay, venue klines) rather than trades.
         if (event.isClosed) {
           state.series.get(event.timeframe)?.append(event.bar);
-          this.pendingClosed.push({ venue: state.venue, symbol: state.symbol, timeframe: event.timeframe, bar: event.bar, isClosed: true });
+          this.pendingClosed.push({
+            venue: state.venue,
+            symbol: state.symbol,
+            timeframe: event.timeframe,
+            bar: event.bar,
+            isClosed: true,
+          });
           state.last = event.bar.close;
           state.hasUpdate = true;
         }
@@ -266,7 +303,8 @@ export class MarketHub {
       const from = lowerBound(minutes.time, now - 86_400_000);
       let volume = s.aggregator.formingBar('1m')?.volume ?? 0;
       for (let i = from; i < minutes.time.length; i++) volume += minutes.volume[i]!;
-      const referencePrice = minutes.time.length > 0 ? minutes.open[Math.min(from, minutes.time.length - 1)]! : s.last;
+      const referencePrice =
+        minutes.time.length > 0 ? minutes.open[Math.min(from, minutes.time.length - 1)]! : s.last;
       if (!Number.isFinite(s.last)) continue;
       out.push({
         venue: s.venue,
@@ -287,7 +325,12 @@ export class MarketHub {
   }
 
   /** Live bars of a subscribed symbol (history + bars closed since), or null if not live. */
-  liveCandles(venue: string, symbol: string, timeframe: Timeframe, range: RangeQuery): { columns: CandleColumns; forming: Candle | null; hasMoreBefore: boolean } | null {
+  liveCandles(
+    venue: string,
+    symbol: string,
+    timeframe: Timeframe,
+    range: RangeQuery,
+  ): { columns: CandleColumns; forming: Candle | null; hasMoreBefore: boolean } | null {
     const s = this.live.get(MarketHub.key(venue, symbol));
     if (!s) return null;
     const { columns, hasMoreBefore } = selectRange(s.series.get(timeframe)!.view(), range);

@@ -60,7 +60,9 @@ describe('market module', () => {
     const symbols = await ok('market:symbols', {});
     expect(symbols.symbols.map((s) => s.symbol)).toEqual(['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'EUR/USD']);
     scheduler.advance(2_000);
-    const ticks = published.filter((p) => p.stream === 'market:ticks').at(-1)!.payload as { tickers: { symbol: string; last: number; bid: number; ask: number }[] };
+    const ticks = published.filter((p) => p.stream === 'market:ticks').at(-1)!.payload as {
+      tickers: { symbol: string; last: number; bid: number; ask: number }[];
+    };
     expect(ticks.tickers).toHaveLength(4);
     for (const t of ticks.tickers) expect(t.ask).toBeGreaterThan(t.bid);
     const health = await ok('market:health', {});
@@ -68,24 +70,48 @@ describe('market module', () => {
   });
 
   it('serves demo candles: history for every timeframe, then live bars that close on the minute', async () => {
-    const first = await ok('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 100 });
+    const first = await ok('market:candles', {
+      venue: 'demo',
+      symbol: 'BTC/USDT',
+      timeframe: '1m',
+      limit: 100,
+    });
     expect(first.time).toHaveLength(100);
     expect(first.source).toBe('live');
     expect(first.hasMoreBefore).toBe(true);
-    const lastHistory = first.time.at(-1) !;
+    const lastHistory = first.time.at(-1)!;
     expect(lastHistory).toBe(Math.floor(T0 / 60_000) * 60_000 - 60_000);
     scheduler.advance(3 * 60_000);
-    const closed = published.filter((p) => p.stream === 'market:bar').map((p) => p.payload as BarUpdate).filter((u) => u.isClosed && u.symbol === 'BTC/USDT' && u.timeframe === '1m');
+    const closed = published
+      .filter((p) => p.stream === 'market:bar')
+      .map((p) => p.payload as BarUpdate)
+      .filter((u) => u.isClosed && u.symbol === 'BTC/USDT' && u.timeframe === '1m');
     expect(closed.map((u) => u.bar.time)).toEqual([1, 2, 3].map((i) => lastHistory + i * 60_000));
-    const after = await ok('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 5 });
+    const after = await ok('market:candles', {
+      venue: 'demo',
+      symbol: 'BTC/USDT',
+      timeframe: '1m',
+      limit: 5,
+    });
     expect(after.time.at(-1)).toBe(lastHistory + 3 * 60_000);
     expect(after.forming?.time).toBe(lastHistory + 4 * 60_000);
     const daily = await ok('market:candles', { venue: 'demo', symbol: 'ETH/USDT', timeframe: '1d' });
     expect(daily.time.length).toBeGreaterThanOrEqual(29);
     expect(daily.forming?.time).toBe(Date.UTC(2026, 0, 5));
     // Higher timeframes are the same market: the 1h bars are the 1m bars combined.
-    const hours = await ok('market:candles', { venue: 'demo', symbol: 'SOL/USDT', timeframe: '1h', limit: 3 });
-    const minutes = await ok('market:candles', { venue: 'demo', symbol: 'SOL/USDT', timeframe: '1m', fromMs: hours.time[0]!, toMs: hours.time[0]! + 3_600_000 });
+    const hours = await ok('market:candles', {
+      venue: 'demo',
+      symbol: 'SOL/USDT',
+      timeframe: '1h',
+      limit: 3,
+    });
+    const minutes = await ok('market:candles', {
+      venue: 'demo',
+      symbol: 'SOL/USDT',
+      timeframe: '1m',
+      fromMs: hours.time[0]!,
+      toMs: hours.time[0]! + 3_600_000,
+    });
     expect(minutes.time).toHaveLength(60);
     expect(hours.high[0]).toBe(Math.max(...minutes.high));
     expect(hours.close[0]).toBe(minutes.close.at(-1));
@@ -94,28 +120,85 @@ describe('market module', () => {
   });
 
   it('rejects bad candle requests before any handler runs, and explains unknown series', async () => {
-    expect((await fail('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '2m' })).code).toBe('IPC_INVALID_PAYLOAD');
-    expect((await fail('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 10_000_000 })).code).toBe('IPC_INVALID_PAYLOAD');
-    expect((await fail('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', extra: 1 })).code).toBe('IPC_INVALID_PAYLOAD');
+    expect((await fail('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '2m' })).code).toBe(
+      'IPC_INVALID_PAYLOAD',
+    );
+    expect(
+      (
+        await fail('market:candles', {
+          venue: 'demo',
+          symbol: 'BTC/USDT',
+          timeframe: '1m',
+          limit: 10_000_000,
+        })
+      ).code,
+    ).toBe('IPC_INVALID_PAYLOAD');
+    expect(
+      (await fail('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', extra: 1 })).code,
+    ).toBe('IPC_INVALID_PAYLOAD');
     const missing = await fail('market:candles', { venue: 'binance', symbol: 'DOGE/USDT', timeframe: '1h' });
     expect(missing.code).toBe('NOT_FOUND');
     expect(missing.message).toMatch(/import or fetch it first/);
   });
 
   it('imports file content, lists the series with its range, and serves it from the store', async () => {
-    const content = 'timestamp,open,high,low,close,volume\n1700000040000,10,11,9,10.5,1\n1700000100000,10.5,12,10,11,2\n1700000220000,11,11.5,10.5,11.2,3\n';
-    const report = await ok('market:import', { venue: 'test', symbol: 'ABC/USD', content, fileName: 'abc.csv' });
-    expect(report).toMatchObject({ timeframe: '1m', barCount: 3, inserted: 3, firstMs: 1700000040000, lastMs: 1700000220000 });
-    expect((await ok('market:series', {})).series).toEqual([{ venue: 'test', symbol: 'ABC/USD', timeframe: '1m', firstMs: 1700000040000, lastMs: 1700000220000, barCount: 3 }]);
-    expect((await ok('market:gaps', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' }))).toEqual({ gaps: [{ fromMs: 1700000160000, toMs: 1700000160000, missingBars: 1 }], gapCount: 1, missingBars: 1 });
-    const candles = await ok('market:candles', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m', fromMs: 1700000100000 });
-    expect(candles).toMatchObject({ source: 'store', time: [1700000100000, 1700000220000], close: [11, 11.2], hasMoreBefore: true });
-    expect((await ok('market:deleteSeries', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' }))).toEqual({ deletedBars: 3 });
+    const content =
+      'timestamp,open,high,low,close,volume\n1700000040000,10,11,9,10.5,1\n1700000100000,10.5,12,10,11,2\n1700000220000,11,11.5,10.5,11.2,3\n';
+    const report = await ok('market:import', {
+      venue: 'test',
+      symbol: 'ABC/USD',
+      content,
+      fileName: 'abc.csv',
+    });
+    expect(report).toMatchObject({
+      timeframe: '1m',
+      barCount: 3,
+      inserted: 3,
+      firstMs: 1700000040000,
+      lastMs: 1700000220000,
+    });
+    expect((await ok('market:series', {})).series).toEqual([
+      {
+        venue: 'test',
+        symbol: 'ABC/USD',
+        timeframe: '1m',
+        firstMs: 1700000040000,
+        lastMs: 1700000220000,
+        barCount: 3,
+      },
+    ]);
+    expect(await ok('market:gaps', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' })).toEqual({
+      gaps: [{ fromMs: 1700000160000, toMs: 1700000160000, missingBars: 1 }],
+      gapCount: 1,
+      missingBars: 1,
+    });
+    const candles = await ok('market:candles', {
+      venue: 'test',
+      symbol: 'ABC/USD',
+      timeframe: '1m',
+      fromMs: 1700000100000,
+    });
+    expect(candles).toMatchObject({
+      source: 'store',
+      time: [1700000100000, 1700000220000],
+      close: [11, 11.2],
+      hasMoreBefore: true,
+    });
+    expect(await ok('market:deleteSeries', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' })).toEqual({
+      deletedBars: 3,
+    });
   });
 
   it('a malformed upload returns every bad line and stores nothing', async () => {
-    const content = 'Date,Open,High,Low,Close,Volume\n2024-01-01,1,2,0.5,1.5,10\n2024-01-02,1,0.9,0.5,1.5,10\n2024-01-03,x,2,0.5,1.5,10\n';
-    const error = await fail('market:import', { venue: 'test', symbol: 'BAD', content, fileName: 'bad.csv', timeframe: '1d' });
+    const content =
+      'Date,Open,High,Low,Close,Volume\n2024-01-01,1,2,0.5,1.5,10\n2024-01-02,1,0.9,0.5,1.5,10\n2024-01-03,x,2,0.5,1.5,10\n';
+    const error = await fail('market:import', {
+      venue: 'test',
+      symbol: 'BAD',
+      content,
+      fileName: 'bad.csv',
+      timeframe: '1d',
+    });
     expect(error.code).toBe('DATA_INVALID');
     expect((error.details as { issues: { line: number }[] }).issues.map((i) => i.line)).toEqual([3, 4]);
     expect((await ok('market:series', {})).series).toEqual([]);
@@ -123,9 +206,21 @@ describe('market module', () => {
 
   it.skipIf(!hasTestData)('imports a real Binance file through the contract', async () => {
     const content = readFileSync(testDataPath('crypto', 'nostalgiaforinfinity', 'ETH_USDT-1h.json'), 'utf8');
-    const reply = await ok('market:import', { venue: 'binance', symbol: 'ETH/USDT', content, fileName: 'ETH_USDT-1h.json' });
+    const reply = await ok('market:import', {
+      venue: 'binance',
+      symbol: 'ETH/USDT',
+      content,
+      fileName: 'ETH_USDT-1h.json',
+    });
     expect(reply).toMatchObject({ timeframe: '1h', barCount: 5482, firstMs: Date.UTC(2020, 11, 1) });
-    const page = await ok('market:candles', { venue: 'binance', symbol: 'ETH/USDT', timeframe: '1h', toMs: Date.UTC(2021, 0, 1), limit: 24, fromEnd: true });
+    const page = await ok('market:candles', {
+      venue: 'binance',
+      symbol: 'ETH/USDT',
+      timeframe: '1h',
+      toMs: Date.UTC(2021, 0, 1),
+      limit: 24,
+      fromEnd: true,
+    });
     expect(page.time[0]).toBe(Date.UTC(2020, 11, 31));
     expect(page.time).toHaveLength(24);
   });

@@ -19,7 +19,9 @@ export const MARKET_FEEDS_SERVICE = 'market.feeds';
 export const MARKET_DEMO_SERVICE = 'market.demo';
 export const MARKET_READER_SERVICE = 'market.reader';
 
-function toArrays(columns: CandleColumns): Pick<CandlesResponse, 'time' | 'open' | 'high' | 'low' | 'close' | 'volume'> {
+function toArrays(
+  columns: CandleColumns,
+): Pick<CandlesResponse, 'time' | 'open' | 'high' | 'low' | 'close' | 'volume'> {
   return {
     time: Array.from(columns.time),
     open: Array.from(columns.open),
@@ -70,7 +72,11 @@ export const marketModule: EngineModule = {
     }
 
     const requireStore = (): CandleStore => {
-      if (!store) throw appError('STORE_CORRUPT', 'market.db is not available (it failed its integrity check at start-up); stored candles cannot be read or imported.');
+      if (!store)
+        throw appError(
+          'STORE_CORRUPT',
+          'market.db is not available (it failed its integrity check at start-up); stored candles cannot be read or imported.',
+        );
       return store;
     };
 
@@ -84,16 +90,28 @@ export const marketModule: EngineModule = {
           ...(req.fromMs !== undefined ? { fromMs: req.fromMs } : {}),
           ...(req.toMs !== undefined ? { toMs: req.toMs } : {}),
           limit: req.limit ?? 5000,
-          fromEnd: req.fromEnd ?? (req.fromMs === undefined),
+          fromEnd: req.fromEnd ?? req.fromMs === undefined,
         };
         const live = hub.liveCandles(req.venue, req.symbol, req.timeframe, range);
         if (live) {
-          return { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe, ...toArrays(live.columns), forming: live.forming, hasMoreBefore: live.hasMoreBefore, source: 'live' as const };
+          return {
+            venue: req.venue,
+            symbol: req.symbol,
+            timeframe: req.timeframe,
+            ...toArrays(live.columns),
+            forming: live.forming,
+            hasMoreBefore: live.hasMoreBefore,
+            source: 'live' as const,
+          };
         }
         const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
         const info = requireStore().getSeries(key);
         if (!info) {
-          throw appError('NOT_FOUND', `No ${req.timeframe} bars for ${req.symbol} on ${req.venue}: it is neither a live symbol nor a stored series (import or fetch it first).`, key);
+          throw appError(
+            'NOT_FOUND',
+            `No ${req.timeframe} bars for ${req.symbol} on ${req.venue}: it is neither a live symbol nor a stored series (import or fetch it first).`,
+            key,
+          );
         }
         // Large reads run on the reader thread so the engine thread keeps serving feeds.
         const columns = reader ? await reader.read(key, range) : requireStore().query(key, range);
@@ -107,7 +125,11 @@ export const marketModule: EngineModule = {
         };
       },
       'market:series': () => ({ series: requireStore().listSeries() }),
-      'market:gaps': (req) => requireStore().gaps({ venue: req.venue, symbol: req.symbol, timeframe: req.timeframe }, { maxGaps: req.maxGaps ?? 1000 }),
+      'market:gaps': (req) =>
+        requireStore().gaps(
+          { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe },
+          { maxGaps: req.maxGaps ?? 1000 },
+        ),
       'market:import': (req) => {
         try {
           const report = importCandles(requireStore(), {
@@ -120,14 +142,32 @@ export const marketModule: EngineModule = {
             ...(req.timestampUnit ? { timestampUnit: req.timestampUnit } : {}),
             ...(req.timeLabel ? { timeLabel: req.timeLabel } : {}),
           });
-          logger.info({ venue: report.venue, symbol: report.symbol, timeframe: report.timeframe, bars: report.barCount, inserted: report.inserted }, 'candles imported');
+          logger.info(
+            {
+              venue: report.venue,
+              symbol: report.symbol,
+              timeframe: report.timeframe,
+              bars: report.barCount,
+              inserted: report.inserted,
+            },
+            'candles imported',
+          );
           return report;
         } catch (err) {
           if (err instanceof AppErrorException) throw err;
-          throw appError('DATA_IMPORT_FAILED', `Import of ${req.fileName} failed: ${err instanceof Error ? err.message : String(err)}. Nothing was imported.`);
+          throw appError(
+            'DATA_IMPORT_FAILED',
+            `Import of ${req.fileName} failed: ${err instanceof Error ? err.message : String(err)}. Nothing was imported.`,
+          );
         }
       },
-      'market:deleteSeries': (req) => ({ deletedBars: requireStore().deleteSeries({ venue: req.venue, symbol: req.symbol, timeframe: req.timeframe }) }),
+      'market:deleteSeries': (req) => ({
+        deletedBars: requireStore().deleteSeries({
+          venue: req.venue,
+          symbol: req.symbol,
+          timeframe: req.timeframe,
+        }),
+      }),
       'market:health': () => ({ feeds: hub.health() }),
     };
 

@@ -59,13 +59,17 @@ describe('replay feed', () => {
       let isDone = false;
       const feed = new ReplayFeed({
         scheduler,
-        sources: [barsSource('BTC/USDT', 40), { kind: 'bars', symbol: 'ETH/USDT', timeframe: '5m', columns: makeBars(8, T0, 5 * M, 3) }],
+        sources: [
+          barsSource('BTC/USDT', 40),
+          { kind: 'bars', symbol: 'ETH/USDT', timeframe: '5m', columns: makeBars(8, T0, 5 * M, 3) },
+        ],
         speed,
         batchSize: 7,
         onEnd: () => (isDone = true),
       });
       const log: string[] = [];
-      for (const s of feed.symbols()) feed.subscribe(s, (e) => e.kind === 'bar' && log.push(`${e.symbol}@${e.bar.time}:${e.bar.close}`));
+      for (const s of feed.symbols())
+        feed.subscribe(s, (e) => e.kind === 'bar' && log.push(`${e.symbol}@${e.bar.time}:${e.bar.close}`));
       feed.start();
       while (!isDone) scheduler.advance(1_000);
       expect(feed.state).toBe('finished');
@@ -82,7 +86,18 @@ describe('replay feed', () => {
     const ts = [T0 + 1000, T0 + 20_000, T0 + 61_000, T0 + 200_000];
     const feed = new ReplayFeed({
       scheduler,
-      sources: [{ kind: 'trades', symbol: 'X', trades: { tsMs: Float64Array.from(ts), price: Float64Array.from([10, 12, 11, 9]), quantity: Float64Array.from([1, 1, 2, 3]), side: Int8Array.from([1, -1, 1, -1]) } }],
+      sources: [
+        {
+          kind: 'trades',
+          symbol: 'X',
+          trades: {
+            tsMs: Float64Array.from(ts),
+            price: Float64Array.from([10, 12, 11, 9]),
+            quantity: Float64Array.from([1, 1, 2, 3]),
+            side: Int8Array.from([1, -1, 1, -1]),
+          },
+        },
+      ],
       speed: 'max',
       barTimeframes: ['1m'],
     });
@@ -90,7 +105,9 @@ describe('replay feed', () => {
     feed.start();
     scheduler.advance(0);
     const bars = events.flatMap((e) => (e.kind === 'bar' ? [e.bar] : []));
-    expect(events.filter((e) => e.kind === 'trade').map((e) => (e.kind === 'trade' ? e.trade.side : ''))).toEqual(['buy', 'sell', 'buy', 'sell']);
+    expect(
+      events.filter((e) => e.kind === 'trade').map((e) => (e.kind === 'trade' ? e.trade.side : '')),
+    ).toEqual(['buy', 'sell', 'buy', 'sell']);
     expect(bars).toEqual([
       { time: T0, open: 10, high: 12, low: 10, close: 12, volume: 2 },
       { time: T0 + M, open: 11, high: 11, low: 11, close: 11, volume: 2 },
@@ -99,7 +116,11 @@ describe('replay feed', () => {
   });
 
   it('rejects speeds outside 1..1,000,000', () => {
-    expect(() => new ReplayFeed({ scheduler: new ManualScheduler(0), sources: [], speed: 0.5 })).toThrow(RangeError);
-    expect(() => new ReplayFeed({ scheduler: new ManualScheduler(0), sources: [], speed: Infinity })).toThrow(RangeError);
+    expect(() => new ReplayFeed({ scheduler: new ManualScheduler(0), sources: [], speed: 0.5 })).toThrow(
+      RangeError,
+    );
+    expect(() => new ReplayFeed({ scheduler: new ManualScheduler(0), sources: [], speed: Infinity })).toThrow(
+      RangeError,
+    );
   });
 });

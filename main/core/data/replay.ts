@@ -81,7 +81,14 @@ export class ReplayFeed implements MarketFeed {
         aggregator = new BarAggregator({
           timeframes: options.barTimeframes,
           onBar: (closed) =>
-            this.emit(source.symbol, { kind: 'bar', venue: this.venue, symbol: source.symbol, timeframe: closed.timeframe, bar: closed.bar, isClosed: true }),
+            this.emit(source.symbol, {
+              kind: 'bar',
+              venue: this.venue,
+              symbol: source.symbol,
+              timeframe: closed.timeframe,
+              bar: closed.bar,
+              isClosed: true,
+            }),
         });
       }
       return { source, index: 0, length, aggregator };
@@ -161,7 +168,14 @@ export class ReplayFeed implements MarketFeed {
         venue: this.venue,
         symbol: s.symbol,
         timeframe: s.timeframe,
-        bar: { time: c.time[i]!, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, volume: c.volume[i]! },
+        bar: {
+          time: c.time[i]!,
+          open: c.open[i]!,
+          high: c.high[i]!,
+          low: c.low[i]!,
+          close: c.close[i]!,
+          volume: c.volume[i]!,
+        },
         isClosed: true,
       });
     } else {
@@ -172,7 +186,13 @@ export class ReplayFeed implements MarketFeed {
         kind: 'trade',
         venue: this.venue,
         symbol: s.symbol,
-        trade: { tsMs: t.tsMs[i]!, price: t.price[i]!, quantity: t.quantity[i]!, side: t.side[i]! < 0 ? 'sell' : 'buy', id: s.ids?.[i] ?? String(i) },
+        trade: {
+          tsMs: t.tsMs[i]!,
+          price: t.price[i]!,
+          quantity: t.quantity[i]!,
+          side: t.side[i]! < 0 ? 'sell' : 'buy',
+          id: s.ids?.[i] ?? String(i),
+        },
       });
     }
   }
@@ -196,14 +216,16 @@ export class ReplayFeed implements MarketFeed {
       this.finish();
       return;
     }
-    const delay = this.speed === 'max' ? 0 : Math.max(0, Math.ceil((eventTime(next) - this.dataNowMs()) / this.speed));
+    const delay =
+      this.speed === 'max' ? 0 : Math.max(0, Math.ceil((eventTime(next) - this.dataNowMs()) / this.speed));
     this.timer = this.scheduler.schedule(delay, () => this.pump());
   }
 
   private finish(): void {
     // Trade replays close their last bars at the end of the data.
     for (const c of this.cursors) {
-      if (c.aggregator && c.source.kind === 'trades' && c.length > 0) c.aggregator.advanceTo(c.source.trades.tsMs[c.length - 1]! + 1, false);
+      if (c.aggregator && c.source.kind === 'trades' && c.length > 0)
+        c.aggregator.advanceTo(c.source.trades.tsMs[c.length - 1]! + 1, false);
     }
     this.replayState = 'finished';
     this.onEnd?.();
@@ -216,7 +238,10 @@ export class ReplayFeed implements MarketFeed {
     let startMs = Infinity;
     for (const c of this.cursors) {
       if (c.length === 0) continue;
-      startMs = Math.min(startMs, c.source.kind === 'bars' ? c.source.columns.time[0]! : c.source.trades.tsMs[0]!);
+      startMs = Math.min(
+        startMs,
+        c.source.kind === 'bars' ? c.source.columns.time[0]! : c.source.trades.tsMs[0]!,
+      );
     }
     this.anchorDataMs = Number.isFinite(startMs) ? startMs : 0;
     this.anchorWallMs = this.scheduler.nowMs();

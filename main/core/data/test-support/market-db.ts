@@ -9,7 +9,12 @@ import { emptyCandleColumns, type CandleColumns } from '../../../../shared/marke
 export function openTempMarketDb(): { dir: string; path: string; market: OpenedDatabase; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'vantage-market-'));
   const path = join(dir, 'market.db');
-  const market = openDatabase({ name: 'market.db', path, migrations: marketMigrations, durability: 'normal' });
+  const market = openDatabase({
+    name: 'market.db',
+    path,
+    migrations: marketMigrations,
+    durability: 'normal',
+  });
   return {
     dir,
     path,
