@@ -41,6 +41,13 @@ const seed: ParamSpec = {
   values: ['sma', 'first'],
   description: "'sma': first value is the SMA of the first period inputs (TA-Lib); 'first': starts from the first input (pandas ewm(adjust=False))",
 };
+const wilderSeed: ParamSpec = {
+  name: 'seed',
+  kind: 'enum',
+  default: 'sma',
+  values: ['sma', 'first'],
+  description: "'sma': Wilder averages seeded with the mean of the first period values (TA-Lib); 'first': seeded with the first value (pandas ewm(alpha=1/period, adjust=False))",
+};
 const ddof = (def: number): ParamSpec => ({ name: 'ddof', kind: 'int', default: def, min: 0, max: 1, description: 'delta degrees of freedom: 0 population std, 1 sample std (pandas default)' });
 
 const num = (p: ParamValues, name: string): number => p[name] as number;
@@ -93,10 +100,10 @@ const ENTRIES: readonly CatalogEntry[] = [
     id: 'rsi',
     title: 'Relative strength index',
     outputs: ['value'],
-    params: [period(14), source],
+    params: [period(14), source, wilderSeed],
     convention:
-      'TA-Lib RSI (default 14), Wilder smoothing: averages of gains/losses seeded with the mean of the first period changes, then (avg*(period-1)+x)/period. 0 when there is no movement. First value at bar period. pandas ewm(alpha=1/period) versions differ at the start.',
-    create: (p) => new RsiIndicator(num(p, 'period'), src(p)),
+      "TA-Lib RSI (default 14), Wilder smoothing: averages of gains/losses seeded with the mean of the first period changes, then (avg*(period-1)+x)/period. 0 when there is no movement. First value at bar period. seed 'first' = the pandas recipe ewm(alpha=1/period, adjust=False) on gains/losses, from bar 1.",
+    create: (p) => new RsiIndicator(num(p, 'period'), src(p), str(p, 'seed') as EmaSeed),
   },
   {
     id: 'macd',
@@ -130,9 +137,10 @@ const ENTRIES: readonly CatalogEntry[] = [
     id: 'atr',
     title: 'Average true range',
     outputs: ['value'],
-    params: [period(14)],
-    convention: 'TA-Lib ATR (default 14): Wilder smoothing of the true range, seeded with the mean of the first period TRs (TR from bar 1). First value at bar period.',
-    create: (p) => new AtrIndicator(num(p, 'period')),
+    params: [period(14), wilderSeed],
+    convention:
+      "TA-Lib ATR (default 14): Wilder smoothing of the true range, seeded with the mean of the first period TRs (TR from bar 1). First value at bar period. seed 'first' = pandas ewm(alpha=1/period, adjust=False) of TR, from bar 1.",
+    create: (p) => new AtrIndicator(num(p, 'period'), str(p, 'seed') as EmaSeed),
   },
   {
     id: 'stoch',

@@ -27,10 +27,24 @@ const CASES: Case[] = [
   { id: 'sma', params: { period: 10 }, reference: (b) => [ref.sma(b.close, 10)] },
   { id: 'sma', params: { period: 3, source: 'hlc3' }, reference: (b) => [ref.sma(Array.from(b.close, (c, i) => (b.high[i]! + b.low[i]! + c) / 3), 3)] },
   { id: 'ema', params: { period: 10 }, reference: (b) => [ref.ema(b.close, 10)] },
+  { id: 'ema', params: { period: 10, seed: 'first' }, reference: (b) => [ref.emaPandas(b.close, 10, false)] },
+  { id: 'ema', params: { period: 10, seed: 'first', adjust: true }, reference: (b) => [ref.emaPandas(b.close, 10, true)] },
   { id: 'wma', params: { period: 7 }, reference: (b) => [ref.wma(b.close, 7)] },
   { id: 'dema', params: { period: 5 }, reference: (b) => [ref.dema(b.close, 5)] },
   { id: 'tema', params: { period: 4 }, reference: (b) => [ref.tema(b.close, 4)] },
   { id: 'rsi', params: { period: 14 }, reference: (b) => [ref.rsi(b.close, 14)] },
+  { id: 'rsi', params: { period: 6, seed: 'first' }, reference: (b) => [ref.rsi(b.close, 6, 1)] },
+  {
+    id: 'macd',
+    params: { fast: 5, slow: 9, signal: 4, seed: 'first' },
+    reference: (b) => {
+      const fast = ref.emaPandas(b.close, 5, false);
+      const slow = ref.emaPandas(b.close, 9, false);
+      const line = fast.map((v, i) => v - slow[i]!);
+      const signal = ref.emaPandas(line, 4, false);
+      return [line, signal, line.map((v, i) => v - signal[i]!)];
+    },
+  },
   {
     id: 'macd',
     params: { fast: 5, slow: 9, signal: 4 },
@@ -49,6 +63,7 @@ const CASES: Case[] = [
     tolerance: 1e-8,
   },
   { id: 'atr', params: { period: 14 }, reference: (b) => [ref.atr(b, 14)] },
+  { id: 'atr', params: { period: 5, seed: 'first' }, reference: (b) => [ref.atr(b, 5, 1)] },
   {
     id: 'stoch',
     params: { fastK: 5, slowK: 3, slowD: 3 },

@@ -222,27 +222,30 @@ export class Ema {
 }
 
 /**
- * Wilder's smoothing (RSI, ATR): seeded with the plain mean of the first `period` inputs,
- * then y = (y·(period − 1) + x) / period, TA-Lib's expression.
+ * Wilder's smoothing (RSI, ATR): seeded with the plain mean of the first `seedCount` inputs
+ * (TA-Lib: seedCount = period; pandas ewm(alpha=1/period, adjust=False): seedCount = 1, the first
+ * input), then y = (y·(period − 1) + x) / period, TA-Lib's expression.
  */
 export class WilderAverage {
   private readonly period: number;
+  private readonly seedCount: number;
   private seen = 0;
   private seedSum = 0;
   value = NaN;
 
-  constructor(period: number) {
+  constructor(period: number, seedCount = period) {
     this.period = period;
+    this.seedCount = seedCount;
   }
 
   push(x: number): number {
     this.seen++;
-    if (this.seen < this.period) {
+    if (this.seen < this.seedCount) {
       this.seedSum += x;
       return NaN;
     }
-    if (this.seen === this.period) {
-      this.value = (this.seedSum + x) / this.period;
+    if (this.seen === this.seedCount) {
+      this.value = (this.seedSum + x) / this.seedCount;
       return this.value;
     }
     this.value = (this.value * (this.period - 1) + x) / this.period;

@@ -8,20 +8,23 @@ export function isTalibZero(x: number): boolean {
 
 /**
  * RSI (TA-Lib RSI, Wilder): average gain/loss seeded with the plain mean of the first `period`
- * changes, then avg = (avg·(period−1) + x) / period. RSI = 100·gain/(gain+loss), 0 when both are
- * zero. First value at bar `period`.
+ * changes (seed 'sma'; seed 'first' seeds with the first change, as pandas
+ * ewm(alpha=1/period, adjust=False)), then avg = (avg·(period−1) + x) / period.
+ * RSI = 100·gain/(gain+loss), 0 when both are ~0. First value at bar `period` ('first': bar 1).
  */
 export class RsiIndicator extends Indicator {
   private readonly source: number;
   private readonly period: number;
+  private readonly seedCount: number;
   private previous = NaN;
   private changes = 0;
   private gain = 0;
   private loss = 0;
-  constructor(period: number, source: number) {
+  constructor(period: number, source: number, seed: EmaSeed = 'sma') {
     super(['value']);
     this.source = source;
     this.period = period;
+    this.seedCount = seed === 'sma' ? period : 1;
   }
   step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
     const x = sourceValue(this.source, o, h, l, c, v);
@@ -31,13 +34,14 @@ export class RsiIndicator extends Indicator {
     if (Number.isNaN(previous)) return;
     const diff = x - previous;
     const n = this.period;
+    const seedCount = this.seedCount;
     this.changes++;
-    if (this.changes <= n) {
+    if (this.changes <= seedCount) {
       if (diff < 0) this.loss -= diff;
       else this.gain += diff;
-      if (this.changes < n) return;
-      this.gain /= n;
-      this.loss /= n;
+      if (this.changes < seedCount) return;
+      this.gain /= seedCount;
+      this.loss /= seedCount;
     } else {
       this.gain *= n - 1;
       this.loss *= n - 1;

@@ -1,5 +1,5 @@
 import { Indicator, sourceValue } from '../types.ts';
-import { RollingMoments, Ring, WilderAverage } from './kernels.ts';
+import { type EmaSeed, RollingMoments, Ring, WilderAverage } from './kernels.ts';
 
 /**
  * Bollinger Bands (TA-Lib BBANDS with SMA): middle = SMA(period), upper/lower = middle ± k·σ with σ
@@ -35,15 +35,16 @@ export class BbandsIndicator extends Indicator {
 
 /**
  * ATR (TA-Lib ATR): true range TR = max(h − l, |h − prevClose|, |l − prevClose|) from bar 1;
- * seeded with the mean of the first `period` TRs, then Wilder: (atr·(period−1) + TR)/period.
- * First value at bar `period`.
+ * seeded with the mean of the first `period` TRs (seed 'first': with the first TR, as pandas
+ * ewm(alpha=1/period, adjust=False)), then Wilder: (atr·(period−1) + TR)/period.
+ * First value at bar `period` ('first': bar 1).
  */
 export class AtrIndicator extends Indicator {
   private readonly average: WilderAverage;
   private previousClose = NaN;
-  constructor(period: number) {
+  constructor(period: number, seed: EmaSeed = 'sma') {
     super(['value']);
-    this.average = new WilderAverage(period);
+    this.average = new WilderAverage(period, seed === 'sma' ? period : 1);
   }
   step(_t: number, _o: number, h: number, l: number, c: number): void {
     const pc = this.previousClose;

@@ -38,6 +38,27 @@ export function ema(x: ArrayLike<number>, n: number): number[] {
   return out;
 }
 
+/** pandas ewm(span=n, adjust=False|True).mean(), written from pandas' documented weights. */
+export function emaPandas(x: ArrayLike<number>, n: number, isAdjusted: boolean): number[] {
+  const alpha = 2 / (n + 1);
+  const out: number[] = [];
+  for (let t = 0; t < x.length; t++) {
+    if (isAdjusted) {
+      // y_t = Σ (1−α)^i x_{t−i} / Σ (1−α)^i over the whole history (recomputed from scratch).
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i <= t; i++) {
+        num += (1 - alpha) ** i * x[t - i]!;
+        den += (1 - alpha) ** i;
+      }
+      out.push(num / den);
+    } else {
+      out.push(t === 0 ? x[0]! : (1 - alpha) * out[t - 1]! + alpha * x[t]!);
+    }
+  }
+  return out;
+}
+
 export function wma(x: ArrayLike<number>, n: number): number[] {
   const out = nan(x.length);
   for (let i = n - 1; i < x.length; i++) {
@@ -61,21 +82,21 @@ export function tema(x: ArrayLike<number>, n: number): number[] {
   return e1.map((v, i) => 3 * v - 3 * e2[i]! + e3[i]!);
 }
 
-/** TA-Lib RSI loop. */
-export function rsi(x: ArrayLike<number>, n: number): number[] {
+/** TA-Lib RSI loop (seedCount = n); seedCount 1 seeds with the first change (pandas ewm recipe). */
+export function rsi(x: ArrayLike<number>, n: number, seedCount = n): number[] {
   const out = nan(x.length);
-  if (x.length <= n) return out;
+  if (x.length <= seedCount) return out;
   let gain = 0;
   let loss = 0;
-  for (let i = 1; i <= n; i++) {
+  for (let i = 1; i <= seedCount; i++) {
     const d = x[i]! - x[i - 1]!;
     if (d < 0) loss -= d;
     else gain += d;
   }
-  gain /= n;
-  loss /= n;
-  out[n] = Math.abs(gain + loss) < 1e-14 ? 0 : (100 * gain) / (gain + loss);
-  for (let i = n + 1; i < x.length; i++) {
+  gain /= seedCount;
+  loss /= seedCount;
+  out[seedCount] = Math.abs(gain + loss) < 1e-14 ? 0 : (100 * gain) / (gain + loss);
+  for (let i = seedCount + 1; i < x.length; i++) {
     const d = x[i]! - x[i - 1]!;
     gain = (gain * (n - 1) + (d > 0 ? d : 0)) / n;
     loss = (loss * (n - 1) + (d < 0 ? -d : 0)) / n;
@@ -114,14 +135,14 @@ export function bbands(x: ArrayLike<number>, n: number, k: number): { upper: num
 const tr = (b: CandleColumns, i: number): number =>
   Math.max(b.high[i]! - b.low[i]!, Math.abs(b.high[i]! - b.close[i - 1]!), Math.abs(b.low[i]! - b.close[i - 1]!));
 
-export function atr(b: CandleColumns, n: number): number[] {
+export function atr(b: CandleColumns, n: number, seedCount = n): number[] {
   const out = nan(b.close.length);
-  if (b.close.length <= n) return out;
+  if (b.close.length <= seedCount) return out;
   let prev = 0;
-  for (let i = 1; i <= n; i++) prev += tr(b, i);
-  prev /= n;
-  out[n] = prev;
-  for (let i = n + 1; i < b.close.length; i++) {
+  for (let i = 1; i <= seedCount; i++) prev += tr(b, i);
+  prev /= seedCount;
+  out[seedCount] = prev;
+  for (let i = seedCount + 1; i < b.close.length; i++) {
     prev = (prev * (n - 1) + tr(b, i)) / n;
     out[i] = prev;
   }
@@ -275,7 +296,8 @@ export function zscore(x: ArrayLike<number>, n: number, ddof: number): number[] 
   return Array.from(x, (v, i) => {
     if (i < n - 1) return NaN;
     const w = windowOf(x, i, n);
-    const sd = popStd(w, ddof);
+    // A constant window has σ = 0 exactly (the two-pass formula can leave rounding dust).
+    const sd = Math.min(...w) === Math.max(...w) ? 0 : popStd(w, ddof);
     return sd > 0 ? (v - mean(w)) / sd : 0;
   });
 }
