@@ -6,6 +6,7 @@ import { Workspace, openPanel, LAYOUT_STORAGE_KEY } from './layout/Workspace.tsx
 import { StatusBar } from './layout/StatusBar.tsx';
 import { ErrorBanner } from './layout/ErrorBanner.tsx';
 import { panels } from './panels/registry.ts';
+import { startTradingSync, useTradingStore } from './trading/trading-store.ts';
 
 export function App() {
   const theme = useAppStore((s) => s.theme);
@@ -31,6 +32,26 @@ export function App() {
       offBeat();
     };
   }, []);
+
+  useEffect(() => startTradingSync(getApi()), []);
+
+  // Keyboard: F9 opens the order ticket; Ctrl+Shift+K asks to engage the kill switch.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!dock) return;
+      if (e.key === 'F9') {
+        e.preventDefault();
+        openPanel(dock, 'order-ticket');
+        useTradingStore.getState().setTicketOpen(true);
+      } else if (e.key.toLowerCase() === 'k' && e.ctrlKey && e.shiftKey) {
+        e.preventDefault();
+        openPanel(dock, 'risk');
+        useTradingStore.setState((st) => ({ killRequest: st.killRequest + 1 }));
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [dock]);
 
   useEffect(() => {
     document.documentElement.dataset.theme = theme;

@@ -1,5 +1,9 @@
 import type { FunctionComponent } from 'react';
 import { SystemPanel } from './system/SystemPanel.tsx';
+import { OrderTicket } from './order-ticket/OrderTicket.tsx';
+import { Blotter } from './blotter/Blotter.tsx';
+import { RiskDashboard } from './risk/RiskDashboard.tsx';
+import { AuditViewer } from './audit/AuditViewer.tsx';
 
 export interface PanelDefinition {
   /** Stable id, used in the saved layout. */
@@ -14,4 +18,10 @@ export interface PanelDefinition {
  * Every panel of the workspace. A domain adds its panel with one entry; the default layout
  * places panels by area, and a saved layout restores the user's arrangement.
  */
-export const panels: PanelDefinition[] = [{ id: 'system', title: 'System', component: SystemPanel, defaultArea: 'side' }];
+export const panels: PanelDefinition[] = [
+  { id: 'order-ticket', title: 'Order ticket', component: OrderTicket, defaultArea: 'side' },
+  { id: 'risk', title: 'Risk', component: RiskDashboard, defaultArea: 'side' },
+  { id: 'system', title: 'System', component: SystemPanel, defaultArea: 'side' },
+  { id: 'blotter', title: 'Blotter', component: Blotter, defaultArea: 'bottom' },
+  { id: 'audit', title: 'Audit', component: AuditViewer, defaultArea: 'bottom' },
+];

@@ -1,0 +1,174 @@
+import { useCallback, useEffect, useState } from 'react';
+import { getApi } from '../../api.ts';
+import { useChartSelection } from '../chart/selection.ts';
+import { TIMEFRAMES, type Timeframe } from '../../../../shared/market.ts';
+
+interface SeriesRow {
+  venue: string;
+  symbol: string;
+  timeframe: Timeframe;
+  firstMs: number | null;
+  lastMs: number | null;
+  barCount: number;
+  gapCount: number | null;
+  missingBars: number | null;
+}
+
+interface Issue {
+  file: string;
+  line: number;
+  message: string;
+}
+
+function formatTime(ms: number | null): string {
+  return ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+}
+
+/** Files larger than this go through `vantage data import` (the contract carries content). */
+const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Stored series (range, bar count, gaps) and file import. A bad file shows every bad line and
+ * imports nothing; a good one appears in the list with its range.
+ */
+export function DataManager() {
+  const [series, setSeries] = useState<SeriesRow[]>([]);
+  const [file, setFile] = useState<File | null>(null);
+  const [venue, setVenue] = useState('');
+  const [symbol, setSymbol] = useState('');
+  const [timeframe, setTimeframe] = useState<Timeframe | 'auto'>('auto');
+  const [isImporting, setImporting] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
+  const [issues, setIssues] = useState<{ text: string; count: number; list: Issue[] } | null>(null);
+  const selectSeries = useChartSelection((s) => s.selectSeries);
+
+  const refresh = useCallback(async () => {
+    const api = getApi();
+    const reply = await api.market.series({});
+    if (!reply.ok) {
+      setResult(reply.error.message);
+      return;
+    }
+    const rows: SeriesRow[] = await Promise.all(
+      reply.value.series.map(async (s) => {
+        const gaps = await api.market.gaps({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, maxGaps: 1 });
+        return { ...s, gapCount: gaps.ok ? gaps.value.gapCount : null, missingBars: gaps.ok ? gaps.value.missingBars : null };
+      }),
+    );
+    setSeries(rows);
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const runImport = async (): Promise<void> => {
+    if (!file) return;
+    setResult(null);
+    setIssues(null);
+    if (file.size > MAX_UPLOAD_BYTES) {
+      setResult(`${file.name} is ${(file.size / 1048576).toFixed(0)} MiB; import files over 64 MiB with: vantage data import --file …`);
+      return;
+    }
+    setImporting(true);
+    try {
+      const content = await file.text();
+      const reply = await getApi().market.import({
+        venue: venue.trim(),
+        symbol: symbol.trim(),
+        content,
+        fileName: file.name,
+        ...(timeframe === 'auto' ? {} : { timeframe }),
+      });
+      if (reply.ok) {
+        const r = reply.value;
+        setResult(`Imported ${r.barCount} ${r.timeframe} bars (${formatTime(r.firstMs)} .. ${formatTime(r.lastMs)}): ${r.inserted} new, ${r.updated} changed, ${r.unchanged} already stored.`);
+        await refresh();
+      } else {
+        const details = reply.error.details as { issues?: Issue[]; issueCount?: number } | undefined;
+        if (reply.error.code === 'DATA_INVALID' && details?.issues) {
+          setIssues({ text: reply.error.message, count: details.issueCount ?? details.issues.length, list: details.issues });
+        } else setResult(reply.error.message);
+      }
+    } finally {
+      setImporting(false);
+    }
+  };
+
+  const canImport = file !== null && venue.trim() !== '' && symbol.trim() !== '' && !isImporting;
+
+  return (
+    <div className="panel-body" data-testid="data-manager">
+      <div className="row">
+        <input type="file" accept=".csv,.json,.txt" data-testid="import-file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <input placeholder="venue (e.g. binance)" value={venue} data-testid="import-venue" onChange={(e) => setVenue(e.target.value)} />
+        <input placeholder="symbol (e.g. BTC/USDT)" value={symbol} data-testid="import-symbol" onChange={(e) => setSymbol(e.target.value)} />
+        <select value={timeframe} data-testid="import-timeframe" onChange={(e) => setTimeframe(e.target.value as Timeframe | 'auto')}>
+          <option value="auto">timeframe: from the file</option>
+          {TIMEFRAMES.map((tf) => (
+            <option key={tf} value={tf}>
+              {tf}
+            </option>
+          ))}
+        </select>
+        <button disabled={!canImport} data-testid="import-run" onClick={() => void runImport()}>
+          {isImporting ? 'Importing…' : 'Import'}
+        </button>
+      </div>
+      {result && <p data-testid="import-result">{result}</p>}
+      {issues && (
+        <div data-testid="import-errors">
+          <p className="bad">{issues.text}</p>
+          <div className="error-list">
+            {issues.list.map((i) => `${i.file}:${i.line}: ${i.message}`).join('\n')}
+            {issues.count > issues.list.length ? `\n… ${issues.count - issues.list.length} more` : ''}
+          </div>
+        </div>
+      )}
+      <table className="grid" data-testid="series-table">
+        <thead>
+          <tr>
+            <th>Venue</th>
+            <th>Symbol</th>
+            <th>TF</th>
+            <th>First</th>
+            <th>Last</th>
+            <th className="num">Bars</th>
+            <th className="num">Gaps</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {series.length === 0 && (
+            <tr>
+              <td colSpan={8} className="muted">
+                No stored series yet: import a file above, or run vantage data import / fetch.
+              </td>
+            </tr>
+          )}
+          {series.map((s) => {
+            const id = `${s.venue}-${s.symbol}-${s.timeframe}`;
+            return (
+              <tr key={id} data-testid={`series-${id}`}>
+                <td>{s.venue}</td>
+                <td>{s.symbol}</td>
+                <td>{s.timeframe}</td>
+                <td data-testid={`series-first-${id}`}>{formatTime(s.firstMs)}</td>
+                <td data-testid={`series-last-${id}`}>{formatTime(s.lastMs)}</td>
+                <td className="num" data-testid={`series-bars-${id}`}>
+                  {s.barCount}
+                </td>
+                <td className="num">{s.gapCount === null ? '–' : `${s.gapCount} (${s.missingBars} bars)`}</td>
+                <td>
+                  <button data-testid={`series-show-${id}`} onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}>
+                    Chart
+                  </button>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
