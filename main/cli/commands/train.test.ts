@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -16,6 +16,9 @@ import type { ModelCardDocument } from '../../core/training/card.ts';
 import { serialiseCard } from '../../core/training/card-format.ts';
 import { readGbdtFromOnnx } from '../../core/training/onnx-export.ts';
 import { treeShap } from '../../core/training/tree-shap.ts';
+import { openDatabase } from '../../core/store/sqlite.ts';
+import { marketMigrations } from '../../core/store/market-migrations.ts';
+import { CandleStore } from '../../core/data/candle-store.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -173,6 +176,22 @@ describeWithData('vantage train (real candles)', () => {
       if (p.done > 2) cancelled.cancel();
     });
     await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
+  }, 120_000);
+
+  it('trains on a stored series venue:symbol:timeframe from market.db in the data folder', async () => {
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    const market = openDatabase({ name: 'market.db', path: join(dataDir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+    new CandleStore(market.db).upsert({ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m' }, loadSeriesFile(btc));
+    market.close();
+    const result = await runCliProcess(['--data-dir', dataDir, '--json', 'train', '--data', 'binance:BTC/USDT:5m', '--label', 'sign:12', '--out', join(dir, 'out'), '--trees', '5', '--folds', '2']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const card = JSON.parse(readFileSync(join(dir, 'out', 'model.card.json'), 'utf8')) as ModelCardDocument;
+    expect(card.training.data).toMatchObject({ source: 'binance:BTC/USDT:5m', bars: 65_741, firstBar: '2020-12-01T00:00:00.000Z' });
+    const missing = await runCliProcess(['--data-dir', dataDir, 'train', '--data', 'binance:ETH/USDT:5m', '--label', 'sign:12', '--out', join(dir, 'out2')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/No stored candles for binance ETH\/USDT 5m/);
   }, 120_000);
 
   it('explains bad input clearly with usage (2) and failure (1) exit codes, and writes nothing', async () => {

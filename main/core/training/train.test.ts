@@ -95,6 +95,14 @@ describe('runTraining (synthetic candles with a planted signal)', () => {
     expect(() => runTraining({ source: 'a', bars }, options(), [], { isCancelled: () => ++calls > 10 })).toThrow(/cancelled/);
   });
 
+  it('stops with a label-leak error, before fitting, when a split is not purged', () => {
+    let fits = 0;
+    expect(() => runTraining({ source: 'a', bars }, options({ disablePurgeForTesting: true }), [], { onProgress: (p) => (fits += p.phase.startsWith('fold') ? 1 : 0) })).toThrow(
+      /label leak in fold 1 \((fit|validation) vs (test|validation)\): training row at bar \d+ has a label reaching bar \d+/,
+    );
+    expect(fits).toBe(0);
+  });
+
   it('rejects what it cannot train honestly', () => {
     const windowed = parseFeatureSpec({ ...spec, layout: { kind: 'window', windowBars: 8 } });
     expect(() => runTraining({ source: 'a', bars }, options({ spec: windowed }))).toThrow(/tabular feature layout/);

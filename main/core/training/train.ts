@@ -53,6 +53,11 @@ export interface TrainOptions {
   shapRows: number;
   /** The command line that produced the model, written into the card for reproduction. */
   command?: string;
+  /**
+   * Tests only: build the walk-forward splits without purging, to prove the per-split leak check
+   * stops the run. Never set by the CLI or the app.
+   */
+  disablePurgeForTesting?: boolean;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: Omit<TrainOptions, 'name' | 'spec' | 'label'> = {
@@ -210,7 +215,7 @@ export function runTraining(series: SeriesInput, options: TrainOptions, unseen: 
   report('features', 0, 1);
   const p = prepare(series, options.spec, options.label);
   const horizon = options.label.horizon;
-  const wf: WalkForwardOptions = { folds: options.folds, horizon, embargo: options.embargo, validationFraction: options.model === 'gbdt' ? options.validationFraction : 0 };
+  const wf: WalkForwardOptions = { folds: options.folds, horizon, embargo: options.embargo, validationFraction: options.model === 'gbdt' ? options.validationFraction : 0, disablePurge: options.disablePurgeForTesting === true };
   const folds = walkForwardFolds(p.rows, wf);
   const perYear = barsPerYear(p.bars.time);
   const fits = options.folds + 1;
