@@ -1,0 +1,127 @@
+import type { TradeRecord } from '../../../shared/contract/backtest.ts';
+import type { Fill, Order } from '../../../shared/trading.ts';
+
+/**
+ * Builds round-trip trades from fills, per strategy and symbol. A trade opens when the position
+ * leaves zero and closes when it returns to zero; a fill that flips the position closes the trade
+ * and opens the next with the remainder (its fee split by quantity). Entry and exit prices are
+ * volume-weighted over the fills; P&L is (exit - average entry) x closed quantity for a long
+ * (mirrored for a short) minus every fee of the trade.
+ */
+interface OpenTrade {
+  strategyId: string;
+  symbol: string;
+  sign: 1 | -1;
+  position: number;
+  entryTime: number;
+  entryQuantity: number;
+  entryNotional: number;
+  exitQuantity: number;
+  exitNotional: number;
+  exitTime: number;
+  fees: number;
+  grossPnl: number;
+  entryBar: number;
+  entryReason: string;
+  exitReason: string | null;
+  explanationId: string | null;
+}
+
+export interface FillContext {
+  /** Bars of the fill's symbol seen so far (for bars held). */
+  barIndex: number;
+  /** The order the fill belongs to (its reason). */
+  order: Order | null;
+  explanationId: string | null;
+}
+
+export class TradeBuilder {
+  readonly closed: TradeRecord[] = [];
+  private readonly open = new Map<string, OpenTrade>();
+
+  onFill(fill: Fill, context: FillContext): void {
+    const key = `${fill.strategyId}\u0000${fill.symbol}`;
+    const sign: 1 | -1 = fill.side === 'buy' ? 1 : -1;
+    let remaining = fill.quantity;
+    const reason = context.order?.reason ?? 'unknown';
+    let trade = this.open.get(key);
+    if (trade && trade.sign !== sign) {
+      const closing = Math.min(remaining, trade.position);
+      trade.exitQuantity += closing;
+      trade.exitNotional += closing * fill.price;
+      trade.exitTime = fill.tsMs;
+      trade.fees += (fill.fee * closing) / fill.quantity;
+      trade.grossPnl += trade.sign * (fill.price - trade.entryNotional / trade.entryQuantity) * closing;
+      trade.position -= closing;
+      trade.exitReason = reason;
+      if (context.explanationId !== null) trade.explanationId ??= context.explanationId;
+      remaining -= closing;
+      // Float noise left by partial fills is not a position.
+      if (trade.position <= 1e-9 * trade.entryQuantity) {
+        this.closed.push(finish(trade, context.barIndex, false));
+        this.open.delete(key);
+        trade = undefined;
+      }
+      if (remaining <= 1e-12 * fill.quantity) return;
+    }
+    if (!trade) {
+      trade = {
+        strategyId: fill.strategyId,
+        symbol: fill.symbol,
+        sign,
+        position: 0,
+        entryTime: fill.tsMs,
+        entryQuantity: 0,
+        entryNotional: 0,
+        exitQuantity: 0,
+        exitNotional: 0,
+        exitTime: NaN,
+        fees: 0,
+        grossPnl: 0,
+        entryBar: context.barIndex,
+        entryReason: reason,
+        exitReason: null,
+        explanationId: context.explanationId,
+      };
+      this.open.set(key, trade);
+    }
+    trade.entryQuantity += remaining;
+    trade.entryNotional += remaining * fill.price;
+    trade.position += remaining;
+    trade.fees += (fill.fee * remaining) / fill.quantity;
+  }
+
+  /** Closed trades followed by the still-open ones (marked isOpen, P&L at the mark). */
+  all(lastBarIndex: (symbol: string) => number, markPrice: (symbol: string) => number): TradeRecord[] {
+    const out = [...this.closed];
+    for (const t of this.open.values()) {
+      const mark = markPrice(t.symbol);
+      const unrealised = t.sign * (mark - t.entryNotional / t.entryQuantity) * t.position;
+      out.push({ ...finish(t, lastBarIndex(t.symbol), true), pnl: t.grossPnl + unrealised - t.fees });
+    }
+    return out;
+  }
+}
+
+function finish(t: OpenTrade, barIndex: number, isOpen: boolean): TradeRecord {
+  const entryPrice = t.entryNotional / t.entryQuantity;
+  const pnl = t.grossPnl - t.fees;
+  return {
+    strategyId: t.strategyId,
+    symbol: t.symbol,
+    side: t.sign > 0 ? 'long' : 'short',
+    entryTime: t.entryTime,
+    exitTime: isOpen ? null : t.exitTime,
+    quantity: t.entryQuantity,
+    entryPrice,
+    exitPrice: t.exitQuantity > 0 ? t.exitNotional / t.exitQuantity : null,
+    fees: t.fees,
+    pnl,
+    returnPct: (pnl / t.entryNotional) * 100,
+    barsHeld: barIndex - t.entryBar,
+    entryReason: t.entryReason,
+    exitReason: isOpen ? null : t.exitReason,
+    explanationId: t.explanationId,
+    isOpen,
+  };
+}
