@@ -4,6 +4,12 @@ import { OrderTicket } from './order-ticket/OrderTicket.tsx';
 import { Blotter } from './blotter/Blotter.tsx';
 import { RiskDashboard } from './risk/RiskDashboard.tsx';
 import { AuditViewer } from './audit/AuditViewer.tsx';
+import { ChartPanel } from './chart/ChartPanel.tsx';
+import { Watchlist } from './watchlist/Watchlist.tsx';
+import { DataManager } from './data-manager/DataManager.tsx';
+import { Watchlist } from './watchlist/Watchlist.tsx';
+import { ChartPanel } from './chart/ChartPanel.tsx';
+import { DataManager } from './data-manager/DataManager.tsx';
 
 export interface PanelDefinition {
   /** Stable id, used in the saved layout. */
@@ -19,9 +25,15 @@ export interface PanelDefinition {
  * places panels by area, and a saved layout restores the user's arrangement.
  */
 export const panels: PanelDefinition[] = [
+  { id: 'chart', title: 'Chart', component: ChartPanel, defaultArea: 'main' },
+  { id: 'watchlist', title: 'Watchlist', component: Watchlist, defaultArea: 'side' },
+  { id: 'chart', title: 'Chart', component: ChartPanel, defaultArea: 'main' },
+  { id: 'watchlist', title: 'Watchlist', component: Watchlist, defaultArea: 'side' },
+  { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
   { id: 'order-ticket', title: 'Order ticket', component: OrderTicket, defaultArea: 'side' },
   { id: 'risk', title: 'Risk', component: RiskDashboard, defaultArea: 'side' },
   { id: 'system', title: 'System', component: SystemPanel, defaultArea: 'side' },
   { id: 'blotter', title: 'Blotter', component: Blotter, defaultArea: 'bottom' },
   { id: 'audit', title: 'Audit', component: AuditViewer, defaultArea: 'bottom' },
+  { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
 ];
