@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { accumulate } from './histogram.ts';
 
 /**
@@ -27,7 +27,8 @@ const hist = new Float64Array(data.hist);
 
 // Start from 0, not the current value: the main thread may already have posted the first task.
 let seen = 0;
-parentPort?.postMessage('ready');
+Atomics.add(control, 5, 1);
+Atomics.notify(control, 5);
 for (;;) {
   Atomics.wait(control, 0, seen);
   seen = Atomics.load(control, 0);
