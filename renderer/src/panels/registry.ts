@@ -7,9 +7,6 @@ import { AuditViewer } from './audit/AuditViewer.tsx';
 import { ChartPanel } from './chart/ChartPanel.tsx';
 import { Watchlist } from './watchlist/Watchlist.tsx';
 import { DataManager } from './data-manager/DataManager.tsx';
-import { Watchlist } from './watchlist/Watchlist.tsx';
-import { ChartPanel } from './chart/ChartPanel.tsx';
-import { DataManager } from './data-manager/DataManager.tsx';
 
 export interface PanelDefinition {
   /** Stable id, used in the saved layout. */
@@ -27,9 +24,6 @@ export interface PanelDefinition {
 export const panels: PanelDefinition[] = [
   { id: 'chart', title: 'Chart', component: ChartPanel, defaultArea: 'main' },
   { id: 'watchlist', title: 'Watchlist', component: Watchlist, defaultArea: 'side' },
-  { id: 'chart', title: 'Chart', component: ChartPanel, defaultArea: 'main' },
-  { id: 'watchlist', title: 'Watchlist', component: Watchlist, defaultArea: 'side' },
-  { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
   { id: 'order-ticket', title: 'Order ticket', component: OrderTicket, defaultArea: 'side' },
   { id: 'risk', title: 'Risk', component: RiskDashboard, defaultArea: 'side' },
   { id: 'system', title: 'System', component: SystemPanel, defaultArea: 'side' },
