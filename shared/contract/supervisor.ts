@@ -27,3 +27,16 @@ export const supervisorStreams = defineStreams({
     description: 'Engine process supervision in the desktop app (crash, restart backoff, gave up).',
   },
 });
+
+/**
+ * Electron IPC channels between main and the preload (not part of the page's API; the page never
+ * sees ipcRenderer). Here so main and the preload cannot disagree on a name.
+ */
+export const SHELL_IPC_CHANNELS = {
+  /** main -> preload: one end of a MessageChannelMain to the engine (in event.ports). */
+  enginePort: 'vantage:engine-port',
+  /** preload -> main: the page has loaded and wants an engine port. */
+  enginePortRequest: 'vantage:engine-port-request',
+  /** main -> preload: a SupervisorStatus. */
+  supervisor: 'vantage:supervisor',
+} as const;

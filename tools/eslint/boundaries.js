@@ -12,7 +12,7 @@ const RULES = [
   { from: 'shared/', allow: ['shared/'], forbidPackages: ['electron'], nodeBuiltins: false },
   { from: 'renderer/', allow: ['renderer/', 'shared/'], forbidPackages: ['electron'], nodeBuiltins: false },
   { from: 'preload/', allow: ['preload/', 'shared/'], forbidPackages: [], nodeBuiltins: false },
-  { from: 'main/electron/', allow: ['main/'], forbidPackages: [], nodeBuiltins: true },
+  { from: 'main/electron/', allow: ['main/', 'shared/'], forbidPackages: [], nodeBuiltins: true },
   { from: 'main/', allow: ['main/', 'shared/', 'package.json'], forbidPackages: ['electron'], nodeBuiltins: true },
 ];
 
