@@ -271,6 +271,29 @@ describeWithData('ccxt feed against the local Binance server', () => {
     ]);
   });
 
+  it('starts streaming a symbol subscribed after start, and fails one the venue does not list', async () => {
+    const server = await startServer();
+    const { exchange } = pinnedExchange(server);
+    const { feed } = startFeed({ exchange, subscriptions: [{ symbol: 'BTC/USDT', trades: true }] });
+    await feed.start();
+    const eth: MarketEvent[] = [];
+    feed.subscribe('ETH/USDT', (e) => eth.push(e));
+    await server.waitForSubscribers(['ethusdt@trade', 'ethusdt@depth@100ms']);
+    const firstTrades = ethRecording.events
+      .flatMap((e, i) => (e.stream.endsWith('@trade') ? [i] : []))
+      .slice(0, 50);
+    await server.replay('ETHUSDT', firstTrades.at(-1)! + 1);
+    await waitUntil(feed, () => eth.filter((e) => e.kind === 'trade').length >= 50);
+    expect(eth.filter((e) => e.kind === 'trade')).toHaveLength(50);
+    expect(eth.every((e) => (e.kind === 'health' ? e.health.symbol : e.symbol) === 'ETH/USDT')).toBe(true);
+
+    const xrp: MarketEvent[] = [];
+    feed.subscribe('XRP/USDT', (e) => xrp.push(e));
+    await waitUntil(feed, () => feed.health().some((h) => h.symbol === 'XRP/USDT' && h.state === 'failed'));
+    const failed = xrp.findLast((e) => e.kind === 'health');
+    expect(failed?.kind === 'health' && failed.health.message).toContain('binance has no market "XRP/USDT"');
+  });
+
   it('resyncs the book from a fresh snapshot after depth messages are lost, ending on the recorded book', async () => {
     const server = await startServer();
     const { exchange } = pinnedExchange(server);

@@ -70,6 +70,7 @@ interface BarState {
 
 interface SymbolState {
   symbol: string;
+  subscription: CcxtFeedSubscription;
   health: FeedHealth;
   /** Channels that lost their connection and have not recovered (and backfilled) yet. */
   recovering: Set<ChannelName>;
@@ -97,6 +98,7 @@ export class CcxtFeed implements MarketFeed {
   private readonly abort = new AbortController();
   private staleTimer: TimerHandle | null = null;
   private isStopped = false;
+  private isStarted = false;
 
   constructor(options: CcxtFeedOptions) {
     const transport = options.transport ?? 'auto';
@@ -113,28 +115,33 @@ export class CcxtFeed implements MarketFeed {
     for (const sub of options.subscriptions) {
       if (this.symbolStates.has(sub.symbol))
         throw appError('BAD_INPUT', `Symbol ${sub.symbol} is subscribed twice; merge the subscriptions.`);
-      this.symbolStates.set(sub.symbol, {
-        symbol: sub.symbol,
-        health: {
-          venue: options.venue,
-          symbol: sub.symbol,
-          state: 'connecting',
-          lastMessageMs: null,
-          messagesPerSecond: 0,
-          gaps: 0,
-          expectedIntervalMs: this.options.expectedIntervalMs,
-        },
-        recovering: new Set(),
-        lastTradeId: null,
-        lastTradeMs: null,
-        bookSequence: null,
-        bars: new Map(
-          (sub.timeframes ?? []).map((tf) => [tf, { timeframe: tf, current: null, lastClosedMs: null }]),
-        ),
-        windowStartMs: options.scheduler.nowMs(),
-        windowCount: 0,
-      });
+      this.symbolStates.set(sub.symbol, this.createState(sub));
     }
+  }
+
+  private createState(sub: CcxtFeedSubscription): SymbolState {
+    return {
+      symbol: sub.symbol,
+      subscription: sub,
+      health: {
+        venue: this.options.venue,
+        symbol: sub.symbol,
+        state: 'connecting',
+        lastMessageMs: null,
+        messagesPerSecond: 0,
+        gaps: 0,
+        expectedIntervalMs: this.options.expectedIntervalMs,
+      },
+      recovering: new Set(),
+      lastTradeId: null,
+      lastTradeMs: null,
+      bookSequence: null,
+      bars: new Map(
+        (sub.timeframes ?? []).map((tf) => [tf, { timeframe: tf, current: null, lastClosedMs: null }]),
+      ),
+      windowStartMs: this.options.scheduler.nowMs(),
+      windowCount: 0,
+    };
   }
 
   get venue(): string {
@@ -146,17 +153,38 @@ export class CcxtFeed implements MarketFeed {
     return [...this.symbolStates.keys()];
   }
 
-  /** Events of one symbol only (health included). */
+  /**
+   * Events of one symbol only (health included). A symbol the feed does not stream yet is added
+   * with trades and book (MarketFeed: subscribing starts the work); if the venue does not list it,
+   * its health goes to failed with the reason.
+   */
   subscribe(symbol: string, listener: Listener<MarketEvent>): { unsubscribe(): void } {
-    if (!this.symbolStates.has(symbol))
-      throw appError(
-        'BAD_INPUT',
-        `${this.options.venue} feed does not stream ${symbol}; it streams ${this.symbols().join(', ')}.`,
-      );
     const off = this.onEvent((e) => {
       if ((e.kind === 'health' ? e.health.symbol : e.symbol) === symbol) listener(e);
     });
+    if (!this.symbolStates.has(symbol)) {
+      void this.addSubscription({ symbol, trades: true, book: true }).catch((err: unknown) => {
+        const state = this.symbolStates.get(symbol);
+        if (state) this.markFailed(state, errorMessage(err));
+      });
+    }
     return { unsubscribe: off };
+  }
+
+  /**
+   * Streams another symbol. Before start() it joins the initial set; after, its market is checked
+   * (BAD_INPUT for an unknown symbol or timeframe) and its channels start at once.
+   */
+  async addSubscription(sub: CcxtFeedSubscription): Promise<void> {
+    if (this.symbolStates.has(sub.symbol))
+      throw appError('BAD_INPUT', `${this.options.venue} feed already streams ${sub.symbol}.`);
+    const state = this.createState(sub);
+    this.symbolStates.set(sub.symbol, state);
+    if (!this.isStarted) return;
+    this.emitHealth(state);
+    await ensureMarket(this.options.venue, this.options.exchange, sub.symbol, this.retryContext());
+    for (const tf of state.bars.keys()) ensureTimeframe(this.options.venue, this.options.exchange, tf);
+    this.startChannels(state);
   }
 
   /** Every event of every symbol. */
@@ -198,19 +226,31 @@ export class CcxtFeed implements MarketFeed {
    */
   async start(): Promise<void> {
     const ctx = this.retryContext();
-    for (const state of this.symbolStates.values()) {
-      await ensureMarket(this.options.venue, this.options.exchange, state.symbol, ctx);
-      for (const tf of state.bars.keys()) ensureTimeframe(this.options.venue, this.options.exchange, tf);
+    // Symbols added while markets load are checked too (loop until none is left unchecked).
+    const states = new Set<SymbolState>();
+    for (;;) {
+      const pending = [...this.symbolStates.values()].filter((state) => !states.has(state));
+      if (pending.length === 0) break;
+      for (const state of pending) {
+        await ensureMarket(this.options.venue, this.options.exchange, state.symbol, ctx);
+        for (const tf of state.bars.keys()) ensureTimeframe(this.options.venue, this.options.exchange, tf);
+        states.add(state);
+      }
     }
-    for (const sub of this.options.subscriptions) {
-      const state = this.symbolStates.get(sub.symbol)!;
+    this.isStarted = true;
+    for (const state of states) {
       this.emitHealth(state);
-      if (sub.trades) void this.runChannel(state, 'trades');
-      if (sub.book) void this.runChannel(state, 'book');
-      if (sub.ticker) void this.runChannel(state, 'ticker');
-      for (const tf of sub.timeframes ?? []) void this.runChannel(state, `bars:${tf}`);
+      this.startChannels(state);
     }
     this.scheduleStaleCheck();
+  }
+
+  private startChannels(state: SymbolState): void {
+    const sub = state.subscription;
+    if (sub.trades) void this.runChannel(state, 'trades');
+    if (sub.book) void this.runChannel(state, 'book');
+    if (sub.ticker) void this.runChannel(state, 'ticker');
+    for (const tf of sub.timeframes ?? []) void this.runChannel(state, `bars:${tf}`);
   }
 
   /** Stops every loop and closes the venue's connections. */
