@@ -13,8 +13,12 @@ export interface OrderJournal {
   recordIntent(order: Order, audit: Record<string, unknown>): void;
   /** Persists an order's new state and the audit record of the transition atomically. */
   recordTransition(order: Order, fromState: OrderState, audit: Record<string, unknown>): void;
-  /** Persists a fill with its audit record; false (nothing written) when the fill id is known. */
-  recordFill(fill: Fill): boolean;
+  /**
+   * Persists a fill with its audit record and, in the same transaction, the order it advanced
+   * (so a crash never leaves a recorded fill without its order progress); false (nothing written)
+   * when the fill id is known.
+   */
+  recordFill(fill: Fill, order: Order | null): boolean;
   /** Any other audited event (risk verdict, kill switch, limit change, reconciliation). */
   audit(type: string, payload: Record<string, unknown>): void;
   loadOrder(clientOrderId: string): Order | null;
@@ -56,9 +60,10 @@ export class MemoryOrderJournal implements OrderJournal {
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'order.transition', payload: audit });
   }
 
-  recordFill(fill: Fill): boolean {
+  recordFill(fill: Fill, order: Order | null): boolean {
     if (this.fillIds.has(fill.fillId)) return false;
     this.fillIds.add(fill.fillId);
+    if (order) this.orders.set(order.clientOrderId, { ...order });
     this.fills.push(fill);
     if (fill.tsMs > this.latestFillMs) this.latestFillMs = fill.tsMs;
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'fill', payload: { ...fill } });

@@ -371,23 +371,35 @@ export class OrderManager {
     return resolved;
   }
 
-  /** A fill from the venue: recorded once, applied to the portfolio once, order progress updated. */
+  /** A fill from the venue: recorded once (with the order's progress, atomically), applied to the portfolio once. */
   handleFill(fill: Fill): boolean {
     const order = this.orders.get(fill.clientOrderId) ?? null;
     const withStrategy = order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
-    if (!this.journal.recordFill(withStrategy)) return false;
-    this.portfolio.applyFill(withStrategy);
+    let next: Order | null = null;
     if (order) {
       const filled = order.filledQuantity + fill.quantity;
-      order.averageFillPrice = (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled;
-      order.filledQuantity = filled;
-      if (fill.venueOrderId && !order.venueOrderId) order.venueOrderId = fill.venueOrderId;
-      const isComplete = filled >= order.quantity * (1 - 1e-9);
-      const next: OrderState = isComplete ? 'filled' : 'partially-filled';
-      if (order.state !== next || next === 'partially-filled') {
-        if (canTransition(order.state, next)) this.transition(order, next, { event: 'fill', fillId: fill.fillId, filledQuantity: filled });
-        else this.persist(order, order.state, { event: 'fill', fillId: fill.fillId, filledQuantity: filled });
+      next = {
+        ...order,
+        filledQuantity: filled,
+        averageFillPrice: (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled,
+        venueOrderId: order.venueOrderId ?? fill.venueOrderId,
+        updatedMs: this.clock.nowMs(),
+      };
+      const target: OrderState = filled >= order.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled';
+      if (target !== order.state) {
+        if (canTransition(order.state, target)) next.state = target;
+        else {
+          this.refusedTransitions++;
+          this.log?.warn({ clientOrderId: order.clientOrderId, from: order.state, to: target, fillId: fill.fillId }, 'invalid order transition refused');
+        }
       }
+    }
+    if (!this.journal.recordFill(withStrategy, next)) return false;
+    this.portfolio.applyFill(withStrategy);
+    if (order && next) {
+      if (order.state === 'unknown' && next.state !== 'unknown') this.adjustUnknown(order.symbol, -1);
+      Object.assign(order, next);
+      this.emitOrder(order);
     }
     for (const l of this.fillListeners) l(withStrategy, order ? { ...order } : null);
     return true;

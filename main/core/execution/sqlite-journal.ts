@@ -63,11 +63,15 @@ export class SqliteOrderJournal implements OrderJournal {
     });
   }
 
-  recordFill(fill: Fill): boolean {
+  recordFill(fill: Fill, order: Order | null): boolean {
     return this.audit_.transaction(() => {
       const result = this.insertFill.run(fill.fillId, fill.clientOrderId, fill.symbol, fill.tsMs, JSON.stringify(fill));
       if (result.changes === 0) return false;
       this.audit_.append('fill', { ...fill });
+      if (order) {
+        this.write(order);
+        this.audit_.append('order.transition', { clientOrderId: order.clientOrderId, to: order.state, filledQuantity: order.filledQuantity, event: 'fill', fillId: fill.fillId });
+      }
       return true;
     });
   }
