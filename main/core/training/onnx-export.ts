@@ -137,9 +137,9 @@ export function exportGbdtOnnx(model: GbdtModel, meta: ExportMeta): Uint8Array {
     ints('nodes_falsenodeids', flat.falseIds),
     floats('nodes_hitrates', flat.hitrates),
   ];
-  // Both objectives use TreeEnsembleRegressor for the margin. (ONNX Runtime's TreeEnsembleClassifier
-  // applies its own binary-case rules to two-class ensembles, which ignored our leaf weights in
-  // testing; a regressor followed by standard ops is unambiguous and exact.)
+  // Both objectives use TreeEnsembleRegressor for the margin: with onnxruntime-node 1.30 the
+  // TreeEnsembleClassifier layouts we tried returned only their base values, while the regressor with
+  // the same nodes gives exact leaf sums (see docs/training.md). Standard ops turn it into probabilities.
   const trees = onnx.NodeProto.create({
     name: 'trees',
     opType: 'TreeEnsembleRegressor',
