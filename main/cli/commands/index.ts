@@ -5,6 +5,7 @@ import { register as registerDb } from './db.ts';
 import { register as registerFeatures } from './features.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerData } from './data.ts';
+import { register as registerBacktest } from './backtest.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -17,4 +18,5 @@ export function registerCommands(program: Command): void {
   registerFeatures(program);
   registerData(program);
   registerTrain(program);
+  registerBacktest(program);
 }
