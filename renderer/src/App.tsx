@@ -7,6 +7,7 @@ import { StatusBar } from './layout/StatusBar.tsx';
 import { ErrorBanner } from './layout/ErrorBanner.tsx';
 import { panels } from './panels/registry.ts';
 import { startTradingSync, useTradingStore } from './trading/trading-store.ts';
+import { chartBus } from './panels/chart/chart-bus.ts';
 
 export function App() {
   const theme = useAppStore((s) => s.theme);
@@ -34,6 +35,7 @@ export function App() {
   }, []);
 
   useEffect(() => startTradingSync(getApi()), []);
+  useEffect(() => (dock ? chartBus.onOpenPanel((id) => openPanel(dock, id)) : undefined), [dock]);
 
   // Keyboard: F9 opens the order ticket; Ctrl+Shift+K asks to engage the kill switch.
   useEffect(() => {

@@ -18,14 +18,12 @@ export interface TradingState {
   tickers: Record<string, TickerView>;
   /** Symbols known to the feeds, `venue|symbol`. */
   symbols: { venue: string; symbol: string }[];
-  selected: { venue: string; symbol: string } | null;
   /** Where a fill marker click should lead (blotter/audit highlight). */
   focusedOrderId: string | null;
   isTicketOpen: boolean;
   /** Bumped by the kill-switch shortcut; the risk panel then asks for confirmation. */
   killRequest: number;
   loadError: string | null;
-  select(venue: string, symbol: string): void;
   focusOrder(id: string | null): void;
   setTicketOpen(isOpen: boolean): void;
 }
@@ -38,12 +36,10 @@ export const useTradingStore = create<TradingState>((set) => ({
   alerts: [],
   tickers: {},
   symbols: [],
-  selected: null,
   focusedOrderId: null,
   isTicketOpen: false,
   killRequest: 0,
   loadError: null,
-  select: (venue, symbol) => set({ selected: { venue, symbol } }),
   focusOrder: (focusedOrderId) => set({ focusedOrderId }),
   setTicketOpen: (isTicketOpen) => set({ isTicketOpen }),
 }));
@@ -64,7 +60,6 @@ export function startTradingSync(api: VantageApi): () => void {
     store.setState((s) => ({
       symbols: reply.value.symbols,
       tickers: { ...s.tickers, ...tickers },
-      selected: s.selected ?? reply.value.symbols[0] ?? null,
     }));
   });
   const reloadOrders = () =>

@@ -1,166 +1,130 @@
 import { useCallback, useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
-import { useTradingStore } from '../../trading/trading-store.ts';
-import { chartBus } from '../chart/chart-bus.ts';
-import type { ResponseOf } from '../../../../shared/contract/index.ts';
+import { useChartSelection } from '../chart/selection.ts';
 import { TIMEFRAMES, type Timeframe } from '../../../../shared/market.ts';
 
-type Series = ResponseOf<'market:series'>['series'][number];
-type Gaps = ResponseOf<'market:gaps'>;
-interface ImportIssue {
+interface SeriesRow {
+  venue: string;
+  symbol: string;
+  timeframe: Timeframe;
+  firstMs: number | null;
+  lastMs: number | null;
+  barCount: number;
+  gapCount: number | null;
+  missingBars: number | null;
+}
+
+interface Issue {
   file: string;
   line: number;
   message: string;
 }
 
-const fmt = (ms: number | null) =>
-  ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+function formatTime(ms: number | null): string {
+  return ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+}
 
-/** Stored series with ranges, bar counts and gaps; import a candle file with every bad line reported. */
+/** Files larger than this go through `vantage data import` (the contract carries content). */
+const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Stored series (range, bar count, gaps) and file import. A bad file shows every bad line and
+ * imports nothing; a good one appears in the list with its range.
+ */
 export function DataManager() {
-  const [series, setSeries] = useState<Series[]>([]);
-  const [gaps, setGaps] = useState<Record<string, Gaps>>({});
-  const [venue, setVenue] = useState('imported');
-  const [symbol, setSymbol] = useState('');
-  const [timeframe, setTimeframe] = useState<Timeframe | ''>('');
+  const [series, setSeries] = useState<SeriesRow[]>([]);
   const [file, setFile] = useState<File | null>(null);
+  const [venue, setVenue] = useState('');
+  const [symbol, setSymbol] = useState('');
+  const [timeframe, setTimeframe] = useState<Timeframe | 'auto'>('auto');
   const [isImporting, setImporting] = useState(false);
   const [result, setResult] = useState<string | null>(null);
-  const [issues, setIssues] = useState<{ message: string; list: ImportIssue[]; count: number } | null>(null);
+  const [issues, setIssues] = useState<{ text: string; count: number; list: Issue[] } | null>(null);
+  const selectSeries = useChartSelection((s) => s.selectSeries);
 
   const refresh = useCallback(async () => {
-    const reply = await getApi().market.series({});
-    if (reply.ok) setSeries(reply.value.series);
+    const api = getApi();
+    const reply = await api.market.series({});
+    if (!reply.ok) {
+      setResult(reply.error.message);
+      return;
+    }
+    const rows: SeriesRow[] = await Promise.all(
+      reply.value.series.map(async (s) => {
+        const gaps = await api.market.gaps({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, maxGaps: 1 });
+        return { ...s, gapCount: gaps.ok ? gaps.value.gapCount : null, missingBars: gaps.ok ? gaps.value.missingBars : null };
+      }),
+    );
+    setSeries(rows);
   }, []);
 
   useEffect(() => {
     void refresh();
   }, [refresh]);
 
-  const doImport = async () => {
-    if (!file || !symbol) return;
-    setImporting(true);
+  const runImport = async (): Promise<void> => {
+    if (!file) return;
     setResult(null);
     setIssues(null);
-    const content = await file.text();
-    const format = file.name.toLowerCase().endsWith('.json') ? 'json' : 'csv';
-    const reply = await getApi().market.import({
-      venue,
-      symbol,
-      format,
-      fileName: file.name,
-      content,
-      ...(timeframe ? { timeframe } : {}),
-    });
-    setImporting(false);
-    if (reply.ok) {
-      const r = reply.value;
-      setResult(
-        `Imported ${r.barCount.toLocaleString('en-US')} ${r.timeframe} bars of ${r.symbol} (${fmt(r.firstMs)} .. ${fmt(r.lastMs)}): ${r.inserted} new, ${r.updated} updated, ${r.unchanged} unchanged.`,
-      );
-      await refresh();
-    } else {
-      const details = reply.error.details as { issues?: ImportIssue[]; issueCount?: number } | undefined;
-      setIssues({
-        message: reply.error.message,
-        list: details?.issues ?? [],
-        count: details?.issueCount ?? 0,
+    if (file.size > MAX_UPLOAD_BYTES) {
+      setResult(`${file.name} is ${(file.size / 1048576).toFixed(0)} MiB; import files over 64 MiB with: vantage data import --file …`);
+      return;
+    }
+    setImporting(true);
+    try {
+      const content = await file.text();
+      const reply = await getApi().market.import({
+        venue: venue.trim(),
+        symbol: symbol.trim(),
+        content,
+        fileName: file.name,
+        ...(timeframe === 'auto' ? {} : { timeframe }),
       });
+      if (reply.ok) {
+        const r = reply.value;
+        setResult(`Imported ${r.barCount} ${r.timeframe} bars (${formatTime(r.firstMs)} .. ${formatTime(r.lastMs)}): ${r.inserted} new, ${r.updated} changed, ${r.unchanged} already stored.`);
+        await refresh();
+      } else {
+        const details = reply.error.details as { issues?: Issue[]; issueCount?: number } | undefined;
+        if (reply.error.code === 'DATA_INVALID' && details?.issues) {
+          setIssues({ text: reply.error.message, count: details.issueCount ?? details.issues.length, list: details.issues });
+        } else setResult(reply.error.message);
+      }
+    } finally {
+      setImporting(false);
     }
   };
 
-  const loadGaps = async (s: Series) => {
-    const key = `${s.venue}|${s.symbol}|${s.timeframe}`;
-    const reply = await getApi().market.gaps({
-      venue: s.venue,
-      symbol: s.symbol,
-      timeframe: s.timeframe,
-      maxGaps: 50,
-    });
-    if (reply.ok) setGaps((g) => ({ ...g, [key]: reply.value }));
-  };
-
-  const openInChart = (s: Series) => {
-    const store = useTradingStore.getState();
-    if (!store.symbols.some((x) => x.venue === s.venue && x.symbol === s.symbol)) {
-      useTradingStore.setState({ symbols: [...store.symbols, { venue: s.venue, symbol: s.symbol }] });
-    }
-    store.setTimeframe(s.timeframe);
-    store.select(s.venue, s.symbol);
-    chartBus.openPanel('chart');
-  };
+  const canImport = file !== null && venue.trim() !== '' && symbol.trim() !== '' && !isImporting;
 
   return (
     <div className="panel-body" data-testid="data-manager">
-      <h3>Import candles</h3>
       <div className="row">
-        <input
-          type="file"
-          accept=".csv,.txt,.json"
-          data-testid="import-file"
-          onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-        />
-        <input
-          data-testid="import-venue"
-          placeholder="venue"
-          value={venue}
-          onChange={(e) => setVenue(e.target.value)}
-        />
-        <input
-          data-testid="import-symbol"
-          placeholder="symbol, e.g. BTC/USDT"
-          value={symbol}
-          onChange={(e) => setSymbol(e.target.value)}
-        />
-        <select
-          data-testid="import-timeframe"
-          value={timeframe}
-          onChange={(e) => setTimeframe(e.target.value as Timeframe | '')}
-        >
-          <option value="">timeframe: detect</option>
+        <input type="file" accept=".csv,.json,.txt" data-testid="import-file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
+        <input placeholder="venue (e.g. binance)" value={venue} data-testid="import-venue" onChange={(e) => setVenue(e.target.value)} />
+        <input placeholder="symbol (e.g. BTC/USDT)" value={symbol} data-testid="import-symbol" onChange={(e) => setSymbol(e.target.value)} />
+        <select value={timeframe} data-testid="import-timeframe" onChange={(e) => setTimeframe(e.target.value as Timeframe | 'auto')}>
+          <option value="auto">timeframe: from the file</option>
           {TIMEFRAMES.map((tf) => (
             <option key={tf} value={tf}>
               {tf}
             </option>
           ))}
         </select>
-        <button
-          type="button"
-          data-testid="import-run"
-          disabled={!file || !symbol || isImporting}
-          onClick={() => void doImport()}
-        >
+        <button disabled={!canImport} data-testid="import-run" onClick={() => void runImport()}>
           {isImporting ? 'Importing…' : 'Import'}
         </button>
       </div>
-      <p className="muted">
-        CSV (timestamp,open,high,low,close,volume; Yahoo/Backtrader Date,Open,…) or Freqtrade JSON. All or
-        nothing: a file with a bad row changes nothing.
-      </p>
-      {result && (
-        <p className="good" data-testid="import-result">
-          {result}
-        </p>
-      )}
+      {result && <p data-testid="import-result">{result}</p>}
       {issues && (
         <div data-testid="import-errors">
-          <p className="bad">{issues.message}</p>
+          <p className="bad">{issues.text}</p>
           <div className="error-list">
-            {issues.list.map((i) => (
-              <div key={`${i.line}-${i.message}`} data-testid="import-error-line">
-                {i.file}:{i.line}: {i.message}
-              </div>
-            ))}
-            {issues.count > issues.list.length && <div>… and {issues.count - issues.list.length} more</div>}
+            {issues.list.map((i) => `${i.file}:${i.line}: ${i.message}`).join('\n')}
+            {issues.count > issues.list.length ? `\n… ${issues.count - issues.list.length} more` : ''}
           </div>
         </div>
       )}
-      <h3>
-        Stored series{' '}
-        <button type="button" onClick={() => void refresh()}>
-          Refresh
-        </button>
-      </h3>
       <table className="grid" data-testid="series-table">
         <thead>
           <tr>
@@ -170,41 +134,33 @@ export function DataManager() {
             <th>First</th>
             <th>Last</th>
             <th className="num">Bars</th>
-            <th>Gaps</th>
+            <th className="num">Gaps</th>
             <th />
           </tr>
         </thead>
         <tbody>
+          {series.length === 0 && (
+            <tr>
+              <td colSpan={8} className="muted">
+                No stored series yet: import a file above, or run vantage data import / fetch.
+              </td>
+            </tr>
+          )}
           {series.map((s) => {
-            const key = `${s.venue}|${s.symbol}|${s.timeframe}`;
-            const g = gaps[key];
+            const id = `${s.venue}-${s.symbol}-${s.timeframe}`;
             return (
-              <tr key={key} data-testid="series-row" data-symbol={s.symbol}>
+              <tr key={id} data-testid={`series-${id}`}>
                 <td>{s.venue}</td>
                 <td>{s.symbol}</td>
                 <td>{s.timeframe}</td>
-                <td data-testid="series-first">{fmt(s.firstMs)}</td>
-                <td data-testid="series-last">{fmt(s.lastMs)}</td>
-                <td className="num" data-testid="series-bars">
-                  {s.barCount.toLocaleString('en-US')}
+                <td data-testid={`series-first-${id}`}>{formatTime(s.firstMs)}</td>
+                <td data-testid={`series-last-${id}`}>{formatTime(s.lastMs)}</td>
+                <td className="num" data-testid={`series-bars-${id}`}>
+                  {s.barCount}
                 </td>
+                <td className="num">{s.gapCount === null ? '–' : `${s.gapCount} (${s.missingBars} bars)`}</td>
                 <td>
-                  {g ? (
-                    <span
-                      title={g.gaps
-                        .map((x) => `${fmt(x.fromMs)} .. ${fmt(x.toMs)} (${x.missingBars})`)
-                        .join('\n')}
-                    >
-                      {g.gapCount} gaps, {g.missingBars} bars missing
-                    </span>
-                  ) : (
-                    <button type="button" onClick={() => void loadGaps(s)}>
-                      Find gaps
-                    </button>
-                  )}
-                </td>
-                <td>
-                  <button type="button" data-testid="series-open" onClick={() => openInChart(s)}>
+                  <button data-testid={`series-show-${id}`} onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}>
                     Chart
                   </button>
                 </td>

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { lastPrice, useTradingStore } from '../../trading/trading-store.ts';
+import { useChartSelection } from '../chart/selection.ts';
 import type { RequestOf, ResponseOf } from '../../../../shared/contract/index.ts';
 import { ORDER_TYPES, TIME_IN_FORCE, type OrderSide, type OrderType, type TimeInForce } from '../../../../shared/trading.ts';
 
@@ -22,11 +23,13 @@ function parsePositive(text: string): number | null {
 /** The PM's order ticket: every order passes the same risk checks as a strategy's, shown live before submit. */
 export function OrderTicket() {
   const symbols = useTradingStore((s) => s.symbols);
-  const selected = useTradingStore((s) => s.selected);
-  const select = useTradingStore((s) => s.select);
+  const selectedVenue = useChartSelection((s) => s.venue);
+  const selectedSymbol = useChartSelection((s) => s.symbol);
+  const select = useChartSelection((s) => s.select);
+  const selected = { venue: selectedVenue, symbol: selectedSymbol };
   const isTicketOpen = useTradingStore((s) => s.isTicketOpen);
   const setTicketOpen = useTradingStore((s) => s.setTicketOpen);
-  const price = useTradingStore((s) => (selected ? lastPrice(s, selected.symbol) : null));
+  const price = useTradingStore((s) => lastPrice(s, selectedSymbol));
   const [side, setSide] = useState<OrderSide>('buy');
   const [type, setType] = useState<OrderType>('market');
   const [sizeMode, setSizeMode] = useState<'quantity' | 'notional'>('quantity');
@@ -51,7 +54,7 @@ export function OrderTicket() {
     }
   }, [isTicketOpen, setTicketOpen]);
 
-  const symbol = selected?.symbol ?? '';
+  const symbol = selectedSymbol;
   const size = parsePositive(sizeText);
   const limitPrice = parsePositive(priceText);
   const referencePrice = limitPrice ?? price;
@@ -144,7 +147,7 @@ export function OrderTicket() {
           Symbol{' '}
           <select
             data-testid="ticket-symbol"
-            value={selected ? `${selected.venue}|${selected.symbol}` : ''}
+            value={`${selected.venue}|${selected.symbol}`}
             onChange={(e) => {
               const [v, s] = e.target.value.split('|') as [string, string];
               select(v, s);
