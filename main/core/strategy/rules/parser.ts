@@ -25,6 +25,7 @@ export type RuleNode =
   | { kind: 'name'; name: string; column: number }
   | { kind: 'negate'; operand: RuleNode; column: number }
   | { kind: 'not'; operand: RuleNode; column: number }
+  /** Binary nodes carry the column where their left operand starts (type errors point at the whole operand). */
   | { kind: 'arithmetic'; op: ArithmeticOperator; left: RuleNode; right: RuleNode; column: number }
   | { kind: 'compare'; op: ComparisonOperator; left: RuleNode; right: RuleNode; column: number }
   | { kind: 'logical'; op: 'and' | 'or'; left: RuleNode; right: RuleNode; column: number }
@@ -106,7 +107,7 @@ class Parser {
       const right = this.parseAnd();
       this.expectType(left, 'boolean', "'or'");
       this.expectType(right, 'boolean', "'or'");
-      left = { kind: 'logical', op: 'or', left, right, column: op.column };
+      left = { kind: 'logical', op: 'or', left, right, column: left.column };
     }
     return left;
   }
@@ -118,7 +119,7 @@ class Parser {
       const right = this.parseNot();
       this.expectType(left, 'boolean', "'and'");
       this.expectType(right, 'boolean', "'and'");
-      left = { kind: 'logical', op: 'and', left, right, column: op.column };
+      left = { kind: 'logical', op: 'and', left, right, column: left.column };
     }
     return left;
   }
@@ -146,7 +147,7 @@ class Parser {
     if (after.kind === 'operator' && COMPARISONS.has(after.text)) {
       this.fail(after, "'and' or 'or'", `comparisons do not chain: write 'a ${t.text} b and b ${after.text} c' instead`);
     }
-    return { kind: 'compare', op: t.text as ComparisonOperator, left, right, column: t.column };
+    return { kind: 'compare', op: t.text as ComparisonOperator, left, right, column: left.column };
   }
 
   private parseSum(): RuleNode {
@@ -158,7 +159,7 @@ class Parser {
       const right = this.parseProduct();
       this.expectType(left, 'number', `'${t.text}'`);
       this.expectType(right, 'number', `'${t.text}'`);
-      left = { kind: 'arithmetic', op: t.text, left, right, column: t.column };
+      left = { kind: 'arithmetic', op: t.text, left, right, column: left.column };
     }
   }
 
@@ -171,7 +172,7 @@ class Parser {
       const right = this.parseUnary();
       this.expectType(left, 'number', `'${t.text}'`);
       this.expectType(right, 'number', `'${t.text}'`);
-      left = { kind: 'arithmetic', op: t.text, left, right, column: t.column };
+      left = { kind: 'arithmetic', op: t.text, left, right, column: left.column };
     }
   }
 
