@@ -261,6 +261,32 @@ describe('exact rolling sums', () => {
     expect(naive / 4).not.toBe(sma(a));
   });
 
+  it('gives equal moving averages of different lengths when their exact means are equal (no rounding crossover)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 0, maxLength: 100 }),
+        fc.array(fc.double({ min: 0.001, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 15 }),
+        (history, window) => {
+          // SMA(k) over W and SMA(2k) over W,W have the same exact mean; so do SMA(1) of a price and
+          // SMA(k) of k copies of it (a flat market).
+          const k = window.length;
+          const xs = [...history, ...window, ...window];
+          const bars = columnsFromRows(xs.map((x, i) => [i, x, x, x, x, 1]));
+          const sma = (period: number): number => runIndicator(createIndicator({ name: 'f', indicator: 'sma', params: { period } }), bars)[0]![xs.length - 1]!;
+          expect(sma(2 * k)).toBe(sma(k));
+          const flat = [...history, ...Array<number>(3 * k).fill(window[0]!)];
+          const flatBars = columnsFromRows(flat.map((x, i) => [i, x, x, x, x, 1]));
+          for (const id of ['sma', 'wma'] as const) {
+            for (const period of [k, 2 * k, 3 * k]) {
+              expect(runIndicator(createIndicator({ name: 'f', indicator: id, params: { period } }), flatBars)[0]![flat.length - 1]).toBe(window[0]);
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
   it('reports a zero standard deviation for a constant window (bands collapse, z-score 0)', () => {
     const xs = [5, 9, 1e9, 3, ...Array<number>(20).fill(27123.37)];
     const bars = columnsFromRows(xs.map((x, i) => [i, x, x, x, x, x]));
