@@ -139,7 +139,7 @@ describeWithData('vantage train (real candles)', () => {
     expect(card.featureSpec).toEqual(shipped.featureSpec);
     expect(card.training.command).toContain('--embargo 6');
     expect(readdirSync(join(dir, 'a')).sort()).toEqual(['m.card.json', 'm.onnx']);
-  }, 120_000);
+  }, 180_000);
 
   it('trains the logistic baseline and a return:H regression', async () => {
     const logistic = await runCliProcess(['--json', 'train', '--data', btc, '--label', 'sign:12', '--model', 'logistic', '--out', dir, '--name', 'lr', '--folds', '2']);
@@ -154,7 +154,7 @@ describeWithData('vantage train (real candles)', () => {
     const regCard = JSON.parse(readFileSync(join(dir, 'reg.card.json'), 'utf8')) as ModelCardDocument;
     expect(regCard.task).toBe('regression');
     expect(regCard.outputs[0]!.name).toBe('prediction');
-  }, 120_000);
+  }, 180_000);
 
   it('runs in a worker thread with progress, gives the same bytes as in-process training, and can be cancelled', async () => {
     const spec = readSpecFile(SHIPPED_CARD);
@@ -176,7 +176,7 @@ describeWithData('vantage train (real candles)', () => {
       if (p.done > 2) cancelled.cancel();
     });
     await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
-  }, 120_000);
+  }, 180_000);
 
   it('trains on a stored series venue:symbol:timeframe from market.db in the data folder', async () => {
     const dataDir = join(dir, 'data');
@@ -192,7 +192,7 @@ describeWithData('vantage train (real candles)', () => {
     const missing = await runCliProcess(['--data-dir', dataDir, 'train', '--data', 'binance:ETH/USDT:5m', '--label', 'sign:12', '--out', join(dir, 'out2')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/No stored candles for binance ETH\/USDT 5m/);
-  }, 120_000);
+  }, 180_000);
 
   it('explains bad input clearly with usage (2) and failure (1) exit codes, and writes nothing', async () => {
     const out = join(dir, 'none');
@@ -215,5 +215,5 @@ describeWithData('vantage train (real candles)', () => {
     expect(stored.code).toBe(1);
     expect(stored.stderr).toMatch(/no market.db/);
     expect(existsSync(out)).toBe(false);
-  }, 120_000);
+  }, 180_000);
 });
