@@ -6,8 +6,9 @@ export class SystemScheduler implements Scheduler {
     return Date.now();
   }
   schedule(delayMs: number, fn: () => void): TimerHandle {
+    // Not unref'd: scheduled engine work (a reconciliation waiting on the venue, a feed's timers)
+    // keeps the process alive; every module cancels its timers on stop.
     const t = setTimeout(fn, delayMs);
-    t.unref?.();
     return { cancel: () => clearTimeout(t) };
   }
 }
