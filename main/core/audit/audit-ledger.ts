@@ -119,7 +119,8 @@ export class AuditLedger {
 
   private makeRow(type: string, payload: unknown): AuditRow {
     const text = canonicalJson(payload);
-    const tsMs = this.clock.nowMs();
+    // Whole milliseconds: ts_ms is an INTEGER column and the hashed value must be what is stored.
+    const tsMs = Math.floor(this.clock.nowMs());
     const seq = this.headSeq + 1;
     const hash = chainHash(this.headHash, tsMs, type, text);
     const row: AuditRow = { seq, tsMs, type, payload: text, prevHash: this.headHash, hash };
@@ -192,7 +193,7 @@ export class AuditLedger {
   /** Signs the current head with the data folder's key, stores the checkpoint and returns it. */
   checkpoint(signer: CheckpointSigner): Checkpoint {
     this.flush();
-    const c = signer.sign({ seq: this.headSeq, headHash: this.headHash, tsMs: this.clock.nowMs() });
+    const c = signer.sign({ seq: this.headSeq, headHash: this.headHash, tsMs: Math.floor(this.clock.nowMs()) });
     this.db
       .prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, ts_ms, public_key, signature) VALUES (?, ?, ?, ?, ?)')
       .run(c.seq, c.headHash, c.tsMs, c.publicKey, c.signature);

@@ -157,7 +157,7 @@ export class OrderManager {
         `Order not sent: quantity ${intent.quantity} rounds to 0 at the ${intent.symbol} step of ${rules.quantityStep}.`,
       );
     }
-    const nowMs = this.clock.nowMs();
+    const nowMs = Math.floor(this.clock.nowMs());
     const sequence = this.journal.nextOrderSequence();
     const clientOrderId = makeClientOrderId(this.clientIdPrefix, nowMs, sequence);
     if (!this.broker.clientOrderIdPattern.test(clientOrderId)) {
@@ -383,7 +383,7 @@ export class OrderManager {
         filledQuantity: filled,
         averageFillPrice: (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled,
         venueOrderId: order.venueOrderId ?? fill.venueOrderId,
-        updatedMs: this.clock.nowMs(),
+        updatedMs: Math.floor(this.clock.nowMs()),
       };
       const target: OrderState = filled >= order.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled';
       if (target !== order.state) {
@@ -438,7 +438,7 @@ export class OrderManager {
   }
 
   private persist(order: Order, from: OrderState, detail: Record<string, unknown>): void {
-    order.updatedMs = this.clock.nowMs();
+    order.updatedMs = Math.floor(this.clock.nowMs());
     this.journal.recordTransition(order, from, {
       clientOrderId: order.clientOrderId,
       from,

@@ -58,7 +58,7 @@ export interface LatencyModel {
 
 /** Base + exponential jitter (heavy right tail, like real round trips). */
 export function jitterLatency(baseMs: number, meanJitterMs: number, random: RandomSource): LatencyModel {
-  return { delayMs: () => baseMs + (meanJitterMs > 0 ? -Math.log(1 - random.next()) * meanJitterMs : 0) };
+  return { delayMs: () => Math.round(baseMs + (meanJitterMs > 0 ? -Math.log(1 - random.next()) * meanJitterMs : 0)) };
 }
 
 export interface PaperBrokerOptions {
@@ -215,7 +215,7 @@ export class PaperBroker implements Broker {
       state,
       filledQuantity: 0,
       averageFillPrice: 0,
-      updatedMs: this.scheduler.nowMs(),
+      updatedMs: Math.floor(this.scheduler.nowMs()),
       trailAnchor: null,
       isTriggered: false,
     };
@@ -335,7 +335,7 @@ export class PaperBroker implements Broker {
       quantity,
       fee,
       feeCurrency: this.quoteCurrency,
-      tsMs: this.scheduler.nowMs(),
+      tsMs: Math.floor(this.scheduler.nowMs()),
       isMaker,
       strategyId: o.order.strategyId,
     };
@@ -349,7 +349,7 @@ export class PaperBroker implements Broker {
 
   private setState(o: PaperOrder, state: OrderState): void {
     o.state = state;
-    o.updatedMs = this.scheduler.nowMs();
+    o.updatedMs = Math.floor(this.scheduler.nowMs());
     this.store?.saveOrder(o);
     this.emitUpdate(o);
   }

@@ -246,7 +246,7 @@ export class TradingService {
     this.audit.transaction(() => {
       this.db
         .prepare('INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms')
-        .run(SETTINGS_RISK, JSON.stringify(config), this.scheduler.nowMs());
+        .run(SETTINGS_RISK, JSON.stringify(config), Math.floor(this.scheduler.nowMs()));
       this.audit.append('risk.limits-changed', { before, after: config, reason, actor });
     });
     this.risk.setConfig(config);
