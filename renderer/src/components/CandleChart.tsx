@@ -79,7 +79,14 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       autoSize: true,
       crosshair: { mode: CrosshairMode.Normal },
       timeScale: { timeVisible: true, secondsVisible: false },
-      layout: { background: { type: ColorType.Solid, color: 'transparent' }, textColor: '#8a94a6', panes: { separatorColor: '#2a303a' } },
+      // The attribution logo injects an inline <style> that our CSP (style-src 'self') blocks;
+      // the attribution TradingView asks for is in the System panel and the README instead.
+      layout: {
+        background: { type: ColorType.Solid, color: 'transparent' },
+        textColor: '#8a94a6',
+        panes: { separatorColor: '#2a303a' },
+        attributionLogo: false,
+      },
       grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
     });
     const candles = chart.addSeries(CandlestickSeries, {

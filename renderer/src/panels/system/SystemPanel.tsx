@@ -103,6 +103,13 @@ export function SystemPanel() {
           ))}
         </tbody>
       </table>
+      <p className="muted">
+        Charts by TradingView Lightweight Charts™ (
+        <a href="https://www.tradingview.com/" rel="noreferrer" target="_blank">
+          tradingview.com
+        </a>
+        ).
+      </p>
       {status.problems.length > 0 && (
         <>
           <h3>Problems</h3>
