@@ -16,6 +16,9 @@ interface OpenTrade {
   entryTime: number;
   entryQuantity: number;
   entryNotional: number;
+  /** The fill price while every entry (exit) fill had the same price: reported exactly, not as notional / quantity. */
+  entryUniformPrice: number;
+  exitUniformPrice: number;
   exitQuantity: number;
   exitNotional: number;
   exitTime: number;
@@ -49,6 +52,7 @@ export class TradeBuilder {
       const closing = Math.min(remaining, trade.position);
       trade.exitQuantity += closing;
       trade.exitNotional += closing * fill.price;
+      trade.exitUniformPrice = trade.exitQuantity === closing || trade.exitUniformPrice === fill.price ? fill.price : NaN;
       trade.exitTime = fill.tsMs;
       trade.fees += (fill.fee * closing) / fill.quantity;
       trade.grossPnl += trade.sign * (fill.price - trade.entryNotional / trade.entryQuantity) * closing;
@@ -73,6 +77,8 @@ export class TradeBuilder {
         entryTime: fill.tsMs,
         entryQuantity: 0,
         entryNotional: 0,
+        entryUniformPrice: fill.price,
+        exitUniformPrice: NaN,
         exitQuantity: 0,
         exitNotional: 0,
         exitTime: NaN,
@@ -87,6 +93,7 @@ export class TradeBuilder {
     }
     trade.entryQuantity += remaining;
     trade.entryNotional += remaining * fill.price;
+    if (trade.entryUniformPrice !== fill.price) trade.entryUniformPrice = NaN;
     trade.position += remaining;
     trade.fees += (fill.fee * remaining) / fill.quantity;
   }
@@ -104,7 +111,7 @@ export class TradeBuilder {
 }
 
 function finish(t: OpenTrade, barIndex: number, isOpen: boolean): TradeRecord {
-  const entryPrice = t.entryNotional / t.entryQuantity;
+  const entryPrice = Number.isNaN(t.entryUniformPrice) ? t.entryNotional / t.entryQuantity : t.entryUniformPrice;
   const pnl = t.grossPnl - t.fees;
   return {
     strategyId: t.strategyId,
@@ -114,7 +121,7 @@ function finish(t: OpenTrade, barIndex: number, isOpen: boolean): TradeRecord {
     exitTime: isOpen ? null : t.exitTime,
     quantity: t.entryQuantity,
     entryPrice,
-    exitPrice: t.exitQuantity > 0 ? t.exitNotional / t.exitQuantity : null,
+    exitPrice: t.exitQuantity > 0 ? (Number.isNaN(t.exitUniformPrice) ? t.exitNotional / t.exitQuantity : t.exitUniformPrice) : null,
     fees: t.fees,
     pnl,
     returnPct: (pnl / t.entryNotional) * 100,
