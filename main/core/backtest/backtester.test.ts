@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fillConfigSchema, type FillConfigInput, type SizingSpec } from '../../../shared/contract/backtest.ts';
-import { AppErrorException } from '../../../shared/errors.ts';
+import type { AppErrorException } from '../../../shared/errors.ts';
 import { describeWithData, testDataPath } from '../../../tests/support/test-data.ts';
 import { loadSeriesFile } from '../features/series-file.ts';
 import type { CandleColumns } from '../features/types.ts';

@@ -103,7 +103,7 @@ class Parser {
   private parseOr(): RuleNode {
     let left = this.parseAnd();
     while (this.peek().kind === 'keyword' && this.peek().text === 'or') {
-      const op = this.next();
+      this.next();
       const right = this.parseAnd();
       this.expectType(left, 'boolean', "'or'");
       this.expectType(right, 'boolean', "'or'");
@@ -115,7 +115,7 @@ class Parser {
   private parseAnd(): RuleNode {
     let left = this.parseNot();
     while (this.peek().kind === 'keyword' && this.peek().text === 'and') {
-      const op = this.next();
+      this.next();
       const right = this.parseNot();
       this.expectType(left, 'boolean', "'and'");
       this.expectType(right, 'boolean', "'and'");
