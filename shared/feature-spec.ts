@@ -51,7 +51,12 @@ const paramValueSchema = z.union([z.number().finite(), z.string().max(64), z.boo
 export const featureDefinitionSchema = z
   .object({
     /** Unique within the spec; becomes the column name (or its prefix for multi-output indicators). */
-    name: z.string().regex(FEATURE_NAME_PATTERN, 'feature name must start with a letter and use only letters, digits and _ (max 64)'),
+    name: z
+      .string()
+      .regex(
+        FEATURE_NAME_PATTERN,
+        'feature name must start with a letter and use only letters, digits and _ (max 64)',
+      ),
     indicator: indicatorIdSchema,
     /** Indicator parameters (e.g. `{ "period": 14 }`); omitted ones take the indicator's default. */
     params: z.record(z.string().max(64), paramValueSchema).default({}),
@@ -76,7 +81,13 @@ const finiteArray = z.array(z.number().finite()).max(100_000);
 export const normalisationSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
   /** x' = (x - mean[c]) / std[c]; std must be > 0 (the fit stores 1 for a constant column). */
-  z.object({ kind: z.literal('zscore'), mean: finiteArray, std: z.array(z.number().finite().positive()).max(100_000) }).strict(),
+  z
+    .object({
+      kind: z.literal('zscore'),
+      mean: finiteArray,
+      std: z.array(z.number().finite().positive()).max(100_000),
+    })
+    .strict(),
   /** x' = (x - min[c]) / (max[c] - min[c]); max must be > min (the fit widens a constant column to min+1). */
   z.object({ kind: z.literal('minmax'), min: finiteArray, max: finiteArray }).strict(),
 ]);
@@ -95,20 +106,38 @@ export const featureSpecSchema = z
   .superRefine((spec, ctx) => {
     const seen = new Set<string>();
     spec.features.forEach((f, i) => {
-      if (seen.has(f.name)) ctx.addIssue({ code: 'custom', path: ['features', i, 'name'], message: `duplicate feature name '${f.name}'` });
+      if (seen.has(f.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'name'],
+          message: `duplicate feature name '${f.name}'`,
+        });
       seen.add(f.name);
     });
     const n = spec.normalisation;
     if (n.kind === 'zscore' && n.mean.length !== n.std.length) {
-      ctx.addIssue({ code: 'custom', path: ['normalisation', 'std'], message: `std has ${n.std.length} entries but mean has ${n.mean.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['normalisation', 'std'],
+        message: `std has ${n.std.length} entries but mean has ${n.mean.length}`,
+      });
     }
     if (n.kind === 'minmax') {
       if (n.min.length !== n.max.length) {
-        ctx.addIssue({ code: 'custom', path: ['normalisation', 'max'], message: `max has ${n.max.length} entries but min has ${n.min.length}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['normalisation', 'max'],
+          message: `max has ${n.max.length} entries but min has ${n.min.length}`,
+        });
       }
       n.min.forEach((lo, i) => {
         const hi = n.max[i];
-        if (hi !== undefined && !(hi > lo)) ctx.addIssue({ code: 'custom', path: ['normalisation', 'max', i], message: `max (${hi}) must be greater than min (${lo})` });
+        if (hi !== undefined && !(hi > lo))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['normalisation', 'max', i],
+            message: `max (${hi}) must be greater than min (${lo})`,
+          });
       });
     }
   });

@@ -24,7 +24,10 @@ export function readSpecFile(path: string): FeatureSpec {
   } catch (error) {
     throw new CliError(`Cannot read feature spec ${path}: ${(error as Error).message}`);
   }
-  const spec = doc && typeof doc === 'object' && 'featureSpec' in doc ? (doc as { featureSpec: unknown }).featureSpec : doc;
+  const spec =
+    doc && typeof doc === 'object' && 'featureSpec' in doc
+      ? (doc as { featureSpec: unknown }).featureSpec
+      : doc;
   return parseFeatureSpec(spec);
 }
 
@@ -37,7 +40,9 @@ export function readSeries(arg: string, dataDir: string = resolveDataDir(undefin
   if (existsSync(arg)) return loadSeriesFile(arg);
   const key = parseStoredSeriesKey(arg);
   if (key) return loadStoredSeries(join(dataDir, 'market.db'), key);
-  throw new CliError(`No such series file: ${arg} (a stored series is written venue:symbol:timeframe, e.g. binance:BTC/USDT:1h)`);
+  throw new CliError(
+    `No such series file: ${arg} (a stored series is written venue:symbol:timeframe, e.g. binance:BTC/USDT:1h)`,
+  );
 }
 
 function describeParam(p: ParamSpec): string {
@@ -47,13 +52,15 @@ function describeParam(p: ParamSpec): string {
 }
 
 function parseFormat(value: string): ExportFormat {
-  if (value !== 'csv' && value !== 'json') throw new CliError(`--format must be csv or json, not '${value}'.`, EXIT_USAGE);
+  if (value !== 'csv' && value !== 'json')
+    throw new CliError(`--format must be csv or json, not '${value}'.`, EXIT_USAGE);
   return value;
 }
 
 function parseCuts(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 2 || n > 1000) throw new CliError(`--cuts must be an integer 2..1000, not '${value}'.`, EXIT_USAGE);
+  if (!Number.isInteger(n) || n < 2 || n > 1000)
+    throw new CliError(`--cuts must be an integer 2..1000, not '${value}'.`, EXIT_USAGE);
   return n;
 }
 
@@ -70,11 +77,17 @@ function writeAtomically(path: string, text: string): void {
 }
 
 export function register(program: Command): void {
-  const features = program.command('features').description('Indicators and feature specs: list indicators, check a spec for look-ahead, export feature columns.');
+  const features = program
+    .command('features')
+    .description(
+      'Indicators and feature specs: list indicators, check a spec for look-ahead, export feature columns.',
+    );
 
   features
     .command('list')
-    .description('List every indicator with its parameters (defaults and ranges), outputs and conventions (TA-Lib/pandas).')
+    .description(
+      'List every indicator with its parameters (defaults and ranges), outputs and conventions (TA-Lib/pandas).',
+    )
     .action((_opts: unknown, cmd: Command) => {
       const { json } = globalOptions(cmd);
       const indicators = listIndicators();
@@ -85,8 +98,12 @@ export function register(program: Command): void {
       const lines: string[] = [];
       for (const info of indicators) {
         lines.push(`${info.id.padEnd(14)} ${info.title}`);
-        lines.push(`  params:  ${info.params.length > 0 ? info.params.map(describeParam).join(', ') : '(none)'}`);
-        lines.push(`  outputs: ${info.outputs.join(', ')}${info.outputs.length > 1 ? `  (columns <name>.${info.outputs[0]} ... unless the spec picks one with "output")` : ''}`);
+        lines.push(
+          `  params:  ${info.params.length > 0 ? info.params.map(describeParam).join(', ') : '(none)'}`,
+        );
+        lines.push(
+          `  outputs: ${info.outputs.join(', ')}${info.outputs.length > 1 ? `  (columns <name>.${info.outputs[0]} ... unless the spec picks one with "output")` : ''}`,
+        );
         lines.push(`  ${info.convention}`);
         lines.push('');
       }
@@ -95,26 +112,45 @@ export function register(program: Command): void {
 
   features
     .command('check')
-    .description('Check a feature spec for look-ahead on a series: changes the bars after each of several cut points and names every feature whose earlier values change. Exit 1 if any does.')
+    .description(
+      'Check a feature spec for look-ahead on a series: changes the bars after each of several cut points and names every feature whose earlier values change. Exit 1 if any does.',
+    )
     .requiredOption('--spec <file>', 'feature spec JSON (or a model card with featureSpec)')
-    .requiredOption('--data <series>', 'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder')
+    .requiredOption(
+      '--data <series>',
+      'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder',
+    )
     .option('--cuts <n>', 'number of cut points spread over the series', '12')
     .action((opts: { spec: string; data: string; cuts: string }, cmd: Command) => {
       const { json, dataDir } = globalOptions(cmd);
       const cutCount = parseCuts(opts.cuts);
       const spec = readSpecFile(opts.spec);
       const bars = readSeries(opts.data, dataDir);
-      if (bars.close.length < 2) throw new CliError(`The series has ${bars.close.length} bar(s); the check needs at least 2.`);
+      if (bars.close.length < 2)
+        throw new CliError(`The series has ${bars.close.length} bar(s); the check needs at least 2.`);
       const report = checkSpecLookAhead(bars, spec, defaultCuts(bars.close.length, cutCount));
       if (json) {
-        printJson({ ok: report.leakingColumns.length === 0, bars: report.bars, cuts: report.cuts, columns: report.columns, leakingColumns: report.leakingColumns, violations: report.violations });
+        printJson({
+          ok: report.leakingColumns.length === 0,
+          bars: report.bars,
+          cuts: report.cuts,
+          columns: report.columns,
+          leakingColumns: report.leakingColumns,
+          violations: report.violations,
+        });
       } else if (report.leakingColumns.length === 0) {
-        process.stdout.write(`No look-ahead: ${report.columns.length} column(s) unchanged at bars 0..t when bars after t were removed or changed (${report.cuts.length} cut points over ${report.bars} bars).\n`);
+        process.stdout.write(
+          `No look-ahead: ${report.columns.length} column(s) unchanged at bars 0..t when bars after t were removed or changed (${report.cuts.length} cut points over ${report.bars} bars).\n`,
+        );
       } else {
-        const lines = [`Look-ahead found in ${report.leakingColumns.length} of ${report.columns.length} column(s):`];
+        const lines = [
+          `Look-ahead found in ${report.leakingColumns.length} of ${report.columns.length} column(s):`,
+        ];
         for (const name of report.leakingColumns) {
           const v = report.violations.find((x) => x.column === name)!;
-          lines.push(`  ${name}: value at bar ${v.bar} changed from ${v.before} to ${v.after} when the bars after ${v.cut} were ${v.change}`);
+          lines.push(
+            `  ${name}: value at bar ${v.bar} changed from ${v.before} to ${v.after} when the bars after ${v.cut} were ${v.change}`,
+          );
         }
         process.stdout.write(`${lines.join('\n')}\n`);
       }
@@ -123,8 +159,13 @@ export function register(program: Command): void {
 
   features
     .command('export')
-    .description('Compute every feature of a spec over a series and write it as full columns aligned with the bars (time first; warm-up empty/null; multi-output as <name>.<output>).')
-    .requiredOption('--data <series>', 'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder')
+    .description(
+      'Compute every feature of a spec over a series and write it as full columns aligned with the bars (time first; warm-up empty/null; multi-output as <name>.<output>).',
+    )
+    .requiredOption(
+      '--data <series>',
+      'series file (Freqtrade JSON, FreqUI JSON or CSV timestamp,open,high,low,close,volume) or stored series venue:symbol:timeframe in the data folder',
+    )
     .requiredOption('--spec <file>', 'feature spec JSON (or a model card with featureSpec)')
     .requiredOption('--out <file>', 'output file')
     .option('--format <format>', 'csv or json (default: from the --out extension, else csv)')
@@ -137,6 +178,9 @@ export function register(program: Command): void {
       writeAtomically(opts.out, formatFeatureTable(bars, columns, format));
       const summary = { out: opts.out, format, rows: bars.close.length, columns: ['time', ...columns.names] };
       if (json) printJson(summary);
-      else process.stdout.write(`Wrote ${summary.rows} rows x ${summary.columns.length} columns (${summary.columns.join(', ')}) to ${opts.out}\n`);
+      else
+        process.stdout.write(
+          `Wrote ${summary.rows} rows x ${summary.columns.length} columns (${summary.columns.join(', ')}) to ${opts.out}\n`,
+        );
     });
 }

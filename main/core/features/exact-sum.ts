@@ -25,7 +25,7 @@ export function twoProduct(a: number, b: number, out: Float64Array): void {
   const bHi = t - (t - b);
   const bLo = b - bHi;
   out[0] = p;
-  out[1] = aLo * bLo - (((p - aHi * bHi) - aLo * bHi) - aHi * bLo);
+  out[1] = aLo * bLo - (p - aHi * bHi - aLo * bHi - aHi * bLo);
 }
 
 const MAX_PARTIALS = 64; // non-overlapping doubles span at most ~2100/53 partials; 64 is ample
@@ -55,7 +55,7 @@ export class ExactSum {
       const y = p[j]!;
       const hi = x + y;
       const bv = hi - x;
-      const lo = (x - (hi - bv)) + (y - bv);
+      const lo = x - (hi - bv) + (y - bv);
       if (lo !== 0) p[i++] = lo;
       x = hi;
     }
@@ -70,7 +70,7 @@ export class ExactSum {
   replace(x: number, old: number): void {
     const d = x - old;
     const bv = d - x;
-    const e = (x - (d - bv)) + (-old - bv);
+    const e = x - (d - bv) + (-old - bv);
     this.add(d);
     if (e !== 0) this.add(e);
   }
@@ -106,7 +106,7 @@ export class ExactSum {
       const y = p[j]!;
       const t = hi + y;
       const bv = t - hi;
-      lo += (hi - (t - bv)) + (y - bv);
+      lo += hi - (t - bv) + (y - bv);
       hi = t;
     }
     const h = hi + lo;
@@ -121,7 +121,7 @@ export class ExactSum {
     t = SPLITTER * q0;
     const qHi = t - (t - q0);
     const qLo = q0 - qHi;
-    const p2 = nLo * qLo - (((p1 - nHi * qHi) - nLo * qHi) - nHi * qLo);
+    const p2 = nLo * qLo - (p1 - nHi * qHi - nLo * qHi - nHi * qLo);
     const residual = hi - p1 - p2 + lo;
     return residual === 0 ? q0 : q0 + residual / n;
   }
@@ -172,7 +172,7 @@ export class ExactSum {
       const y = p[j]!;
       const t = s + y;
       const bv = t - s;
-      e += (s - (t - bv)) + (y - bv);
+      e += s - (t - bv) + (y - bv);
       s = t;
     }
     const hi = s + e;
@@ -200,7 +200,7 @@ export function scaledVariance(n: number, sum: ExactSum, squaresHi: number, squa
   const q2 = prodB[1]! + 2 * ddB[0]! * ddB[1]! + ddB[1]! * ddB[1]!;
   const d1 = p1 - q1;
   const bv = d1 - p1;
-  const err = (p1 - (d1 - bv)) + (-q1 - bv);
+  const err = p1 - (d1 - bv) + (-q1 - bv);
   const result = d1 + (err + p2 - q2);
   return result > 0 ? result : 0;
 }

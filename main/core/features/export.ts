@@ -30,11 +30,19 @@ export function formatFeatureCsv(bars: CandleColumns, features: FeatureColumns):
 
 /** JSON: `{ "columns": ["time", ...], "rows": <n>, "data": { "time": [...], "<column>": [...] } }`. */
 export function formatFeatureJson(bars: CandleColumns, features: FeatureColumns): string {
-  const toJson = (column: Float64Array): string => `[${Array.from(column, (x) => (Number.isFinite(x) ? JSON.stringify(x) : 'null')).join(',')}]`;
-  const entries = [`${JSON.stringify('time')}:${toJson(bars.time)}`, ...features.names.map((name, c) => `${JSON.stringify(name)}:${toJson(features.columns[c]!)}`)];
+  const toJson = (column: Float64Array): string =>
+    `[${Array.from(column, (x) => (Number.isFinite(x) ? JSON.stringify(x) : 'null')).join(',')}]`;
+  const entries = [
+    `${JSON.stringify('time')}:${toJson(bars.time)}`,
+    ...features.names.map((name, c) => `${JSON.stringify(name)}:${toJson(features.columns[c]!)}`),
+  ];
   return `{"columns":${JSON.stringify(['time', ...features.names])},"rows":${bars.time.length},"data":{${entries.join(',\n')}}}\n`;
 }
 
-export function formatFeatureTable(bars: CandleColumns, features: FeatureColumns, format: ExportFormat): string {
+export function formatFeatureTable(
+  bars: CandleColumns,
+  features: FeatureColumns,
+  format: ExportFormat,
+): string {
   return format === 'csv' ? formatFeatureCsv(bars, features) : formatFeatureJson(bars, features);
 }

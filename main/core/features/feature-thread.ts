@@ -21,7 +21,14 @@ export interface FeatureThreadTask {
 export function runFeatureTask(task: FeatureThreadTask): void {
   const n = task.barCount;
   const view = (k: number): Float64Array => new Float64Array(task.bars, k * n * 8, n);
-  const bars: CandleColumns = { time: view(0), open: view(1), high: view(2), low: view(3), close: view(4), volume: view(5) };
+  const bars: CandleColumns = {
+    time: view(0),
+    open: view(1),
+    high: view(2),
+    low: view(3),
+    close: view(4),
+    volume: view(5),
+  };
   task.features.forEach((feature, f) => {
     const outputs = featureOutputs(feature);
     const columns = runIndicator(createIndicator(feature), bars);

@@ -26,10 +26,23 @@ interface Case {
 
 const CASES: Case[] = [
   { id: 'sma', params: { period: 10 }, reference: (b) => [ref.sma(b.close, 10)] },
-  { id: 'sma', params: { period: 3, source: 'hlc3' }, reference: (b) => [ref.sma(Array.from(b.close, (c, i) => (b.high[i]! + b.low[i]! + c) / 3), 3)] },
+  {
+    id: 'sma',
+    params: { period: 3, source: 'hlc3' },
+    reference: (b) => [
+      ref.sma(
+        Array.from(b.close, (c, i) => (b.high[i]! + b.low[i]! + c) / 3),
+        3,
+      ),
+    ],
+  },
   { id: 'ema', params: { period: 10 }, reference: (b) => [ref.ema(b.close, 10)] },
   { id: 'ema', params: { period: 10, seed: 'first' }, reference: (b) => [ref.emaPandas(b.close, 10, false)] },
-  { id: 'ema', params: { period: 10, seed: 'first', adjust: true }, reference: (b) => [ref.emaPandas(b.close, 10, true)] },
+  {
+    id: 'ema',
+    params: { period: 10, seed: 'first', adjust: true },
+    reference: (b) => [ref.emaPandas(b.close, 10, true)],
+  },
   { id: 'wma', params: { period: 7 }, reference: (b) => [ref.wma(b.close, 7)] },
   { id: 'dema', params: { period: 5 }, reference: (b) => [ref.dema(b.close, 5)] },
   { id: 'tema', params: { period: 4 }, reference: (b) => [ref.tema(b.close, 4)] },
@@ -89,9 +102,24 @@ const CASES: Case[] = [
   { id: 'vwap', params: { period: 14 }, reference: (b) => [ref.vwapRolling(b, 14)] },
   { id: 'vwap', params: { mode: 'session' }, reference: (b) => [ref.vwapSession(b)] },
   { id: 'returns', params: { period: 3, kind: 'log' }, reference: (b) => [ref.returns(b.close, 3, true)] },
-  { id: 'returns', params: { period: 1, kind: 'simple' }, reference: (b) => [ref.returns(b.close, 1, false)] },
-  { id: 'volatility', params: { period: 10 }, reference: (b) => [ref.volatility(b.close, 10, 1)], tolerance: 1e-7 },
-  { id: 'zscore', params: { period: 10 }, reference: (b) => [ref.zscore(b.close, 10, 0)], tolerance: 1e-7, isComparable: (b, i) => isWellConditioned(b.close, i, 10) },
+  {
+    id: 'returns',
+    params: { period: 1, kind: 'simple' },
+    reference: (b) => [ref.returns(b.close, 1, false)],
+  },
+  {
+    id: 'volatility',
+    params: { period: 10 },
+    reference: (b) => [ref.volatility(b.close, 10, 1)],
+    tolerance: 1e-7,
+  },
+  {
+    id: 'zscore',
+    params: { period: 10 },
+    reference: (b) => [ref.zscore(b.close, 10, 0)],
+    tolerance: 1e-7,
+    isComparable: (b, i) => isWellConditioned(b.close, i, 10),
+  },
   {
     id: 'volume_zscore',
     params: { period: 10, ddof: 1 },
@@ -112,7 +140,13 @@ const feature = (c: Case): FeatureDefinition => ({ name: 'f', indicator: c.id, p
 const label = (c: Case): string => `${c.id}(${JSON.stringify(c.params)})`;
 
 /** Asserts equal warm-up (NaN) positions and values within a relative tolerance; returns the worst error. */
-function expectClose(actual: Float64Array, expected: number[], tolerance: number, what: string, isComparable: (i: number) => boolean = () => true): void {
+function expectClose(
+  actual: Float64Array,
+  expected: number[],
+  tolerance: number,
+  what: string,
+  isComparable: (i: number) => boolean = () => true,
+): void {
   expect(actual.length, what).toBe(expected.length);
   for (let i = 0; i < actual.length; i++) {
     if (!isComparable(i)) continue;
@@ -122,7 +156,9 @@ function expectClose(actual: Float64Array, expected: number[], tolerance: number
       expect(Number.isNaN(a), `${what} bar ${i}: ours ${a}, reference ${e}`).toBe(Number.isNaN(e));
       continue;
     }
-    expect(Math.abs(a - e), `${what} bar ${i}: ours ${a}, reference ${e}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(e)));
+    expect(Math.abs(a - e), `${what} bar ${i}: ours ${a}, reference ${e}`).toBeLessThanOrEqual(
+      tolerance * Math.max(1, Math.abs(e)),
+    );
   }
 }
 
@@ -173,9 +209,17 @@ describe('indicators', () => {
             const batch = runIndicator(createIndicator(feature(c)), bars);
             const streaming = createIndicator(feature(c));
             for (let i = 0; i < bars.close.length; i++) {
-              const values = streaming.update({ time: bars.time[i]!, open: bars.open[i]!, high: bars.high[i]!, low: bars.low[i]!, close: bars.close[i]!, volume: bars.volume[i]! });
+              const values = streaming.update({
+                time: bars.time[i]!,
+                open: bars.open[i]!,
+                high: bars.high[i]!,
+                low: bars.low[i]!,
+                close: bars.close[i]!,
+                volume: bars.volume[i]!,
+              });
               for (let k = 0; k < batch.length; k++) {
-                if (!Object.is(values[k], batch[k]![i])) throw new Error(`output ${k} bar ${i}: streaming ${values[k]} vs batch ${batch[k]![i]}`);
+                if (!Object.is(values[k], batch[k]![i]))
+                  throw new Error(`output ${k} bar ${i}: streaming ${values[k]} vs batch ${batch[k]![i]}`);
               }
             }
           }),
@@ -188,7 +232,15 @@ describe('indicators', () => {
           fc.property(barsArbitrary, (bars) => {
             const ours = runIndicator(createIndicator(feature(c)), bars);
             const expected = c.reference(bars);
-            ours.forEach((column, k) => expectClose(column, expected[k]!, c.tolerance ?? 1e-9, `${label(c)} output ${k}`, (i) => c.isComparable?.(bars, i) ?? true));
+            ours.forEach((column, k) =>
+              expectClose(
+                column,
+                expected[k]!,
+                c.tolerance ?? 1e-9,
+                `${label(c)} output ${k}`,
+                (i) => c.isComparable?.(bars, i) ?? true,
+              ),
+            );
           }),
           { numRuns: 60 },
         );
@@ -202,16 +254,32 @@ describe('indicators', () => {
             // Bars 0..t stay; every later bar is replaced by another random bar (close scaled too).
             const changed = columnsFromRows(
               Array.from({ length: n }, (_, i) => {
-                if (i <= t) return [bars.time[i]!, bars.open[i]!, bars.high[i]!, bars.low[i]!, bars.close[i]!, bars.volume[i]!];
+                if (i <= t)
+                  return [
+                    bars.time[i]!,
+                    bars.open[i]!,
+                    bars.high[i]!,
+                    bars.low[i]!,
+                    bars.close[i]!,
+                    bars.volume[i]!,
+                  ];
                 const j = Math.min(i, future.close.length - 1);
-                return [bars.time[i]!, future.open[j]!, future.high[j]!, future.low[j]!, future.close[j]! * 1.7, future.volume[j]! + 3];
+                return [
+                  bars.time[i]!,
+                  future.open[j]!,
+                  future.high[j]!,
+                  future.low[j]!,
+                  future.close[j]! * 1.7,
+                  future.volume[j]! + 3,
+                ];
               }),
             );
             const before = runIndicator(createIndicator(feature(c)), bars);
             const after = runIndicator(createIndicator(feature(c)), changed);
             for (let k = 0; k < before.length; k++) {
               for (let i = 0; i <= t; i++) {
-                if (!Object.is(before[k]![i], after[k]![i])) throw new Error(`output ${k} bar ${i} changed when bars after ${t} changed`);
+                if (!Object.is(before[k]![i], after[k]![i]))
+                  throw new Error(`output ${k} bar ${i} changed when bars after ${t} changed`);
               }
             }
           }),
@@ -233,10 +301,14 @@ describe('exact rolling sums', () => {
           const run = (history: number[], id: 'sma' | 'wma' | 'bbands' | 'zscore'): number[] => {
             const xs = [...history, ...window];
             const bars = columnsFromRows(xs.map((x, i) => [i, x, x, x, x, 1]));
-            const out = runIndicator(createIndicator({ name: 'f', indicator: id, params: { period: 20 } }), bars);
+            const out = runIndicator(
+              createIndicator({ name: 'f', indicator: id, params: { period: 20 } }),
+              bars,
+            );
             return out.map((col) => col[xs.length - 1]!);
           };
-          for (const id of ['sma', 'wma', 'bbands', 'zscore'] as const) expect(run(historyA, id)).toEqual(run(historyB, id));
+          for (const id of ['sma', 'wma', 'bbands', 'zscore'] as const)
+            expect(run(historyA, id)).toEqual(run(historyB, id));
         },
       ),
       { numRuns: 80 },
@@ -250,7 +322,11 @@ describe('exact rolling sums', () => {
     const history = [1e15, -1e15, 123456.789, -123456.789, 0.3];
     const a = [...history, 0.1, 0.2, 0.3, 0.4];
     const b = [0.4, 0.3, 0.2, 0.1];
-    const sma = (xs: number[]): number => runIndicator(createIndicator({ name: 'f', indicator: 'sma', params: { period: 4 } }), columnsFromRows(xs.map((x, i) => [i, x, x, x, x, 1])))[0]![xs.length - 1]!;
+    const sma = (xs: number[]): number =>
+      runIndicator(
+        createIndicator({ name: 'f', indicator: 'sma', params: { period: 4 } }),
+        columnsFromRows(xs.map((x, i) => [i, x, x, x, x, 1])),
+      )[0]![xs.length - 1]!;
     expect(sma(a)).toBe(sma(b));
     // A naive running sum drifts after the huge values leave the window; the exact sum does not.
     let naive = 0;
@@ -272,13 +348,20 @@ describe('exact rolling sums', () => {
           const k = window.length;
           const xs = [...history, ...window, ...window];
           const bars = columnsFromRows(xs.map((x, i) => [i, x, x, x, x, 1]));
-          const sma = (period: number): number => runIndicator(createIndicator({ name: 'f', indicator: 'sma', params: { period } }), bars)[0]![xs.length - 1]!;
+          const sma = (period: number): number =>
+            runIndicator(createIndicator({ name: 'f', indicator: 'sma', params: { period } }), bars)[0]![
+              xs.length - 1
+            ]!;
           expect(sma(2 * k)).toBe(sma(k));
           const flat = [...history, ...Array<number>(3 * k).fill(window[0]!)];
           const flatBars = columnsFromRows(flat.map((x, i) => [i, x, x, x, x, 1]));
           for (const id of ['sma', 'wma'] as const) {
             for (const period of [k, 2 * k, 3 * k]) {
-              expect(runIndicator(createIndicator({ name: 'f', indicator: id, params: { period } }), flatBars)[0]![flat.length - 1]).toBe(window[0]);
+              expect(
+                runIndicator(createIndicator({ name: 'f', indicator: id, params: { period } }), flatBars)[0]![
+                  flat.length - 1
+                ],
+              ).toBe(window[0]);
             }
           }
         },
@@ -290,12 +373,24 @@ describe('exact rolling sums', () => {
   it('reports a zero standard deviation for a constant window (bands collapse, z-score 0)', () => {
     const xs = [5, 9, 1e9, 3, ...Array<number>(20).fill(27123.37)];
     const bars = columnsFromRows(xs.map((x, i) => [i, x, x, x, x, x]));
-    const [upper, middle, lower] = runIndicator(createIndicator({ name: 'b', indicator: 'bbands', params: { period: 20 } }), bars);
+    const [upper, middle, lower] = runIndicator(
+      createIndicator({ name: 'b', indicator: 'bbands', params: { period: 20 } }),
+      bars,
+    );
     const last = xs.length - 1;
     expect(upper![last]).toBe(middle![last]);
     expect(lower![last]).toBe(middle![last]);
-    expect(runIndicator(createIndicator({ name: 'z', indicator: 'zscore', params: { period: 20 } }), bars)[0]![last]).toBe(0);
-    expect(runIndicator(createIndicator({ name: 'v', indicator: 'volume_zscore', params: { period: 20 } }), bars)[0]![last]).toBe(0);
+    expect(
+      runIndicator(createIndicator({ name: 'z', indicator: 'zscore', params: { period: 20 } }), bars)[0]![
+        last
+      ],
+    ).toBe(0);
+    expect(
+      runIndicator(
+        createIndicator({ name: 'v', indicator: 'volume_zscore', params: { period: 20 } }),
+        bars,
+      )[0]![last],
+    ).toBe(0);
   });
 });
 
@@ -303,7 +398,10 @@ describe('non-finite intermediate values', () => {
   it('keeps a zero price out of the rolling volatility until it leaves the window, then recovers', () => {
     const closes = [100, 101, 102, 0, 103, 104, 105, 106, 107, 108, 109, 110];
     const bars = columnsFromRows(closes.map((x, i) => [i, x, x, x, x, 1]));
-    const [vol] = runIndicator(createIndicator({ name: 'v', indicator: 'volatility', params: { period: 3 } }), bars);
+    const [vol] = runIndicator(
+      createIndicator({ name: 'v', indicator: 'volatility', params: { period: 3 } }),
+      bars,
+    );
     // Returns at bars 3 (ln 0 = -Inf) and 4 (ln(103/0) = +Inf) poison windows ending at bars 3..6.
     expect(Array.from(vol!.subarray(3, 7)).every(Number.isNaN)).toBe(true);
     const expected = ref.volatility(Float64Array.from(closes), 3, 1)[7]!;
@@ -312,32 +410,53 @@ describe('non-finite intermediate values', () => {
   });
 });
 
-describeWithData('indicators on the reference input series of TA-Lib and ta (agree with independent implementations)', () => {
-  const series: { name: string; bars: CandleColumns }[] = [{ name: 'talib ta_regtest_daily_ref_0', bars: readTalibRegtest(testDataPath('refs', 'talib', 'ta_regtest_daily_ref_0.csv')) }];
-  for (const file of readdirSync(testDataPath('refs', 'ta')).filter((f) => f.endsWith('.csv')).sort()) {
-    const bars = readTaFixture(testDataPath('refs', 'ta', file));
-    // Rows with missing inputs (documented in refs/README.md) are dropped: the pipeline rejects non-finite bars.
-    const keep = Array.from(bars.close.keys()).filter((i) => [bars.open, bars.high, bars.low, bars.close, bars.volume].every((col) => Number.isFinite(col[i]!)));
-    const rows = keep.map((i) => [bars.time[i]!, bars.open[i]!, bars.high[i]!, bars.low[i]!, bars.close[i]!, bars.volume[i]!]);
-    if (rows.length >= 15) series.push({ name: `ta ${file}`, bars: columnsFromRows(rows) });
-  }
+describeWithData(
+  'indicators on the reference input series of TA-Lib and ta (agree with independent implementations)',
+  () => {
+    const series: { name: string; bars: CandleColumns }[] = [
+      {
+        name: 'talib ta_regtest_daily_ref_0',
+        bars: readTalibRegtest(testDataPath('refs', 'talib', 'ta_regtest_daily_ref_0.csv')),
+      },
+    ];
+    for (const file of readdirSync(testDataPath('refs', 'ta'))
+      .filter((f) => f.endsWith('.csv'))
+      .sort()) {
+      const bars = readTaFixture(testDataPath('refs', 'ta', file));
+      // Rows with missing inputs (documented in refs/README.md) are dropped: the pipeline rejects non-finite bars.
+      const keep = Array.from(bars.close.keys()).filter((i) =>
+        [bars.open, bars.high, bars.low, bars.close, bars.volume].every((col) => Number.isFinite(col[i]!)),
+      );
+      const rows = keep.map((i) => [
+        bars.time[i]!,
+        bars.open[i]!,
+        bars.high[i]!,
+        bars.low[i]!,
+        bars.close[i]!,
+        bars.volume[i]!,
+      ]);
+      if (rows.length >= 15) series.push({ name: `ta ${file}`, bars: columnsFromRows(rows) });
+    }
 
-  it('reads the TA-Lib regression series (252 bars) and the ta fixtures', () => {
-    expect(series[0]!.bars.close.length).toBe(252);
-    expect(series.length).toBe(23);
-  });
-
-  for (const c of CASES) {
-    it(`${label(c)} matches the reference on every series`, () => {
-      let compared = 0;
-      for (const s of series) {
-        const ours = runIndicator(createIndicator(feature(c)), s.bars);
-        const expected = c.reference(s.bars);
-        ours.forEach((column, k) => expectClose(column, expected[k]!, c.tolerance ?? 1e-9, `${s.name} ${label(c)} output ${k}`));
-        if (Array.from(ours[0]!).some(Number.isFinite)) compared++;
-      }
-      // Not a vacuous all-warm-up comparison: most series are long enough to produce values.
-      expect(compared).toBeGreaterThanOrEqual(5);
+    it('reads the TA-Lib regression series (252 bars) and the ta fixtures', () => {
+      expect(series[0]!.bars.close.length).toBe(252);
+      expect(series.length).toBe(23);
     });
-  }
-});
+
+    for (const c of CASES) {
+      it(`${label(c)} matches the reference on every series`, () => {
+        let compared = 0;
+        for (const s of series) {
+          const ours = runIndicator(createIndicator(feature(c)), s.bars);
+          const expected = c.reference(s.bars);
+          ours.forEach((column, k) =>
+            expectClose(column, expected[k]!, c.tolerance ?? 1e-9, `${s.name} ${label(c)} output ${k}`),
+          );
+          if (Array.from(ours[0]!).some(Number.isFinite)) compared++;
+        }
+        // Not a vacuous all-warm-up comparison: most series are long enough to produce values.
+        expect(compared).toBeGreaterThanOrEqual(5);
+      });
+    }
+  },
+);

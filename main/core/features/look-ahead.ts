@@ -64,7 +64,11 @@ export function defaultCuts(barCount: number, count: number): number[] {
   return [...cuts].filter((c) => c >= 0 && c <= barCount - 2).sort((a, b) => a - b);
 }
 
-export function checkLookAhead(bars: CandleColumns, compute: FeatureComputer, cuts: number[] = defaultCuts(bars.close.length, 12)): LookAheadReport {
+export function checkLookAhead(
+  bars: CandleColumns,
+  compute: FeatureComputer,
+  cuts: number[] = defaultCuts(bars.close.length, 12),
+): LookAheadReport {
   const base = compute(bars);
   const violations: LookAheadViolation[] = [];
   const leaking = new Set<string>();
@@ -84,7 +88,13 @@ export function checkLookAhead(bars: CandleColumns, compute: FeatureComputer, cu
       });
     }
   }
-  return { bars: bars.close.length, cuts, columns: base.names, violations, leakingColumns: base.names.filter((n) => leaking.has(n)) };
+  return {
+    bars: bars.close.length,
+    cuts,
+    columns: base.names,
+    violations,
+    leakingColumns: base.names.filter((n) => leaking.has(n)),
+  };
 }
 
 /** The check for a feature spec, through the same pipeline the models use. */

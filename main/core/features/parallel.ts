@@ -41,14 +41,20 @@ const COST: Record<IndicatorId, number> = {
   volume_zscore: 1.8,
 };
 
-export async function computeFeatureColumnsParallel(bars: CandleColumns, spec: FeatureSpec, threads = availableParallelism()): Promise<FeatureColumns> {
+export async function computeFeatureColumnsParallel(
+  bars: CandleColumns,
+  spec: FeatureSpec,
+  threads = availableParallelism(),
+): Promise<FeatureColumns> {
   const n = bars.close.length;
   const threadCount = Math.max(1, Math.min(threads, spec.features.length));
   if (threadCount === 1 || n < MIN_PARALLEL_BARS) return computeFeatureColumns(bars, spec);
   checkBars(bars);
 
   const shared = new SharedArrayBuffer(6 * n * 8);
-  [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].forEach((column, k) => new Float64Array(shared, k * n * 8, n).set(column));
+  [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].forEach((column, k) =>
+    new Float64Array(shared, k * n * 8, n).set(column),
+  );
   const names: string[] = [];
   const firstColumns: number[] = [];
   for (const feature of spec.features) {
@@ -59,7 +65,9 @@ export async function computeFeatureColumnsParallel(bars: CandleColumns, spec: F
 
   // Longest-processing-time-first: heaviest feature to the least loaded thread.
   const shares = Array.from({ length: threadCount }, () => ({ load: 0, indexes: [] as number[] }));
-  const order = spec.features.map((f, i) => i).sort((a, b) => COST[spec.features[b]!.indicator] - COST[spec.features[a]!.indicator]);
+  const order = spec.features
+    .map((f, i) => i)
+    .sort((a, b) => COST[spec.features[b]!.indicator] - COST[spec.features[a]!.indicator]);
   for (const i of order) {
     const lightest = shares.reduce((best, s) => (s.load < best.load ? s : best));
     lightest.indexes.push(i);
@@ -76,13 +84,17 @@ export async function computeFeatureColumnsParallel(bars: CandleColumns, spec: F
   const helpers = shares.slice(1).map(
     (share) =>
       new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL('./feature-thread.ts', import.meta.url), { workerData: task(share.indexes) });
+        const worker = new Worker(new URL('./feature-thread.ts', import.meta.url), {
+          workerData: task(share.indexes),
+        });
         worker.once('message', (message: { ok: boolean; message?: string }) => {
           void worker.terminate();
           if (message.ok) resolve();
           else reject(appError('INTERNAL', `Feature thread failed: ${message.message}`));
         });
-        worker.once('error', (error) => reject(appError('INTERNAL', `Feature thread failed: ${error.message}`)));
+        worker.once('error', (error) =>
+          reject(appError('INTERNAL', `Feature thread failed: ${error.message}`)),
+        );
       }),
   );
   // The calling thread takes the first share while the helpers run.

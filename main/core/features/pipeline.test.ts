@@ -6,7 +6,15 @@ import { describeWithData, testDataPath } from '../../../tests/support/test-data
 import { AppErrorException } from '../../../shared/errors.ts';
 import { INDICATOR_IDS, type FeatureSpecInput } from '../../../shared/feature-spec.ts';
 import { listIndicators } from './catalog.ts';
-import { buildModelInputs, completeRows, computeFeatureColumns, FeaturePipeline, fitNormalisation, modelInputShape, parseFeatureSpec } from './pipeline.ts';
+import {
+  buildModelInputs,
+  completeRows,
+  computeFeatureColumns,
+  FeaturePipeline,
+  fitNormalisation,
+  modelInputShape,
+  parseFeatureSpec,
+} from './pipeline.ts';
 import { checkLookAhead, checkSpecLookAhead } from './look-ahead.ts';
 import { loadSeriesFile } from './series-file.ts';
 import { computeFeatureColumnsParallel, MIN_PARALLEL_BARS } from './parallel.ts';
@@ -32,7 +40,14 @@ function errorOf(fn: () => unknown): AppErrorException {
   throw new Error('expected an AppErrorException');
 }
 
-const barAt = (bars: CandleColumns, i: number) => ({ time: bars.time[i]!, open: bars.open[i]!, high: bars.high[i]!, low: bars.low[i]!, close: bars.close[i]!, volume: bars.volume[i]! });
+const barAt = (bars: CandleColumns, i: number) => ({
+  time: bars.time[i]!,
+  open: bars.open[i]!,
+  high: bars.high[i]!,
+  low: bars.low[i]!,
+  close: bars.close[i]!,
+  volume: bars.volume[i]!,
+});
 
 describeWithData('feature pipeline on real BTC/USDT 1h candles', () => {
   const bars = loadSeriesFile(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-1h.json'));
@@ -55,7 +70,11 @@ describeWithData('feature pipeline on real BTC/USDT 1h candles', () => {
     it(`builds the same ${layout.kind} inputs streaming bar by bar as in batch (bit for bit, normalised)`, () => {
       const raw = parseFeatureSpec({ features: ALL_FEATURES, layout });
       const { columns } = computeFeatureColumns(bars, raw);
-      const spec = parseFeatureSpec({ features: ALL_FEATURES, layout, normalisation: fitNormalisation(columns, layout.kind === 'window' ? 'minmax' : 'zscore', 0, 3000) });
+      const spec = parseFeatureSpec({
+        features: ALL_FEATURES,
+        layout,
+        normalisation: fitNormalisation(columns, layout.kind === 'window' ? 'minmax' : 'zscore', 0, 3000),
+      });
       const rows = completeRows(columns, spec);
       const batch = buildModelInputs(columns, spec, rows);
       const width = columns.length * (layout.kind === 'window' ? layout.windowBars : 1);
@@ -69,7 +88,8 @@ describeWithData('feature pipeline on real BTC/USDT 1h candles', () => {
         }
         expect(vector).not.toBeNull();
         const expected = batch.subarray(r * width, (r + 1) * width);
-        if (!vector!.every((x, k) => Object.is(x, expected[k]))) throw new Error(`bar ${i}: streaming input differs from batch`);
+        if (!vector!.every((x, k) => Object.is(x, expected[k])))
+          throw new Error(`bar ${i}: streaming input differs from batch`);
         r++;
       }
       expect(r).toBe(rows.length);
@@ -78,7 +98,13 @@ describeWithData('feature pipeline on real BTC/USDT 1h candles', () => {
   }
 
   it('lays a window out oldest bar first, features innermost', () => {
-    const spec = parseFeatureSpec({ features: [{ name: 'sma', indicator: 'sma', params: { period: 3 } }, { name: 'rsi', indicator: 'rsi' }], layout: { kind: 'window', windowBars: 4 } });
+    const spec = parseFeatureSpec({
+      features: [
+        { name: 'sma', indicator: 'sma', params: { period: 3 } },
+        { name: 'rsi', indicator: 'rsi' },
+      ],
+      layout: { kind: 'window', windowBars: 4 },
+    });
     const { columns } = computeFeatureColumns(bars, spec);
     const row = 100;
     const input = buildModelInputs(columns, spec, [row]);
@@ -90,7 +116,12 @@ describeWithData('feature pipeline on real BTC/USDT 1h candles', () => {
   });
 
   it('fits z-score and min-max parameters on the training range only', () => {
-    const spec = parseFeatureSpec({ features: [{ name: 'rsi', indicator: 'rsi' }, { name: 'ret', indicator: 'returns' }] });
+    const spec = parseFeatureSpec({
+      features: [
+        { name: 'rsi', indicator: 'rsi' },
+        { name: 'ret', indicator: 'returns' },
+      ],
+    });
     const { columns } = computeFeatureColumns(bars, spec);
     const z = fitNormalisation(columns, 'zscore', 14, 2000);
     const zSpec = parseFeatureSpec({ ...spec, normalisation: z });
@@ -132,13 +163,42 @@ describe('feature pipeline errors', () => {
   };
 
   it('names the field of an invalid spec', () => {
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'x', indicator: 'nope' }] })).message).toContain('features.0.indicator');
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'r', indicator: 'rsi', params: { length: 3 } }] })).message).toContain("rsi has no parameter 'length'");
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'r', indicator: 'rsi', params: { period: 0 } }] })).message).toContain('rsi.period = 0 must be within 1..100000');
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'm', indicator: 'macd', output: 'hist' }] })).message).toContain("no output 'hist' (outputs: line, signal, histogram)");
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'a', indicator: 'rsi' }, { name: 'a', indicator: 'sma' }] })).message).toContain("duplicate feature name 'a'");
-    expect(errorOf(() => parseFeatureSpec({ features: [{ name: 'e', indicator: 'ema', params: { adjust: true } }] })).message).toContain("needs seed 'first'");
-    const wrongLength = errorOf(() => parseFeatureSpec({ features: [{ name: 'm', indicator: 'macd' }], normalisation: { kind: 'zscore', mean: [0], std: [1] } }));
+    expect(
+      errorOf(() => parseFeatureSpec({ features: [{ name: 'x', indicator: 'nope' }] })).message,
+    ).toContain('features.0.indicator');
+    expect(
+      errorOf(() => parseFeatureSpec({ features: [{ name: 'r', indicator: 'rsi', params: { length: 3 } }] }))
+        .message,
+    ).toContain("rsi has no parameter 'length'");
+    expect(
+      errorOf(() => parseFeatureSpec({ features: [{ name: 'r', indicator: 'rsi', params: { period: 0 } }] }))
+        .message,
+    ).toContain('rsi.period = 0 must be within 1..100000');
+    expect(
+      errorOf(() => parseFeatureSpec({ features: [{ name: 'm', indicator: 'macd', output: 'hist' }] }))
+        .message,
+    ).toContain("no output 'hist' (outputs: line, signal, histogram)");
+    expect(
+      errorOf(() =>
+        parseFeatureSpec({
+          features: [
+            { name: 'a', indicator: 'rsi' },
+            { name: 'a', indicator: 'sma' },
+          ],
+        }),
+      ).message,
+    ).toContain("duplicate feature name 'a'");
+    expect(
+      errorOf(() =>
+        parseFeatureSpec({ features: [{ name: 'e', indicator: 'ema', params: { adjust: true } }] }),
+      ).message,
+    ).toContain("needs seed 'first'");
+    const wrongLength = errorOf(() =>
+      parseFeatureSpec({
+        features: [{ name: 'm', indicator: 'macd' }],
+        normalisation: { kind: 'zscore', mean: [0], std: [1] },
+      }),
+    );
     expect(wrongLength.code).toBe('FEATURE_INVALID');
     expect(wrongLength.message).toContain('1 entries for 3 columns');
   });
@@ -154,7 +214,9 @@ describe('feature pipeline errors', () => {
   it('rejects a bar with a non-finite price, naming the row', () => {
     const broken = { ...bars, close: bars.close.slice() };
     broken.close[7] = NaN;
-    const error = errorOf(() => computeFeatureColumns(broken, parseFeatureSpec({ features: [{ name: 's', indicator: 'sma' }] })));
+    const error = errorOf(() =>
+      computeFeatureColumns(broken, parseFeatureSpec({ features: [{ name: 's', indicator: 'sma' }] })),
+    );
     expect(error.code).toBe('DATA_INVALID');
     expect(error.message).toContain('Bar 7 has a non-finite close');
   });
@@ -162,7 +224,9 @@ describe('feature pipeline errors', () => {
   it('the look-ahead check names a feature that peeks at the future', () => {
     // A centred moving average (pandas rolling(center=True)) is the classic leak.
     const centred = (b: CandleColumns) => {
-      const out = b.close.map((_, i) => (i >= 1 && i + 1 < b.close.length ? (b.close[i - 1]! + b.close[i]! + b.close[i + 1]!) / 3 : NaN));
+      const out = b.close.map((_, i) =>
+        i >= 1 && i + 1 < b.close.length ? (b.close[i - 1]! + b.close[i]! + b.close[i + 1]!) / 3 : NaN,
+      );
       return { names: ['sma', 'centred'], columns: [b.close.slice(), out] };
     };
     const report = checkLookAhead(bars, centred);
@@ -184,7 +248,14 @@ describe('parallel batch', () => {
   it('computes the same columns on several threads as serially, bit for bit', async () => {
     const random = new SeededRandom(7);
     const n = MIN_PARALLEL_BARS + 20_000;
-    const bars: CandleColumns = { time: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+    const bars: CandleColumns = {
+      time: new Float64Array(n),
+      open: new Float64Array(n),
+      high: new Float64Array(n),
+      low: new Float64Array(n),
+      close: new Float64Array(n),
+      volume: new Float64Array(n),
+    };
     let price = 100;
     for (let i = 0; i < n; i++) {
       bars.time[i] = i * 60_000;
@@ -200,7 +271,8 @@ describe('parallel batch', () => {
     const parallel = await computeFeatureColumnsParallel(bars, spec, 3);
     expect(parallel.names).toEqual(serial.names);
     serial.columns.forEach((column, c) => {
-      if (!column.every((x, i) => Object.is(x, parallel.columns[c]![i]))) throw new Error(`column ${serial.names[c]} differs`);
+      if (!column.every((x, i) => Object.is(x, parallel.columns[c]![i])))
+        throw new Error(`column ${serial.names[c]} differs`);
     });
   });
 });
@@ -210,7 +282,10 @@ describe('series files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-series-'));
     try {
       const good = join(dir, 'good.csv');
-      writeFileSync(good, 'timestamp,open,high,low,close,volume\n2024-01-01 00:00:00,1,2,0.5,1.5,10\n2024-01-01T00:01:00Z,1.5,2,1,1.8,11\n');
+      writeFileSync(
+        good,
+        'timestamp,open,high,low,close,volume\n2024-01-01 00:00:00,1,2,0.5,1.5,10\n2024-01-01T00:01:00Z,1.5,2,1,1.8,11\n',
+      );
       const bars = loadSeriesFile(good);
       expect(Array.from(bars.time)).toEqual([Date.UTC(2024, 0, 1), Date.UTC(2024, 0, 1, 0, 1)]);
       expect(Array.from(bars.close)).toEqual([1.5, 1.8]);
@@ -242,7 +317,9 @@ describeWithData('series files from other tools', () => {
     const frequi = loadSeriesFile(testDataPath('crypto', 'frequi', 'pair_candles_btc_1m.json'));
     expect(frequi.close.length).toBe(500);
     expect(frequi.time[0]).toBe(1683541620000);
-    const csv = loadSeriesFile(testDataPath('crypto', 'nautilus_trader', 'btc-perp-20211231-20220201_1m.csv'));
+    const csv = loadSeriesFile(
+      testDataPath('crypto', 'nautilus_trader', 'btc-perp-20211231-20220201_1m.csv'),
+    );
     expect(csv.close.length).toBe(45031);
     expect(csv.time[0]).toBe(Date.UTC(2021, 11, 31, 23, 1));
     expect(csv.close[0]).toBe(46377);

@@ -30,7 +30,10 @@ export function parseFeatureSpec(value: unknown): FeatureSpec {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    throw appError('FEATURE_INVALID', `Feature spec invalid at ${path}: ${issue.message}`, { path: issue.path.map(String), issues: parsed.error.issues.length });
+    throw appError('FEATURE_INVALID', `Feature spec invalid at ${path}: ${issue.message}`, {
+      path: issue.path.map(String),
+      issues: parsed.error.issues.length,
+    });
   }
   const spec = parsed.data;
   for (const feature of spec.features) resolveParams(feature);
@@ -38,7 +41,11 @@ export function parseFeatureSpec(value: unknown): FeatureSpec {
   const n = spec.normalisation;
   const length = n.kind === 'zscore' ? n.mean.length : n.kind === 'minmax' ? n.min.length : names.length;
   if (length !== names.length) {
-    throw appError('FEATURE_INVALID', `Feature spec invalid at normalisation: ${length} entries for ${names.length} columns (${names.join(', ')}).`, { path: ['normalisation'] });
+    throw appError(
+      'FEATURE_INVALID',
+      `Feature spec invalid at normalisation: ${length} entries for ${names.length} columns (${names.join(', ')}).`,
+      { path: ['normalisation'] },
+    );
   }
   return spec;
 }
@@ -54,9 +61,18 @@ export function checkBars(bars: CandleColumns): void {
   const fields = ['time', 'open', 'high', 'low', 'close', 'volume'] as const;
   for (const field of fields) {
     const column = bars[field];
-    if (column.length !== n) throw appError('DATA_INVALID', `Bar column '${field}' has ${column.length} values but 'close' has ${n}.`);
+    if (column.length !== n)
+      throw appError(
+        'DATA_INVALID',
+        `Bar column '${field}' has ${column.length} values but 'close' has ${n}.`,
+      );
     const bad = firstNonFinite(column);
-    if (bad >= 0) throw appError('DATA_INVALID', `Bar ${bad} has a non-finite ${field} (${column[bad]}); fill or drop it before computing features.`, { row: bad, field });
+    if (bad >= 0)
+      throw appError(
+        'DATA_INVALID',
+        `Bar ${bad} has a non-finite ${field} (${column[bad]}); fill or drop it before computing features.`,
+        { row: bad, field },
+      );
   }
 }
 
@@ -116,7 +132,8 @@ export function modelInputShape(spec: FeatureSpec, rowCount: number): number[] {
 /** Normalises one raw value of column `c` as the spec says. */
 export function normaliseValue(normalisation: Normalisation, c: number, x: number): number {
   if (normalisation.kind === 'zscore') return (x - normalisation.mean[c]!) / normalisation.std[c]!;
-  if (normalisation.kind === 'minmax') return (x - normalisation.min[c]!) / (normalisation.max[c]! - normalisation.min[c]!);
+  if (normalisation.kind === 'minmax')
+    return (x - normalisation.min[c]!) / (normalisation.max[c]! - normalisation.min[c]!);
   return x;
 }
 
@@ -125,26 +142,39 @@ export function normaliseValue(normalisation: Normalisation, c: number, x: numbe
  * tabular [row][column], window [row][bar oldest..newest][column]. A requested row whose window
  * holds a warm-up (NaN) value is an error naming the row and column, never a silent NaN input.
  */
-export function buildModelInputs(columns: readonly Float64Array[], spec: FeatureSpec, rowIndexes?: ArrayLike<number>): Float32Array {
+export function buildModelInputs(
+  columns: readonly Float64Array[],
+  spec: FeatureSpec,
+  rowIndexes?: ArrayLike<number>,
+): Float32Array {
   const rows = rowIndexes ?? completeRows(columns, spec);
   const width = columns.length;
   const window = windowBars(spec);
   const n = columns[0]?.length ?? 0;
   const names = featureColumnNames(spec);
-  if (names.length !== width) throw appError('FEATURE_INVALID', `The spec has ${names.length} columns but ${width} were given.`);
+  if (names.length !== width)
+    throw appError('FEATURE_INVALID', `The spec has ${names.length} columns but ${width} were given.`);
   const out = new Float32Array(rows.length * window * width);
   const normalisation = spec.normalisation;
   let k = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     if (!Number.isInteger(row) || row < window - 1 || row >= n) {
-      throw appError('BAD_INPUT', `Row ${row} is outside 0..${n - 1} or has fewer than ${window} bars before it.`, { row });
+      throw appError(
+        'BAD_INPUT',
+        `Row ${row} is outside 0..${n - 1} or has fewer than ${window} bars before it.`,
+        { row },
+      );
     }
     for (let w = row - window + 1; w <= row; w++) {
       for (let c = 0; c < width; c++) {
         const x = columns[c]![w]!;
         if (!Number.isFinite(x)) {
-          throw appError('FEATURE_INVALID', `Feature '${names[c]}' is not yet defined at bar ${w} (warm-up) but row ${row} needs it; start from completeRows().`, { row, bar: w, feature: names[c] });
+          throw appError(
+            'FEATURE_INVALID',
+            `Feature '${names[c]}' is not yet defined at bar ${w} (warm-up) but row ${row} needs it; start from completeRows().`,
+            { row, bar: w, feature: names[c] },
+          );
         }
         out[k++] = normaliseValue(normalisation, c, x);
       }
@@ -158,7 +188,12 @@ export function buildModelInputs(columns: readonly Float64Array[], spec: Feature
  * NaN warm-up values. A constant column gets std 1 (z-score) or max = min + 1 (min-max), so it
  * maps to 0 instead of dividing by zero.
  */
-export function fitNormalisation(columns: readonly Float64Array[], kind: Normalisation['kind'], start = 0, end = columns[0]?.length ?? 0): Normalisation {
+export function fitNormalisation(
+  columns: readonly Float64Array[],
+  kind: Normalisation['kind'],
+  start = 0,
+  end = columns[0]?.length ?? 0,
+): Normalisation {
   if (kind === 'none') return { kind: 'none' };
   const stats = columns.map((column, c) => {
     let count = 0;
@@ -176,10 +211,16 @@ export function fitNormalisation(columns: readonly Float64Array[], kind: Normali
       if (x < min) min = x;
       if (x > max) max = x;
     }
-    if (count === 0) throw appError('FEATURE_INVALID', `Column ${c} has no finite value in rows ${start}..${end - 1}; cannot fit ${kind} normalisation.`, { column: c });
+    if (count === 0)
+      throw appError(
+        'FEATURE_INVALID',
+        `Column ${c} has no finite value in rows ${start}..${end - 1}; cannot fit ${kind} normalisation.`,
+        { column: c },
+      );
     return { mean, std: Math.sqrt(m2 / count), min, max };
   });
-  if (kind === 'zscore') return { kind, mean: stats.map((s) => s.mean), std: stats.map((s) => (s.std > 0 ? s.std : 1)) };
+  if (kind === 'zscore')
+    return { kind, mean: stats.map((s) => s.mean), std: stats.map((s) => (s.std > 0 ? s.std : 1)) };
   return { kind, min: stats.map((s) => s.min), max: stats.map((s) => (s.max > s.min ? s.max : s.min + 1)) };
 }
 
@@ -217,8 +258,19 @@ export class FeaturePipeline {
   /** Consumes one bar (must be finite); returns the input vector (reused between calls) or null. */
   update(bar: Bar): Float32Array | null {
     const { time, open, high, low, close, volume } = bar;
-    if (!(Number.isFinite(time) && Number.isFinite(open) && Number.isFinite(high) && Number.isFinite(low) && Number.isFinite(close) && Number.isFinite(volume))) {
-      throw appError('DATA_INVALID', `Bar at ${time} has a non-finite field; fill or drop it before computing features.`, { time });
+    if (!(
+      Number.isFinite(time) &&
+      Number.isFinite(open) &&
+      Number.isFinite(high) &&
+      Number.isFinite(low) &&
+      Number.isFinite(close) &&
+      Number.isFinite(volume)
+    )) {
+      throw appError(
+        'DATA_INVALID',
+        `Bar at ${time} has a non-finite field; fill or drop it before computing features.`,
+        { time },
+      );
     }
     const latest = this.latest;
     let c = 0;
@@ -242,7 +294,8 @@ export class FeaturePipeline {
     let k = 0;
     for (let w = 0; w < this.window; w++) {
       const slot = (this.head + w) % this.window; // head is now the oldest row
-      for (let j = 0; j < width; j++) this.input[k++] = normaliseValue(normalisation, j, this.history[slot * width + j]!);
+      for (let j = 0; j < width; j++)
+        this.input[k++] = normaliseValue(normalisation, j, this.history[slot * width + j]!);
     }
     return this.input;
   }

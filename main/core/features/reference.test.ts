@@ -31,7 +31,8 @@ describeWithData('indicators against TA-Lib values on real BTC/USDT 1m candles (
       [columns[2]!, data.ema50],
     ] as const) {
       let worst = 0;
-      for (let i = n - 200; i < n; i++) worst = Math.max(worst, Math.abs(column[i]! - expected[i]!) / Math.abs(expected[i]!));
+      for (let i = n - 200; i < n; i++)
+        worst = Math.max(worst, Math.abs(column[i]! - expected[i]!) / Math.abs(expected[i]!));
       expect(worst).toBeLessThan(1e-8);
     }
   });

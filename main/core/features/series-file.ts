@@ -53,19 +53,30 @@ function rowsFromFrequi(text: string, path: string): unknown[][] {
   } catch (error) {
     throw appError('DATA_INVALID', `${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (doc && typeof doc === 'object' && Array.isArray((doc as { columns?: unknown }).columns) && Array.isArray((doc as { data?: unknown }).data)) {
+  if (
+    doc &&
+    typeof doc === 'object' &&
+    Array.isArray((doc as { columns?: unknown }).columns) &&
+    Array.isArray((doc as { data?: unknown }).data)
+  ) {
     const { columns, data } = doc as { columns: unknown[]; data: unknown[][] };
     const names = columns.map((c) => String(c).toLowerCase());
     const time = TIME_NAMES.map((n) => names.indexOf(n)).find((i) => i >= 0);
     const fields = ['open', 'high', 'low', 'close', 'volume'].map((f) => names.indexOf(f));
     const missing = ['open', 'high', 'low', 'close', 'volume'].filter((_, k) => fields[k]! < 0);
     if (time === undefined || missing.length > 0) {
-      throw appError('DATA_INVALID', `${path}: columns need a time (${TIME_NAMES.join('|')}) and open, high, low, close, volume${missing.length > 0 ? `; missing: ${missing.join(', ')}` : ''}.`);
+      throw appError(
+        'DATA_INVALID',
+        `${path}: columns need a time (${TIME_NAMES.join('|')}) and open, high, low, close, volume${missing.length > 0 ? `; missing: ${missing.join(', ')}` : ''}.`,
+      );
     }
     const indexes = [time, ...fields];
     return data.map((row) => (Array.isArray(row) ? indexes.map((i) => row[i]) : []));
   }
-  throw appError('DATA_INVALID', `${path}: expected a Freqtrade candle array [[time, open, high, low, close, volume], ...], a CSV file or a FreqUI {columns, data} object.`);
+  throw appError(
+    'DATA_INVALID',
+    `${path}: expected a Freqtrade candle array [[time, open, high, low, close, volume], ...], a CSV file or a FreqUI {columns, data} object.`,
+  );
 }
 
 /** Epoch ms from a FreqUI time cell (number or text), read as the importer reads timestamps. */
@@ -90,15 +101,28 @@ function toColumns(rows: unknown[][], path: string): CandleColumns {
     const row = rows[i]!;
     const where = `row ${i + 1}`;
     const time = parseTimeMs(row[0]);
-    if (!Number.isFinite(time)) throw appError('DATA_INVALID', `${path}: ${where} has an unreadable time ${JSON.stringify(row[0])}.`, { row: i + 1 });
+    if (!Number.isFinite(time))
+      throw appError('DATA_INVALID', `${path}: ${where} has an unreadable time ${JSON.stringify(row[0])}.`, {
+        row: i + 1,
+      });
     if (i > 0 && time <= cols.time[i - 1]!) {
-      throw appError('DATA_INVALID', `${path}: ${where} time ${time} is not after the previous bar (${cols.time[i - 1]}); sort and de-duplicate the series.`, { row: i + 1 });
+      throw appError(
+        'DATA_INVALID',
+        `${path}: ${where} time ${time} is not after the previous bar (${cols.time[i - 1]}); sort and de-duplicate the series.`,
+        { row: i + 1 },
+      );
     }
     cols.time[i] = time;
     for (let k = 0; k < 5; k++) {
       const raw = row[k + 1];
-      const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-      if (!Number.isFinite(value)) throw appError('DATA_INVALID', `${path}: ${where} has a missing or non-numeric ${names[k]} (${JSON.stringify(raw)}).`, { row: i + 1, field: names[k] });
+      const value =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(value))
+        throw appError(
+          'DATA_INVALID',
+          `${path}: ${where} has a missing or non-numeric ${names[k]} (${JSON.stringify(raw)}).`,
+          { row: i + 1, field: names[k] },
+        );
       cols[names[k]!][i] = value;
     }
   }
@@ -121,14 +145,27 @@ export function parseStoredSeriesKey(text: string): SeriesKey | null {
 /** All bars of a stored series from market.db (opened read-only; never migrated or changed here). */
 export function loadStoredSeries(marketDbPath: string, key: SeriesKey): CandleColumns {
   const label = `${key.venue}:${key.symbol}:${key.timeframe}`;
-  if (!existsSync(marketDbPath)) throw appError('NOT_FOUND', `No market data at ${marketDbPath}, so no stored series ${label}; import or fetch candles first (vantage data ...).`);
-  const market = openDatabase({ name: 'market.db', path: marketDbPath, migrations: marketMigrations, durability: 'normal', isReadOnly: true });
+  if (!existsSync(marketDbPath))
+    throw appError(
+      'NOT_FOUND',
+      `No market data at ${marketDbPath}, so no stored series ${label}; import or fetch candles first (vantage data ...).`,
+    );
+  const market = openDatabase({
+    name: 'market.db',
+    path: marketDbPath,
+    migrations: marketMigrations,
+    durability: 'normal',
+    isReadOnly: true,
+  });
   try {
     const store = new CandleStore(market.db);
     const bars = store.query(key);
     if (bars.time.length === 0) {
       const known = store.listSeries().map((s) => `${s.venue}:${s.symbol}:${s.timeframe}`);
-      throw appError('NOT_FOUND', `No stored series ${label} in ${marketDbPath}${known.length > 0 ? `; stored: ${known.slice(0, 20).join(', ')}` : ' (it holds no series)'}.`);
+      throw appError(
+        'NOT_FOUND',
+        `No stored series ${label} in ${marketDbPath}${known.length > 0 ? `; stored: ${known.slice(0, 20).join(', ')}` : ' (it holds no series)'}.`,
+      );
     }
     return bars;
   } finally {

@@ -30,7 +30,14 @@ export function sourceCode(source: Source): number {
 }
 
 /** The value of a source for one bar; a switch (not a closure) so the hot loop stays monomorphic. */
-export function sourceValue(code: number, open: number, high: number, low: number, close: number, volume: number): number {
+export function sourceValue(
+  code: number,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: number,
+): number {
   switch (code) {
     case 0:
       return close;

@@ -110,7 +110,7 @@ export class RollingMoments {
     const hi = this.squaresHi;
     const s = hi + p;
     const bv = s - hi;
-    const lo = this.squaresLo + ((hi - (s - bv)) + (p - bv)) + e;
+    const lo = this.squaresLo + (hi - (s - bv) + (p - bv)) + e;
     const h2 = s + lo;
     this.squaresLo = lo - (h2 - s);
     this.squaresHi = h2;

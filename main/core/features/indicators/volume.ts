@@ -67,6 +67,7 @@ export class VwapIndicator extends Indicator {
     this.weighted.addProduct(tp, v);
     this.volume.add(v);
     const volume = this.volume.value();
-    this.values[0] = (this.isSession || this.prices.isFull()) && volume !== 0 ? this.weighted.value() / volume : NaN;
+    this.values[0] =
+      (this.isSession || this.prices.isFull()) && volume !== 0 ? this.weighted.value() / volume : NaN;
   }
 }

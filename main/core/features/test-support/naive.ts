@@ -7,7 +7,8 @@ import type { CandleColumns } from '../types.ts';
  */
 
 const nan = (n: number): number[] => new Array<number>(n).fill(NaN);
-const windowOf = (x: ArrayLike<number>, i: number, n: number): number[] => Array.from({ length: n }, (_, k) => x[i - n + 1 + k]!);
+const windowOf = (x: ArrayLike<number>, i: number, n: number): number[] =>
+  Array.from({ length: n }, (_, k) => x[i - n + 1 + k]!);
 const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
 const popStd = (a: number[], ddof = 0): number => {
   const m = mean(a);
@@ -106,7 +107,12 @@ export function rsi(x: ArrayLike<number>, n: number, seedCount = n): number[] {
 }
 
 /** TA-Lib MACD: both EMAs seeded on bar slow−1 (fast from the `fast` values ending there). */
-export function macd(x: ArrayLike<number>, fast: number, slow: number, signal: number): { line: number[]; signal: number[]; histogram: number[] } {
+export function macd(
+  x: ArrayLike<number>,
+  fast: number,
+  slow: number,
+  signal: number,
+): { line: number[]; signal: number[]; histogram: number[] } {
   const len = x.length;
   const slowEma = ema(x, slow);
   const fastEma = nan(len);
@@ -126,14 +132,22 @@ export function macd(x: ArrayLike<number>, fast: number, slow: number, signal: n
   return { line, signal: sig, histogram: line.map((v, i) => v - sig[i]!) };
 }
 
-export function bbands(x: ArrayLike<number>, n: number, k: number): { upper: number[]; middle: number[]; lower: number[] } {
+export function bbands(
+  x: ArrayLike<number>,
+  n: number,
+  k: number,
+): { upper: number[]; middle: number[]; lower: number[] } {
   const middle = sma(x, n);
   const sd = middle.map((_, i) => (i >= n - 1 ? popStd(windowOf(x, i, n)) : NaN));
   return { upper: middle.map((m, i) => m + k * sd[i]!), middle, lower: middle.map((m, i) => m - k * sd[i]!) };
 }
 
 const tr = (b: CandleColumns, i: number): number =>
-  Math.max(b.high[i]! - b.low[i]!, Math.abs(b.high[i]! - b.close[i - 1]!), Math.abs(b.low[i]! - b.close[i - 1]!));
+  Math.max(
+    b.high[i]! - b.low[i]!,
+    Math.abs(b.high[i]! - b.close[i - 1]!),
+    Math.abs(b.low[i]! - b.close[i - 1]!),
+  );
 
 export function atr(b: CandleColumns, n: number, seedCount = n): number[] {
   const out = nan(b.close.length);
@@ -152,7 +166,12 @@ export function atr(b: CandleColumns, n: number, seedCount = n): number[] {
 const highest = (b: CandleColumns, i: number, n: number): number => Math.max(...windowOf(b.high, i, n));
 const lowest = (b: CandleColumns, i: number, n: number): number => Math.min(...windowOf(b.low, i, n));
 
-export function stoch(b: CandleColumns, fastK: number, slowK: number, slowD: number): { k: number[]; d: number[] } {
+export function stoch(
+  b: CandleColumns,
+  fastK: number,
+  slowK: number,
+  slowD: number,
+): { k: number[]; d: number[] } {
   const len = b.close.length;
   const raw = nan(len);
   for (let i = fastK - 1; i < len; i++) {
@@ -160,7 +179,8 @@ export function stoch(b: CandleColumns, fastK: number, slowK: number, slowD: num
     const ll = lowest(b, i, fastK);
     raw[i] = hh - ll !== 0 ? (100 * (b.close[i]! - ll)) / (hh - ll) : 0;
   }
-  const smaFrom = (x: number[], n: number, first: number): number[] => x.map((_, i) => (i >= first + n - 1 ? mean(windowOf(x, i, n)) : NaN));
+  const smaFrom = (x: number[], n: number, first: number): number[] =>
+    x.map((_, i) => (i >= first + n - 1 ? mean(windowOf(x, i, n)) : NaN));
   const k = smaFrom(raw, slowK, fastK - 1);
   const d = smaFrom(k, slowD, fastK + slowK - 2);
   return { k: k.map((v, i) => (Number.isNaN(d[i]!) ? NaN : v)), d };
