@@ -48,7 +48,7 @@ describe('engine process', () => {
       parentPort: { on: (_event, l) => listeners.push(l) },
       engine: new Promise(() => undefined),
       scheduler: new ManualScheduler(0),
-      logger: { warn: (_o, m) => warnings.push(m), error: () => undefined },
+      logger: { warn: (_o: object, m: string) => void warnings.push(m), error: () => undefined },
     });
     const { port1 } = fakeChannel();
     for (const l of listeners) l({ data: { type: 'something-else' }, ports: [port1] });

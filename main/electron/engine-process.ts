@@ -1,6 +1,5 @@
 import { servePort, type Dispatcher, type StreamBus } from '../core/host.ts';
 import type { Scheduler } from '../core/clock.ts';
-import type { Logger } from '../core/telemetry/logger.ts';
 import { adaptMessagePortMain, type MessagePortMainLike } from './ports.ts';
 import type { EngineConnectMessage, EngineLaunch } from './shell.ts';
 
@@ -54,7 +53,7 @@ export function serveParentPort(options: {
   parentPort: ParentPortLike;
   engine: Promise<EngineHost>;
   scheduler: Scheduler;
-  logger: Pick<Logger, 'warn' | 'error'>;
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }): void {
   options.parentPort.on('message', (event) => {
     const [port] = event.ports;
