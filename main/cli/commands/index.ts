@@ -6,6 +6,8 @@ import { register as registerFeatures } from './features.ts';
 import { register as registerTrain } from './train.ts';
 import { register as registerData } from './data.ts';
 import { register as registerBacktest } from './backtest.ts';
+import { register as registerRun } from './run.ts';
+import { register as registerAudit } from './audit.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -19,4 +21,6 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerBacktest(program);
+  registerRun(program);
+  registerAudit(program);
 }
