@@ -32,8 +32,18 @@ export async function startEngine(options: StartEngineOptions): Promise<{ engine
     forceCpu: options.forceCpu ?? process.env.VANTAGE_FORCE_CPU === '1',
     restarts: options.restarts ?? 0,
     ...(options.modules ? { modules: options.modules } : {}),
-    ...(options.moduleOptions ? { moduleOptions: options.moduleOptions } : {}),
+    moduleOptions: { venueUrls: venueUrlsFromEnv(), ...options.moduleOptions },
   });
   await engine.start();
   return { engine, logger };
+}
+
+/** VANTAGE_VENUE_URL_<VENUE>=http://127.0.0.1:8080 sends a venue's traffic to a test server or a self-hosted proxy. */
+export function venueUrlsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const match = /^VANTAGE_VENUE_URL_([A-Z0-9]+)$/.exec(key);
+    if (match && value) urls[match[1]!.toLowerCase()] = value;
+  }
+  return urls;
 }

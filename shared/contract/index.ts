@@ -5,6 +5,7 @@ import { marketRequests, marketStreams } from './market.ts';
 import { tradingRequests, tradingStreams } from './trading.ts';
 import { auditRequests } from './audit.ts';
 import { supervisorStreams } from './supervisor.ts';
+import { historyRequests, historyStreams } from './history.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -15,6 +16,7 @@ export const requests = {
   ...marketRequests,
   ...tradingRequests,
   ...auditRequests,
+  ...historyRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -22,6 +24,7 @@ export const streams = {
   ...marketStreams,
   ...tradingStreams,
   ...supervisorStreams,
+  ...historyStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;

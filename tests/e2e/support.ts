@@ -20,12 +20,12 @@ export interface ServeHandle {
 }
 
 /** Starts `vantage serve` on a free port with its own temp data folder; resolves when it prints its URL. */
-export async function startServe(options: { dataDir?: string; args?: string[] } = {}): Promise<ServeHandle> {
+export async function startServe(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeHandle> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vantage-e2e-'));
   const child = spawn(
     process.execPath,
     ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'main', 'cli', 'index.ts'), '--data-dir', dataDir, '--json', 'serve', '--port', '0', ...(options.args ?? [])],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VANTAGE_LOG_LEVEL: 'warn' } },
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VANTAGE_LOG_LEVEL: 'warn', ...options.env } },
   );
   let stderrText = '';
   child.stderr!.on('data', (d: Buffer) => (stderrText += d.toString()));

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { useChartSelection } from '../chart/selection.ts';
+import { FetchSection } from './FetchSection.tsx';
 import { TIMEFRAMES, type Timeframe } from '../../../../shared/market.ts';
 
 interface SeriesRow {
@@ -125,6 +126,7 @@ export function DataManager() {
           </div>
         </div>
       )}
+      <FetchSection onStored={refresh} />
       <table className="grid" data-testid="series-table">
         <thead>
           <tr>
