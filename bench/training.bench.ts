@@ -44,7 +44,18 @@ export const benchmark: Benchmark = {
     const load = loadavg()[0]!;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const model = trainGbdt(train, { objective: 'binary', trees: TREES, maxDepth: DEPTH, learningRate: 0.1, minLeaf: 20, lambda: 1, rowSubsample: 1, featureSubsample: 1, seed: 1, threads: 2 });
+    const model = trainGbdt(train, {
+      objective: 'binary',
+      trees: TREES,
+      maxDepth: DEPTH,
+      learningRate: 0.1,
+      minLeaf: 20,
+      lambda: 1,
+      rowSubsample: 1,
+      featureSubsample: 1,
+      seed: 1,
+      threads: 2,
+    });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -71,9 +82,24 @@ export const benchmark: Benchmark = {
     await session.release();
     const note = `${availableParallelism()} CPUs visible, 1-min load average ${load.toFixed(2)} at start (other processes share the cores); held-out AUC ${auc.toFixed(3)}; ${model.trees.length} trees, ONNX ${bytes.length} bytes`;
     return [
-      { name: `train ${ROWS} x ${FEATURES}, ${TREES} trees, depth ${DEPTH}`, value: seconds, unit: 's', ...atMost(seconds, 30, 's'), note },
-      { name: 'train CPU time (all threads)', value: cpuSeconds, unit: 's', note: 'user + system CPU seconds summed over the main and helper threads' },
-      { name: `ONNX Runtime scoring (batches of ${SCORE_BATCH}, 2 intra-op threads)`, value: rowsPerSecond, unit: 'rows/s' },
+      {
+        name: `train ${ROWS} x ${FEATURES}, ${TREES} trees, depth ${DEPTH}`,
+        value: seconds,
+        unit: 's',
+        ...atMost(seconds, 30, 's'),
+        note,
+      },
+      {
+        name: 'train CPU time (all threads)',
+        value: cpuSeconds,
+        unit: 's',
+        note: 'user + system CPU seconds summed over the main and helper threads',
+      },
+      {
+        name: `ONNX Runtime scoring (batches of ${SCORE_BATCH}, 2 intra-op threads)`,
+        value: rowsPerSecond,
+        unit: 'rows/s',
+      },
       { name: 'ONNX Runtime single-row latency', value: singleUs, unit: 'us' },
     ];
   },

@@ -37,7 +37,9 @@ function sha256(bytes: Uint8Array): string {
 /** The card's command as argv, with the reference data where this machine has it. */
 function cardArgv(card: ModelCardDocument): string[] {
   const argv = card.training.command!.split(' ').slice(2); // drop 'vantage train'
-  return argv.map((a) => (a.startsWith('../shared/data/') ? join(TEST_DATA_DIR, a.slice('../shared/data/'.length)) : a));
+  return argv.map((a) =>
+    a.startsWith('../shared/data/') ? join(TEST_DATA_DIR, a.slice('../shared/data/'.length)) : a,
+  );
 }
 
 function optionValue(argv: string[], flag: string): string {
@@ -54,12 +56,17 @@ it('the shipped default model matches its card: sha256, file name, inputs and ho
   expect(card.inputs[0]!.shape).toEqual(['N', card.featureColumns.length]);
   expect(card.featureSpec.features.length).toBeGreaterThanOrEqual(10);
   expect(card.label.definition).toBe('sign:12');
-  expect(card.training.command).toMatch(/^vantage train --data \.\.\/shared\/data\/crypto\/nostalgiaforinfinity\/BTC_USDT-5m\.json /);
+  expect(card.training.command).toMatch(
+    /^vantage train --data \.\.\/shared\/data\/crypto\/nostalgiaforinfinity\/BTC_USDT-5m\.json /,
+  );
   expect(card.evaluation.outOfSample.folds.length).toBeGreaterThanOrEqual(3);
   expect(card.evaluation.inSample.note).toMatch(/NOT out-of-sample/);
   expect(card.evaluation.unseenAssets.map((u) => u.source)).toContain('ETH_USDT-5m.json');
   const overall = card.evaluation.outOfSample.overall.trading;
-  if (!(overall.strategy.sharpe > overall.buyAndHold.sharpe && overall.strategy.totalReturn > overall.buyAndHold.totalReturn)) {
+  if (!(
+    overall.strategy.sharpe > overall.buyAndHold.sharpe &&
+    overall.strategy.totalReturn > overall.buyAndHold.totalReturn
+  )) {
     expect(card.evaluation.verdict).toContain('No edge over buy-and-hold');
   }
   expect(card.explanations.features.map((f) => f.feature)).toEqual(card.featureColumns);
@@ -96,18 +103,23 @@ describeWithData('vantage train (real candles)', () => {
       unseen: [optionValue(argv, '--unseen')],
     };
     const options = parseTrainOptions(raw, readSpecFile(raw.spec), card.training.command!);
-    const result = runTraining({ source: 'BTC_USDT-5m.json', bars: loadSeriesFile(raw.data) }, options, [{ source: 'ETH_USDT-5m.json', bars: loadSeriesFile(raw.unseen[0]!) }]);
+    const result = runTraining({ source: 'BTC_USDT-5m.json', bars: loadSeriesFile(raw.data) }, options, [
+      { source: 'ETH_USDT-5m.json', bars: loadSeriesFile(raw.unseen[0]!) },
+    ]);
     expect(Buffer.from(result.onnx).equals(readFileSync(SHIPPED_ONNX))).toBe(true);
     expect(serialiseCard(result.card)).toBe(readFileSync(SHIPPED_CARD, 'utf8'));
 
     // ONNX Runtime on the last test fold's rows vs the trainer's own probabilities.
     const session = await ort.InferenceSession.create(result.onnx);
     const features = card.featureColumns.length;
-    const out = await session.run({ input: new ort.Tensor('float32', result.check.inputs, [result.check.rows, features]) });
+    const out = await session.run({
+      input: new ort.Tensor('float32', result.check.inputs, [result.check.rows, features]),
+    });
     await session.release();
     const probabilities = out.probabilities!.data as Float32Array;
     let maxDiff = 0;
-    for (let i = 0; i < result.check.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(probabilities[2 * i + 1]! - result.check.predictions[i]!));
+    for (let i = 0; i < result.check.rows; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(probabilities[2 * i + 1]! - result.check.predictions[i]!));
     expect(result.check.rows).toBeGreaterThan(10_000);
     expect(maxDiff).toBeLessThanOrEqual(1e-6);
 
@@ -116,12 +128,32 @@ describeWithData('vantage train (real candles)', () => {
     const margin = out.margin!.data as Float32Array;
     for (let r = 0; r < 200; r++) {
       const { contributions, bias } = treeShap(fromFile, result.check.inputs, r * features);
-      expect(Math.abs(bias + contributions.reduce((a, b) => a + b, 0) - margin[r]!)).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(bias + contributions.reduce((a, b) => a + b, 0) - margin[r]!)).toBeLessThanOrEqual(
+        1e-5,
+      );
     }
   }, 180_000);
 
   it('trains from the CLI, writes the model and its card atomically, and a rerun gives identical files', async () => {
-    const args = ['train', '--data', btc, '--label', 'above:6:0.001', '--out', join(dir, 'a'), '--name', 'm', '--trees', '15', '--depth', '3', '--folds', '3', '--unseen', eth];
+    const args = [
+      'train',
+      '--data',
+      btc,
+      '--label',
+      'above:6:0.001',
+      '--out',
+      join(dir, 'a'),
+      '--name',
+      'm',
+      '--trees',
+      '15',
+      '--depth',
+      '3',
+      '--folds',
+      '3',
+      '--unseen',
+      eth,
+    ];
     const first = await runCliProcess(args);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -133,7 +165,12 @@ describeWithData('vantage train (real candles)', () => {
     expect(a.equals(readFileSync(join(dir, 'b', 'm.onnx')))).toBe(true);
     const card = JSON.parse(readFileSync(join(dir, 'a', 'm.card.json'), 'utf8')) as ModelCardDocument;
     expect(card.sha256).toBe(sha256(a));
-    expect(card.label).toMatchObject({ kind: 'above', horizon: 6, threshold: 0.001, definition: 'above:6:0.001' });
+    expect(card.label).toMatchObject({
+      kind: 'above',
+      horizon: 6,
+      threshold: 0.001,
+      definition: 'above:6:0.001',
+    });
     // --spec defaulted to the bundled model's feature spec; --embargo to the horizon.
     const shipped = JSON.parse(readFileSync(SHIPPED_CARD, 'utf8')) as ModelCardDocument;
     expect(card.featureSpec).toEqual(shipped.featureSpec);
@@ -142,13 +179,45 @@ describeWithData('vantage train (real candles)', () => {
   }, 180_000);
 
   it('trains the logistic baseline and a return:H regression', async () => {
-    const logistic = await runCliProcess(['--json', 'train', '--data', btc, '--label', 'sign:12', '--model', 'logistic', '--out', dir, '--name', 'lr', '--folds', '2']);
+    const logistic = await runCliProcess([
+      '--json',
+      'train',
+      '--data',
+      btc,
+      '--label',
+      'sign:12',
+      '--model',
+      'logistic',
+      '--out',
+      dir,
+      '--name',
+      'lr',
+      '--folds',
+      '2',
+    ]);
     expect(logistic.code).toBe(0);
-    const summary = JSON.parse(logistic.stdout) as { sha256: string; evaluation: { metrics: { auc: number } } };
+    const summary = JSON.parse(logistic.stdout) as {
+      sha256: string;
+      evaluation: { metrics: { auc: number } };
+    };
     expect(summary.evaluation.metrics.auc).toBeGreaterThan(0.4);
     const lrCard = JSON.parse(readFileSync(join(dir, 'lr.card.json'), 'utf8')) as ModelCardDocument;
     expect(lrCard.featureSpec.normalisation.kind).toBe('zscore');
-    const regression = await runCliProcess(['train', '--data', btc, '--label', 'return:12', '--out', dir, '--name', 'reg', '--trees', '10', '--folds', '2']);
+    const regression = await runCliProcess([
+      'train',
+      '--data',
+      btc,
+      '--label',
+      'return:12',
+      '--out',
+      dir,
+      '--name',
+      'reg',
+      '--trees',
+      '10',
+      '--folds',
+      '2',
+    ]);
     expect(regression.code).toBe(0);
     expect(regression.stdout).toMatch(/corr /);
     const regCard = JSON.parse(readFileSync(join(dir, 'reg.card.json'), 'utf8')) as ModelCardDocument;
@@ -160,7 +229,25 @@ describeWithData('vantage train (real candles)', () => {
     const spec = readSpecFile(SHIPPED_CARD);
     const bars = loadSeriesFile(btc);
     const options = parseTrainOptions(
-      { data: btc, label: 'sign:12', model: 'gbdt', out: dir, name: 'w', trees: '12', depth: '3', learningRate: '0.1', minLeaf: '200', lambda: '1', subsample: '0.8', colsample: '0.8', earlyStopping: '0', folds: '2', seed: '3', fee: '0.001', unseen: [] },
+      {
+        data: btc,
+        label: 'sign:12',
+        model: 'gbdt',
+        out: dir,
+        name: 'w',
+        trees: '12',
+        depth: '3',
+        learningRate: '0.1',
+        minLeaf: '200',
+        lambda: '1',
+        subsample: '0.8',
+        colsample: '0.8',
+        earlyStopping: '0',
+        folds: '2',
+        seed: '3',
+        fee: '0.001',
+        unseen: [],
+      },
       spec,
       'test',
     );
@@ -172,24 +259,66 @@ describeWithData('vantage train (real candles)', () => {
     const inProcess = runTraining({ source: 'BTC', bars }, options);
     expect(Buffer.from(result.onnx).equals(Buffer.from(inProcess.onnx))).toBe(true);
 
-    const cancelled = startTrainingJob({ source: 'BTC', bars }, { ...options, trees: 5000, earlyStoppingRounds: 0 }, [], (p) => {
-      if (p.done > 2) cancelled.cancel();
-    });
+    const cancelled = startTrainingJob(
+      { source: 'BTC', bars },
+      { ...options, trees: 5000, earlyStoppingRounds: 0 },
+      [],
+      (p) => {
+        if (p.done > 2) cancelled.cancel();
+      },
+    );
     await expect(cancelled.result).rejects.toMatchObject({ code: 'CANCELLED' });
   }, 180_000);
 
   it('trains on a stored series venue:symbol:timeframe from market.db in the data folder', async () => {
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
-    const market = openDatabase({ name: 'market.db', path: join(dataDir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
-    new CandleStore(market.db).upsert({ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m' }, loadSeriesFile(btc));
+    const market = openDatabase({
+      name: 'market.db',
+      path: join(dataDir, 'market.db'),
+      migrations: marketMigrations,
+      durability: 'normal',
+    });
+    new CandleStore(market.db).upsert(
+      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m' },
+      loadSeriesFile(btc),
+    );
     market.close();
-    const result = await runCliProcess(['--data-dir', dataDir, '--json', 'train', '--data', 'binance:BTC/USDT:5m', '--label', 'sign:12', '--out', join(dir, 'out'), '--trees', '5', '--folds', '2']);
+    const result = await runCliProcess([
+      '--data-dir',
+      dataDir,
+      '--json',
+      'train',
+      '--data',
+      'binance:BTC/USDT:5m',
+      '--label',
+      'sign:12',
+      '--out',
+      join(dir, 'out'),
+      '--trees',
+      '5',
+      '--folds',
+      '2',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const card = JSON.parse(readFileSync(join(dir, 'out', 'model.card.json'), 'utf8')) as ModelCardDocument;
-    expect(card.training.data).toMatchObject({ source: 'binance:BTC/USDT:5m', bars: 65_741, firstBar: '2020-12-01T00:00:00.000Z' });
-    const missing = await runCliProcess(['--data-dir', dataDir, 'train', '--data', 'binance:ETH/USDT:5m', '--label', 'sign:12', '--out', join(dir, 'out2')]);
+    expect(card.training.data).toMatchObject({
+      source: 'binance:BTC/USDT:5m',
+      bars: 65_741,
+      firstBar: '2020-12-01T00:00:00.000Z',
+    });
+    const missing = await runCliProcess([
+      '--data-dir',
+      dataDir,
+      'train',
+      '--data',
+      'binance:ETH/USDT:5m',
+      '--label',
+      'sign:12',
+      '--out',
+      join(dir, 'out2'),
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/No stored candles for binance ETH\/USDT 5m/);
   }, 180_000);
@@ -208,10 +337,28 @@ describeWithData('vantage train (real candles)', () => {
       expect(result.code, extra.join(' ')).toBe(code);
       expect(result.stderr).toMatch(message);
     }
-    const missing = await runCliProcess(['train', '--data', join(dir, 'nope.json'), '--label', 'sign:1', '--out', out]);
+    const missing = await runCliProcess([
+      'train',
+      '--data',
+      join(dir, 'nope.json'),
+      '--label',
+      'sign:1',
+      '--out',
+      out,
+    ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/No such series file/);
-    const stored = await runCliProcess(['--data-dir', join(dir, 'empty'), 'train', '--data', 'binance:BTC/USDT:5m', '--label', 'sign:1', '--out', out]);
+    const stored = await runCliProcess([
+      '--data-dir',
+      join(dir, 'empty'),
+      'train',
+      '--data',
+      'binance:BTC/USDT:5m',
+      '--label',
+      'sign:1',
+      '--out',
+      out,
+    ]);
     expect(stored.code).toBe(1);
     expect(stored.stderr).toMatch(/no market.db/);
     expect(existsSync(out)).toBe(false);

@@ -11,7 +11,10 @@ function pct(x: number): string {
 
 function line(label: string, block: EvaluationBlock): string {
   const m = block.metrics;
-  const quality = 'auc' in m ? `AUC ${m.auc.toFixed(3)}  acc ${pct(m.accuracy)}  logloss ${m.logLoss.toFixed(4)}  brier ${m.brier.toFixed(4)}` : `corr ${m.correlation.toFixed(3)}  rmse ${m.rmse.toExponential(2)}  dir ${pct(m.directionAccuracy)}`;
+  const quality =
+    'auc' in m
+      ? `AUC ${m.auc.toFixed(3)}  acc ${pct(m.accuracy)}  logloss ${m.logLoss.toFixed(4)}  brier ${m.brier.toFixed(4)}`
+      : `corr ${m.correlation.toFixed(3)}  rmse ${m.rmse.toExponential(2)}  dir ${pct(m.directionAccuracy)}`;
   const s = block.trading.strategy;
   const g = block.trading.strategyBeforeFees;
   const b = block.trading.buyAndHold;
@@ -20,10 +23,16 @@ function line(label: string, block: EvaluationBlock): string {
 
 /** Human summary of a card's evaluation for the terminal. */
 export function formatCardSummary(card: ModelCardDocument): string {
-  const lines = [`Model ${card.name} (${card.model.kind}, label ${card.label.definition}) on ${card.training.data.source} ${card.training.data.firstBar} .. ${card.training.data.lastBar}`, 'Out-of-sample (walk-forward, purged + embargo):'];
+  const lines = [
+    `Model ${card.name} (${card.model.kind}, label ${card.label.definition}) on ${card.training.data.source} ${card.training.data.firstBar} .. ${card.training.data.lastBar}`,
+    'Out-of-sample (walk-forward, purged + embargo):',
+  ];
   for (const f of card.evaluation.outOfSample.folds) lines.push(line(`  fold ${f.fold}`, f.test));
   lines.push(line('  overall', card.evaluation.outOfSample.overall));
-  for (const u of card.evaluation.unseenAssets) lines.push(line(`  ${u.method.startsWith('walk-forward') ? 'unseen wf' : 'unseen all'}`, u) + `  (${u.source})`);
+  for (const u of card.evaluation.unseenAssets)
+    lines.push(
+      line(`  ${u.method.startsWith('walk-forward') ? 'unseen wf' : 'unseen all'}`, u) + `  (${u.source})`,
+    );
   lines.push(line('in-sample', card.evaluation.inSample) + '  (NOT out-of-sample)');
   lines.push(`Fees/assumptions: ${card.evaluation.tradingAssumptions}`);
   lines.push(`Verdict: ${card.evaluation.verdict}`);

@@ -20,7 +20,11 @@ describe('feature-parallel histogram threads', () => {
     const threads = new HistogramThreads(rows, F, 3);
     try {
       fill(threads, rows, F);
-      for (const [start, end] of [[0, rows], [100, 2100], [4999, 5000]] as const) {
+      for (const [start, end] of [
+        [0, rows],
+        [100, 2100],
+        [4999, 5000],
+      ] as const) {
         const parallel = new Float64Array(histogramSize(F));
         threads.build(parallel, start, end);
         const single = new Float64Array(histogramSize(F));
@@ -35,7 +39,10 @@ describe('feature-parallel histogram threads', () => {
   it('fall back to this thread when the helpers cannot start, with the same result', () => {
     const rows = 2000;
     const F = 4;
-    const threads = new HistogramThreads(rows, F, 2, { threadModule: new URL('./no-such-thread-module.ts', import.meta.url), startTimeoutMs: 300 });
+    const threads = new HistogramThreads(rows, F, 2, {
+      threadModule: new URL('./no-such-thread-module.ts', import.meta.url),
+      startTimeoutMs: 300,
+    });
     try {
       fill(threads, rows, F);
       const fallback = new Float64Array(histogramSize(F));

@@ -27,7 +27,12 @@ export class HistogramThreads {
 
   private readonly startTimeoutMs: number;
 
-  constructor(rows: number, featureCount: number, threads: number, options: { threadModule?: URL; startTimeoutMs?: number } = {}) {
+  constructor(
+    rows: number,
+    featureCount: number,
+    threads: number,
+    options: { threadModule?: URL; startTimeoutMs?: number } = {},
+  ) {
     this.startTimeoutMs = options.startTimeoutMs ?? 15_000;
     this.featureCount = featureCount;
     const buffers = {
@@ -45,7 +50,9 @@ export class HistogramThreads {
     const bounds = Array.from({ length: threads + 1 }, (_, i) => Math.round((i * featureCount) / threads));
     this.mainF1 = bounds[1]!;
     for (let t = 1; t < threads; t++) {
-      const worker = new Worker(options.threadModule ?? new URL('./histogram-thread.ts', import.meta.url), { workerData: { ...buffers, featureCount, f0: bounds[t]!, f1: bounds[t + 1]! } });
+      const worker = new Worker(options.threadModule ?? new URL('./histogram-thread.ts', import.meta.url), {
+        workerData: { ...buffers, featureCount, f0: bounds[t]!, f1: bounds[t + 1]! },
+      });
       worker.on('error', (error) => {
         this.failure = error;
       });
@@ -89,7 +96,11 @@ export class HistogramThreads {
       const done = Atomics.load(c, 1);
       if (done >= helpers) break;
       // Bounded waits so a helper that died (its error arrives as an event) cannot hang training.
-      if (Atomics.wait(c, 1, done, 30_000) === 'timed-out') throw appError('TRAINING_FAILED', `histogram helper thread did not answer${this.failure ? `: ${this.failure.message}` : ''}`);
+      if (Atomics.wait(c, 1, done, 30_000) === 'timed-out')
+        throw appError(
+          'TRAINING_FAILED',
+          `histogram helper thread did not answer${this.failure ? `: ${this.failure.message}` : ''}`,
+        );
     }
     target.set(this.hist);
   }

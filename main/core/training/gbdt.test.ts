@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../random.ts';
-import { computeBinEdges, binData, gainImportance, predictGbdt, predictMargin, trainGbdt, type Dataset, type GbdtParams } from './gbdt.ts';
+import {
+  computeBinEdges,
+  binData,
+  gainImportance,
+  predictGbdt,
+  predictMargin,
+  trainGbdt,
+  type Dataset,
+  type GbdtParams,
+} from './gbdt.ts';
 import { predictLogistic, trainLogistic } from './logistic.ts';
 import { exportGbdtOnnx, exportLogisticOnnx, readGbdtFromOnnx, readTreeCovers } from './onnx-export.ts';
 import { treeShap } from './tree-shap.ts';
@@ -24,9 +33,24 @@ function synthetic(rows: number, features: number, seed: number, kind: 'binary' 
   return { x, y, rows, featureCount: features };
 }
 
-const params: GbdtParams = { objective: 'binary', trees: 40, maxDepth: 4, learningRate: 0.2, minLeaf: 10, lambda: 1, rowSubsample: 0.8, featureSubsample: 0.8, seed: 7 };
+const params: GbdtParams = {
+  objective: 'binary',
+  trees: 40,
+  maxDepth: 4,
+  learningRate: 0.2,
+  minLeaf: 10,
+  lambda: 1,
+  rowSubsample: 0.8,
+  featureSubsample: 0.8,
+  seed: 7,
+};
 
-async function runOnnx(bytes: Uint8Array, x: Float32Array, rows: number, features: number): Promise<Record<string, ort.Tensor>> {
+async function runOnnx(
+  bytes: Uint8Array,
+  x: Float32Array,
+  rows: number,
+  features: number,
+): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes);
   try {
     return await session.run({ input: new ort.Tensor('float32', x, [rows, features]) });
@@ -71,17 +95,26 @@ describe('GBDT trainer', () => {
       const leaves = tree.nodes.filter((n) => n.feature < 0);
       expect(leaves.length).toBeLessThanOrEqual(6);
       for (const leaf of leaves) expect(leaf.cover).toBeGreaterThanOrEqual(100);
-      const depth = (k: number): number => (tree.nodes[k]!.feature < 0 ? 0 : 1 + Math.max(depth(tree.nodes[k]!.left), depth(tree.nodes[k]!.right)));
+      const depth = (k: number): number =>
+        tree.nodes[k]!.feature < 0
+          ? 0
+          : 1 + Math.max(depth(tree.nodes[k]!.left), depth(tree.nodes[k]!.right));
       expect(depth(0)).toBeLessThanOrEqual(3);
       // Covers add up: every inner node's rows go to exactly one child.
-      for (const node of tree.nodes) if (node.feature >= 0) expect(tree.nodes[node.left]!.cover + tree.nodes[node.right]!.cover).toBe(node.cover);
+      for (const node of tree.nodes)
+        if (node.feature >= 0)
+          expect(tree.nodes[node.left]!.cover + tree.nodes[node.right]!.cover).toBe(node.cover);
     }
   });
 
   it('stops early when the validation loss stops improving and keeps the best iteration', () => {
     const train = synthetic(2000, 5, 6, 'binary');
     const validation = synthetic(1000, 5, 7, 'binary');
-    const model = trainGbdt(train, { ...params, trees: 500, learningRate: 0.5, minLeaf: 2, maxDepth: 6, earlyStoppingRounds: 10 }, validation);
+    const model = trainGbdt(
+      train,
+      { ...params, trees: 500, learningRate: 0.5, minLeaf: 2, maxDepth: 6, earlyStoppingRounds: 10 },
+      validation,
+    );
     expect(model.treesGrown).toBeLessThan(500);
     expect(model.trees.length).toBe(model.bestIteration);
     expect(model.treesGrown - model.bestIteration).toBe(10);
@@ -110,7 +143,9 @@ describe('GBDT trainer', () => {
   it('honours cancellation between trees', () => {
     const train = synthetic(1000, 3, 9, 'binary');
     let calls = 0;
-    expect(() => trainGbdt(train, params, undefined, { isCancelled: () => ++calls > 3 })).toThrow(/cancelled/);
+    expect(() => trainGbdt(train, params, undefined, { isCancelled: () => ++calls > 3 })).toThrow(
+      /cancelled/,
+    );
   });
 
   it('rejects bad input with typed errors', () => {
@@ -125,23 +160,30 @@ describe('GBDT trainer', () => {
 
   it('bins: every row lands in the bin whose float32 edge routes it the same way as its raw value', () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 2, maxLength: 400 }), fc.integer({ min: 2, max: 256 }), (values, maxBins) => {
-        const x = Float32Array.from(values);
-        const edges = computeBinEdges(x, x.length, 1, maxBins);
-        const { codes } = binData(x, x.length, 1, edges);
-        const e = edges[0]!;
-        expect(e.length).toBeLessThan(maxBins);
-        for (let i = 0; i < x.length; i++) {
-          for (let b = 0; b < e.length; b++) expect(codes[i]! <= b).toBe(x[i]! <= e[b]!);
-        }
-      }),
+      fc.property(
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), {
+          minLength: 2,
+          maxLength: 400,
+        }),
+        fc.integer({ min: 2, max: 256 }),
+        (values, maxBins) => {
+          const x = Float32Array.from(values);
+          const edges = computeBinEdges(x, x.length, 1, maxBins);
+          const { codes } = binData(x, x.length, 1, edges);
+          const e = edges[0]!;
+          expect(e.length).toBeLessThan(maxBins);
+          for (let i = 0; i < x.length; i++) {
+            for (let b = 0; b < e.length; b++) expect(codes[i]! <= b).toBe(x[i]! <= e[b]!);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });
 });
 
 describe('ONNX export', () => {
-  it('binary GBDT (TreeEnsembleRegressor margin + Sigmoid): ONNX Runtime probabilities equal the trainer\'s (max abs diff <= 1e-6), covers readable from the file', async () => {
+  it("binary GBDT (TreeEnsembleRegressor margin + Sigmoid): ONNX Runtime probabilities equal the trainer's (max abs diff <= 1e-6), covers readable from the file", async () => {
     const train = synthetic(4000, 6, 11, 'binary');
     const test = synthetic(2000, 6, 12, 'binary');
     const model = trainGbdt(train, { ...params, trees: 120 });
@@ -152,7 +194,11 @@ describe('ONNX export', () => {
     const mine = predictGbdt(model, test.x);
     let maxDiff = 0;
     for (let i = 0; i < test.rows; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(probabilities[i * 2 + 1]! - mine[i]!), Math.abs(probabilities[i * 2]! - (1 - mine[i]!)));
+      maxDiff = Math.max(
+        maxDiff,
+        Math.abs(probabilities[i * 2 + 1]! - mine[i]!),
+        Math.abs(probabilities[i * 2]! - (1 - mine[i]!)),
+      );
       if (Math.abs(mine[i]! - 0.5) > 1e-6) expect(labels[i]).toBe(mine[i]! > 0.5 ? 1n : 0n);
     }
     expect(maxDiff).toBeLessThanOrEqual(1e-6);
@@ -160,7 +206,7 @@ describe('ONNX export', () => {
     expect(covers).toEqual(model.trees.flatMap((t) => t.nodes.map((n) => n.cover)));
   });
 
-  it('TreeEnsembleRegressor: ONNX Runtime predictions equal the trainer\'s', async () => {
+  it("TreeEnsembleRegressor: ONNX Runtime predictions equal the trainer's", async () => {
     const train = synthetic(3000, 4, 13, 'regression');
     const test = synthetic(1000, 4, 14, 'regression');
     const model = trainGbdt(train, { ...params, objective: 'regression', trees: 100 });
@@ -173,7 +219,7 @@ describe('ONNX export', () => {
     expect(maxDiff).toBeLessThanOrEqual(1e-5);
   });
 
-  it('logistic regression: the linear ONNX graph gives the trainer\'s probabilities', async () => {
+  it("logistic regression: the linear ONNX graph gives the trainer's probabilities", async () => {
     const train = synthetic(3000, 5, 15, 'binary');
     const test = synthetic(1000, 5, 16, 'binary');
     const model = trainLogistic(train, { lambda: 1e-3, maxIterations: 50, tolerance: 1e-10 });
@@ -182,7 +228,8 @@ describe('ONNX export', () => {
     const probabilities = out.probabilities!.data as Float32Array;
     const mine = predictLogistic(model, test.x);
     let maxDiff = 0;
-    for (let i = 0; i < test.rows; i++) maxDiff = Math.max(maxDiff, Math.abs(probabilities[i * 2 + 1]! - mine[i]!));
+    for (let i = 0; i < test.rows; i++)
+      maxDiff = Math.max(maxDiff, Math.abs(probabilities[i * 2 + 1]! - mine[i]!));
     expect(maxDiff).toBeLessThanOrEqual(1e-6);
   });
 });
@@ -193,12 +240,18 @@ describe('TreeSHAP', () => {
 
   it('contributions plus bias add up to the margin for any input', () => {
     fc.assert(
-      fc.property(fc.array(fc.float({ noNaN: true, min: -4, max: 4, noDefaultInfinity: true }), { minLength: 4, maxLength: 4 }), (values) => {
-        const x = Float32Array.from(values);
-        const { contributions, bias } = treeShap(model, x);
-        const margin = predictMargin(model, x, 1)[0]!;
-        expect(bias + contributions.reduce((a, b) => a + b, 0)).toBeCloseTo(margin, 9);
-      }),
+      fc.property(
+        fc.array(fc.float({ noNaN: true, min: -4, max: 4, noDefaultInfinity: true }), {
+          minLength: 4,
+          maxLength: 4,
+        }),
+        (values) => {
+          const x = Float32Array.from(values);
+          const { contributions, bias } = treeShap(model, x);
+          const margin = predictMargin(model, x, 1)[0]!;
+          expect(bias + contributions.reduce((a, b) => a + b, 0)).toBeCloseTo(margin, 9);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -219,7 +272,14 @@ describe('TreeSHAP', () => {
   });
 
   it('matches exact Shapley values (conditional expectations over covers) on a small ensemble', () => {
-    const small = trainGbdt(synthetic(500, 3, 18, 'binary'), { ...params, trees: 3, maxDepth: 3, minLeaf: 20, rowSubsample: 1, featureSubsample: 1 });
+    const small = trainGbdt(synthetic(500, 3, 18, 'binary'), {
+      ...params,
+      trees: 3,
+      maxDepth: 3,
+      minLeaf: 20,
+      rowSubsample: 1,
+      featureSubsample: 1,
+    });
     const x = Float32Array.from([0.3, -0.7, 1.2]);
     // E[f(x) | x_S] by the path-dependent definition: follow x for features in S, split by covers otherwise.
     const expectation = (subset: Set<number>): number =>

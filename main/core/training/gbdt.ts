@@ -117,7 +117,12 @@ export interface BinnedData {
 const SAMPLE_FOR_BINS = 200_000;
 
 /** Quantile bin edges per feature from (a strided sample of) the rows. */
-export function computeBinEdges(x: Float32Array, rows: number, featureCount: number, maxBins: number): Float32Array[] {
+export function computeBinEdges(
+  x: Float32Array,
+  rows: number,
+  featureCount: number,
+  maxBins: number,
+): Float32Array[] {
   const stride = Math.max(1, Math.ceil(rows / SAMPLE_FOR_BINS));
   const sampleRows = Math.ceil(rows / stride);
   const values = new Float32Array(sampleRows);
@@ -128,7 +133,8 @@ export function computeBinEdges(x: Float32Array, rows: number, featureCount: num
     const sorted = values.subarray(0, n).slice().sort();
     // Distinct values (counted up to maxBins + 1); if few, every distinct value but the last is an edge (exact split points).
     const distinct: number[] = [];
-    for (let i = 0; i < n && distinct.length <= maxBins; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
+    for (let i = 0; i < n && distinct.length <= maxBins; i++)
+      if (i === 0 || sorted[i] !== sorted[i - 1]) distinct.push(sorted[i]!);
     let cut: number[];
     if (distinct.length <= maxBins) {
       cut = distinct.slice(0, -1);
@@ -146,7 +152,13 @@ export function computeBinEdges(x: Float32Array, rows: number, featureCount: num
   return edges;
 }
 
-export function binData(x: Float32Array, rows: number, featureCount: number, edges: Float32Array[], codes: Uint8Array = new Uint8Array(rows * featureCount)): BinnedData {
+export function binData(
+  x: Float32Array,
+  rows: number,
+  featureCount: number,
+  edges: Float32Array[],
+  codes: Uint8Array = new Uint8Array(rows * featureCount),
+): BinnedData {
   // Fixed-step search over the edges padded to 256 with +Infinity: bin = number of edges below x.
   const padded = new Float32Array(BINS);
   for (let f = 0; f < featureCount; f++) {
@@ -207,38 +219,68 @@ export function validateParams(p: GbdtParams): void {
   const bad = (msg: string): never => {
     throw appError('BAD_INPUT', msg);
   };
-  if (!Number.isInteger(p.trees) || p.trees < 1 || p.trees > 10_000) bad(`trees must be an integer 1..10000, not ${p.trees}`);
-  if (!Number.isInteger(p.maxDepth) || p.maxDepth < 1 || p.maxDepth > 16) bad(`depth must be an integer 1..16, not ${p.maxDepth}`);
-  if (!(p.learningRate > 0 && p.learningRate <= 1)) bad(`learning rate must be in (0, 1], not ${p.learningRate}`);
-  if (!Number.isInteger(p.minLeaf) || p.minLeaf < 1) bad(`min leaf must be an integer >= 1, not ${p.minLeaf}`);
+  if (!Number.isInteger(p.trees) || p.trees < 1 || p.trees > 10_000)
+    bad(`trees must be an integer 1..10000, not ${p.trees}`);
+  if (!Number.isInteger(p.maxDepth) || p.maxDepth < 1 || p.maxDepth > 16)
+    bad(`depth must be an integer 1..16, not ${p.maxDepth}`);
+  if (!(p.learningRate > 0 && p.learningRate <= 1))
+    bad(`learning rate must be in (0, 1], not ${p.learningRate}`);
+  if (!Number.isInteger(p.minLeaf) || p.minLeaf < 1)
+    bad(`min leaf must be an integer >= 1, not ${p.minLeaf}`);
   if (!(p.lambda >= 0 && Number.isFinite(p.lambda))) bad(`lambda must be >= 0, not ${p.lambda}`);
-  if (!(p.rowSubsample > 0 && p.rowSubsample <= 1)) bad(`row subsample must be in (0, 1], not ${p.rowSubsample}`);
-  if (!(p.featureSubsample > 0 && p.featureSubsample <= 1)) bad(`feature subsample must be in (0, 1], not ${p.featureSubsample}`);
+  if (!(p.rowSubsample > 0 && p.rowSubsample <= 1))
+    bad(`row subsample must be in (0, 1], not ${p.rowSubsample}`);
+  if (!(p.featureSubsample > 0 && p.featureSubsample <= 1))
+    bad(`feature subsample must be in (0, 1], not ${p.featureSubsample}`);
   const maxBins = p.maxBins ?? BINS;
-  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > BINS) bad(`max bins must be an integer 2..256, not ${maxBins}`);
-  if (p.maxLeaves !== undefined && (!Number.isInteger(p.maxLeaves) || p.maxLeaves < 2)) bad(`max leaves must be an integer >= 2, not ${p.maxLeaves}`);
+  if (!Number.isInteger(maxBins) || maxBins < 2 || maxBins > BINS)
+    bad(`max bins must be an integer 2..256, not ${maxBins}`);
+  if (p.maxLeaves !== undefined && (!Number.isInteger(p.maxLeaves) || p.maxLeaves < 2))
+    bad(`max leaves must be an integer >= 2, not ${p.maxLeaves}`);
 }
 
 function checkDataset(d: Dataset, objective: Objective, what: string): void {
-  if (d.x.length !== d.rows * d.featureCount || d.y.length !== d.rows) throw appError('BAD_INPUT', `${what}: shape mismatch (${d.x.length} values, ${d.y.length} labels, ${d.rows} x ${d.featureCount})`);
+  if (d.x.length !== d.rows * d.featureCount || d.y.length !== d.rows)
+    throw appError(
+      'BAD_INPUT',
+      `${what}: shape mismatch (${d.x.length} values, ${d.y.length} labels, ${d.rows} x ${d.featureCount})`,
+    );
   for (let i = 0; i < d.x.length; i++) {
-    if (!Number.isFinite(d.x[i]!)) throw appError('DATA_INVALID', `${what}: feature ${i % d.featureCount} of row ${Math.floor(i / d.featureCount)} is not finite`);
+    if (!Number.isFinite(d.x[i]!))
+      throw appError(
+        'DATA_INVALID',
+        `${what}: feature ${i % d.featureCount} of row ${Math.floor(i / d.featureCount)} is not finite`,
+      );
   }
   for (let i = 0; i < d.rows; i++) {
     const v = d.y[i]!;
-    if (!Number.isFinite(v) || (objective === 'binary' && v !== 0 && v !== 1)) throw appError('DATA_INVALID', `${what}: label of row ${i} is ${v}${objective === 'binary' ? ' (binary labels must be 0 or 1)' : ''}`);
+    if (!Number.isFinite(v) || (objective === 'binary' && v !== 0 && v !== 1))
+      throw appError(
+        'DATA_INVALID',
+        `${what}: label of row ${i} is ${v}${objective === 'binary' ? ' (binary labels must be 0 or 1)' : ''}`,
+      );
   }
 }
 
-export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Dataset, hooks: TrainHooks = {}): GbdtModel {
+export function trainGbdt(
+  train: Dataset,
+  params: GbdtParams,
+  validation?: Dataset,
+  hooks: TrainHooks = {},
+): GbdtModel {
   validateParams(params);
   checkDataset(train, params.objective, 'training set');
   if (validation) {
     checkDataset(validation, params.objective, 'validation set');
-    if (validation.featureCount !== train.featureCount) throw appError('BAD_INPUT', 'validation set has a different feature count');
+    if (validation.featureCount !== train.featureCount)
+      throw appError('BAD_INPUT', 'validation set has a different feature count');
   }
   const { rows, featureCount: F } = train;
-  if (rows < 2 * params.minLeaf) throw appError('TRAINING_FAILED', `training set has ${rows} rows; at least ${2 * params.minLeaf} (2 x min leaf) are needed`);
+  if (rows < 2 * params.minLeaf)
+    throw appError(
+      'TRAINING_FAILED',
+      `training set has ${rows} rows; at least ${2 * params.minLeaf} (2 x min leaf) are needed`,
+    );
   const maxBins = params.maxBins ?? BINS;
 
   const edges = computeBinEdges(train.x, rows, F, maxBins);
@@ -251,7 +293,14 @@ export function trainGbdt(train: Dataset, params: GbdtParams, validation?: Datas
   }
 }
 
-function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefined, hooks: TrainHooks, edges: Float32Array[], threads: HistogramThreads | null): GbdtModel {
+function grow(
+  train: Dataset,
+  params: GbdtParams,
+  validation: Dataset | undefined,
+  hooks: TrainHooks,
+  edges: Float32Array[],
+  threads: HistogramThreads | null,
+): GbdtModel {
   const { rows, featureCount: F } = train;
   const maxLeaves = params.maxLeaves ?? 2 ** params.maxDepth;
   const minHessian = params.minHessian ?? 1e-3;
@@ -377,7 +426,18 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
       h0 += gh[2 * idx[i]! + 1]!;
     }
     nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, value: 0, cover: n, gain: 0 });
-    const root: Leaf = { node: 0, start: 0, end: n, depth: 0, hist: rootHist, g: g0, h: h0, bestGain: 0, bestFeature: -1, bestBin: -1 };
+    const root: Leaf = {
+      node: 0,
+      start: 0,
+      end: n,
+      depth: 0,
+      hist: rootHist,
+      g: g0,
+      h: h0,
+      bestGain: 0,
+      bestFeature: -1,
+      bestBin: -1,
+    };
     findBest(root);
     const open: Leaf[] = [root];
     const finished: Leaf[] = [];
@@ -388,7 +448,12 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
       for (let i = 0; i < open.length; i++) {
         const c = open[i]!;
         if (c.depth >= params.maxDepth || c.bestFeature < 0 || !(c.bestGain > minGain)) continue;
-        if (pick < 0 || c.bestGain > open[pick]!.bestGain || (c.bestGain === open[pick]!.bestGain && c.node < open[pick]!.node)) pick = i;
+        if (
+          pick < 0 ||
+          c.bestGain > open[pick]!.bestGain ||
+          (c.bestGain === open[pick]!.bestGain && c.node < open[pick]!.node)
+        )
+          pick = i;
       }
       if (pick < 0) break;
       const leaf = open[pick]!;
@@ -426,10 +491,48 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
       node.left = leftId;
       node.right = rightId;
       node.gain = leaf.bestGain;
-      nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, value: 0, cover: mid - leaf.start, gain: 0 });
-      nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, value: 0, cover: leaf.end - mid, gain: 0 });
-      const left: Leaf = { node: leftId, start: leaf.start, end: mid, depth: leaf.depth + 1, hist: hist, g: gl, h: hl, bestGain: 0, bestFeature: -1, bestBin: -1 };
-      const right: Leaf = { node: rightId, start: mid, end: leaf.end, depth: leaf.depth + 1, hist: hist, g: leaf.g - gl, h: leaf.h - hl, bestGain: 0, bestFeature: -1, bestBin: -1 };
+      nodes.push({
+        feature: -1,
+        threshold: 0,
+        left: -1,
+        right: -1,
+        value: 0,
+        cover: mid - leaf.start,
+        gain: 0,
+      });
+      nodes.push({
+        feature: -1,
+        threshold: 0,
+        left: -1,
+        right: -1,
+        value: 0,
+        cover: leaf.end - mid,
+        gain: 0,
+      });
+      const left: Leaf = {
+        node: leftId,
+        start: leaf.start,
+        end: mid,
+        depth: leaf.depth + 1,
+        hist: hist,
+        g: gl,
+        h: hl,
+        bestGain: 0,
+        bestFeature: -1,
+        bestBin: -1,
+      };
+      const right: Leaf = {
+        node: rightId,
+        start: mid,
+        end: leaf.end,
+        depth: leaf.depth + 1,
+        hist: hist,
+        g: leaf.g - gl,
+        h: leaf.h - hl,
+        bestGain: 0,
+        bestFeature: -1,
+        bestBin: -1,
+      };
       // Histogram subtraction: build the smaller child, the larger one is parent - smaller (in place).
       const childrenSplittable = leaf.depth + 1 < params.maxDepth;
       if (childrenSplittable) {
@@ -468,7 +571,8 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
     if (n < rows) {
       inSample.fill(0);
       for (let i = 0; i < n; i++) inSample[idx[i]!] = 1;
-      for (let r = 0; r < rows; r++) if (inSample[r] === 0) margin[r] = margin[r]! + nodes[leafOf(tree, train.x, r * F)]!.value;
+      for (let r = 0; r < rows; r++)
+        if (inSample[r] === 0) margin[r] = margin[r]! + nodes[leafOf(tree, train.x, r * F)]!.value;
     }
     let vLoss: number | null = null;
     if (validation && validationMargin) {
@@ -483,11 +587,25 @@ function grow(train: Dataset, params: GbdtParams, validation: Dataset | undefine
       bestIteration = t + 1;
     }
     hooks.onTree?.(t + 1, params.trees, vLoss);
-    if (validation && params.earlyStoppingRounds !== undefined && t + 1 - bestIteration >= params.earlyStoppingRounds) break;
+    if (
+      validation &&
+      params.earlyStoppingRounds !== undefined &&
+      t + 1 - bestIteration >= params.earlyStoppingRounds
+    )
+      break;
   }
   const treesGrown = trees.length;
   if (bestIteration === 0) bestIteration = 1; // keep at least one tree
-  return { kind: 'gbdt', objective: params.objective, featureCount: F, baseScore, trees: trees.slice(0, bestIteration), validationLoss, bestIteration, treesGrown };
+  return {
+    kind: 'gbdt',
+    objective: params.objective,
+    featureCount: F,
+    baseScore,
+    trees: trees.slice(0, bestIteration),
+    validationLoss,
+    bestIteration,
+    treesGrown,
+  };
 }
 
 /** Leaf index the row at `offset` of x reaches. */
@@ -507,7 +625,11 @@ function addTree(tree: Tree, x: Float32Array, F: number, margin: Float64Array): 
 }
 
 /** Margins (log-odds for binary, the prediction for regression) of rows x (row-major float32). */
-export function predictMargin(model: GbdtModel, x: Float32Array, rows = x.length / model.featureCount): Float64Array {
+export function predictMargin(
+  model: GbdtModel,
+  x: Float32Array,
+  rows = x.length / model.featureCount,
+): Float64Array {
   const F = model.featureCount;
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -519,7 +641,11 @@ export function predictMargin(model: GbdtModel, x: Float32Array, rows = x.length
 }
 
 /** Probability of class 1 (binary) or the predicted value (regression). */
-export function predictGbdt(model: GbdtModel, x: Float32Array, rows = x.length / model.featureCount): Float64Array {
+export function predictGbdt(
+  model: GbdtModel,
+  x: Float32Array,
+  rows = x.length / model.featureCount,
+): Float64Array {
   const m = predictMargin(model, x, rows);
   if (model.objective === 'binary') for (let i = 0; i < m.length; i++) m[i] = sigmoid(m[i]!);
   return m;
@@ -528,7 +654,8 @@ export function predictGbdt(model: GbdtModel, x: Float32Array, rows = x.length /
 /** Total split gain per feature over all trees (the "gain" feature importance). */
 export function gainImportance(model: GbdtModel): Float64Array {
   const out = new Float64Array(model.featureCount);
-  for (const tree of model.trees) for (const node of tree.nodes) if (node.feature >= 0) out[node.feature] = out[node.feature]! + node.gain;
+  for (const tree of model.trees)
+    for (const node of tree.nodes) if (node.feature >= 0) out[node.feature] = out[node.feature]! + node.gain;
   return out;
 }
 

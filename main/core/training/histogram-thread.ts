@@ -33,7 +33,17 @@ for (;;) {
   Atomics.wait(control, 0, seen);
   seen = Atomics.load(control, 0);
   if (Atomics.load(control, 4) === 1) break;
-  accumulate(hist, codes, data.featureCount, idx, Atomics.load(control, 2), Atomics.load(control, 3), gh, data.f0, data.f1);
+  accumulate(
+    hist,
+    codes,
+    data.featureCount,
+    idx,
+    Atomics.load(control, 2),
+    Atomics.load(control, 3),
+    gh,
+    data.f0,
+    data.f1,
+  );
   Atomics.add(control, 1, 1);
   Atomics.notify(control, 1);
 }

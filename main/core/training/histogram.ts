@@ -15,7 +15,17 @@ export function histogramSize(featureCount: number): number {
   return featureCount * BINS * 3;
 }
 
-export function accumulate(hist: Float64Array, codes: Uint8Array, featureCount: number, idx: Uint32Array, start: number, end: number, gh: Float64Array, f0: number, f1: number): void {
+export function accumulate(
+  hist: Float64Array,
+  codes: Uint8Array,
+  featureCount: number,
+  idx: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  f0: number,
+  f1: number,
+): void {
   const countBase = featureCount * BINS * 2;
   hist.fill(0, f0 * BINS * 2, f1 * BINS * 2);
   hist.fill(0, countBase + f0 * BINS, countBase + f1 * BINS);

@@ -14,7 +14,13 @@ export const MAX_HORIZON = 10_000;
 
 export const labelDefinitionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sign'), horizon: z.number().int().min(1).max(MAX_HORIZON) }).strict(),
-  z.object({ kind: z.literal('above'), horizon: z.number().int().min(1).max(MAX_HORIZON), threshold: z.number().finite().min(-1).max(100) }).strict(),
+  z
+    .object({
+      kind: z.literal('above'),
+      horizon: z.number().int().min(1).max(MAX_HORIZON),
+      threshold: z.number().finite().min(-1).max(100),
+    })
+    .strict(),
   z.object({ kind: z.literal('return'), horizon: z.number().int().min(1).max(MAX_HORIZON) }).strict(),
 ]);
 export type LabelDefinition = z.infer<typeof labelDefinitionSchema>;
@@ -23,18 +29,22 @@ export function parseLabel(text: string): LabelDefinition {
   const parts = text.trim().split(':');
   const usage = `label '${text}' is not one of sign:H, above:H:THRESHOLD, return:H (H a whole number of bars 1..${MAX_HORIZON}, THRESHOLD a return such as 0.002)`;
   const horizon = Number(parts[1]);
-  if (parts.length < 2 || !Number.isInteger(horizon) || horizon < 1 || horizon > MAX_HORIZON) throw appError('BAD_INPUT', usage);
+  if (parts.length < 2 || !Number.isInteger(horizon) || horizon < 1 || horizon > MAX_HORIZON)
+    throw appError('BAD_INPUT', usage);
   if (parts[0] === 'sign' && parts.length === 2) return { kind: 'sign', horizon };
   if (parts[0] === 'return' && parts.length === 2) return { kind: 'return', horizon };
   if (parts[0] === 'above' && parts.length === 3 && parts[2] !== '') {
     const threshold = Number(parts[2]);
-    if (Number.isFinite(threshold) && threshold > -1 && threshold <= 100) return { kind: 'above', horizon, threshold };
+    if (Number.isFinite(threshold) && threshold > -1 && threshold <= 100)
+      return { kind: 'above', horizon, threshold };
   }
   throw appError('BAD_INPUT', usage);
 }
 
 export function formatLabel(label: LabelDefinition): string {
-  return label.kind === 'above' ? `above:${label.horizon}:${label.threshold}` : `${label.kind}:${label.horizon}`;
+  return label.kind === 'above'
+    ? `above:${label.horizon}:${label.threshold}`
+    : `${label.kind}:${label.horizon}`;
 }
 
 export function isClassification(label: LabelDefinition): boolean {

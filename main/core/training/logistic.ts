@@ -34,7 +34,11 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Arra
   for (let j = 0; j < n; j++) {
     let d = a[j * n + j]!;
     for (let k = 0; k < j; k++) d -= a[j * n + k]! * a[j * n + k]!;
-    if (!(d > 0)) throw appError('TRAINING_FAILED', 'logistic regression: the Hessian is not positive definite (constant or duplicated features?); raise lambda');
+    if (!(d > 0))
+      throw appError(
+        'TRAINING_FAILED',
+        'logistic regression: the Hessian is not positive definite (constant or duplicated features?); raise lambda',
+      );
     const l = Math.sqrt(d);
     a[j * n + j] = l;
     for (let i = j + 1; i < n; i++) {
@@ -62,8 +66,12 @@ export function trainLogistic(train: Dataset, params: LogisticParams, hooks: Tra
   const { rows, featureCount: F, x, y } = train;
   if (rows < 2) throw appError('TRAINING_FAILED', `training set has ${rows} rows`);
   if (!(params.lambda >= 0)) throw appError('BAD_INPUT', `lambda must be >= 0, not ${params.lambda}`);
-  for (let i = 0; i < rows; i++) if (y[i] !== 0 && y[i] !== 1) throw appError('DATA_INVALID', `label of row ${i} is ${y[i]} (logistic regression needs 0/1 labels)`);
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) throw appError('DATA_INVALID', `feature ${i % F} of row ${Math.floor(i / F)} is not finite`);
+  for (let i = 0; i < rows; i++)
+    if (y[i] !== 0 && y[i] !== 1)
+      throw appError('DATA_INVALID', `label of row ${i} is ${y[i]} (logistic regression needs 0/1 labels)`);
+  for (let i = 0; i < x.length; i++)
+    if (!Number.isFinite(x[i]!))
+      throw appError('DATA_INVALID', `feature ${i % F} of row ${Math.floor(i / F)} is not finite`);
   const n = F + 1; // last coefficient is the intercept
   const beta = new Float64Array(n);
   const grad = new Float64Array(n);
@@ -106,10 +114,21 @@ export function trainLogistic(train: Dataset, params: LogisticParams, hooks: Tra
   }
   const weights = new Float64Array(F);
   for (let f = 0; f < F; f++) weights[f] = Math.fround(beta[f]!);
-  return { kind: 'logistic', objective: 'binary', featureCount: F, weights, intercept: Math.fround(beta[F]!), iterations };
+  return {
+    kind: 'logistic',
+    objective: 'binary',
+    featureCount: F,
+    weights,
+    intercept: Math.fround(beta[F]!),
+    iterations,
+  };
 }
 
-export function logisticMargin(model: LogisticModel, x: Float32Array, rows = x.length / model.featureCount): Float64Array {
+export function logisticMargin(
+  model: LogisticModel,
+  x: Float32Array,
+  rows = x.length / model.featureCount,
+): Float64Array {
   const F = model.featureCount;
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -120,7 +139,11 @@ export function logisticMargin(model: LogisticModel, x: Float32Array, rows = x.l
   return out;
 }
 
-export function predictLogistic(model: LogisticModel, x: Float32Array, rows = x.length / model.featureCount): Float64Array {
+export function predictLogistic(
+  model: LogisticModel,
+  x: Float32Array,
+  rows = x.length / model.featureCount,
+): Float64Array {
   const m = logisticMargin(model, x, rows);
   for (let i = 0; i < m.length; i++) m[i] = sigmoid(m[i]!);
   return m;

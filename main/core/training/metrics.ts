@@ -61,7 +61,14 @@ export function classificationMetrics(p: ArrayLike<number>, y: ArrayLike<number>
     logLoss -= yi * Math.log(pi) + (1 - yi) * Math.log(1 - pi);
     brier += (p[i]! - yi) ** 2;
   }
-  return { rows: n, positiveRate: n ? pos / n : Number.NaN, auc: rocAuc(p, y), accuracy: n ? correct / n : Number.NaN, logLoss: n ? logLoss / n : Number.NaN, brier: n ? brier / n : Number.NaN };
+  return {
+    rows: n,
+    positiveRate: n ? pos / n : Number.NaN,
+    auc: rocAuc(p, y),
+    accuracy: n ? correct / n : Number.NaN,
+    logLoss: n ? logLoss / n : Number.NaN,
+    brier: n ? brier / n : Number.NaN,
+  };
 }
 
 export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>): RegressionMetrics {
@@ -89,7 +96,13 @@ export function regressionMetrics(pred: ArrayLike<number>, y: ArrayLike<number>)
     vp += (pred[i]! - mp) ** 2;
     vy += (y[i]! - my) ** 2;
   }
-  return { rows: n, rmse: Math.sqrt(se / n), mae: ae / n, correlation: vp > 0 && vy > 0 ? cov / Math.sqrt(vp * vy) : Number.NaN, directionAccuracy: dir / n };
+  return {
+    rows: n,
+    rmse: Math.sqrt(se / n),
+    mae: ae / n,
+    correlation: vp > 0 && vy > 0 ? cov / Math.sqrt(vp * vy) : Number.NaN,
+    directionAccuracy: dir / n,
+  };
 }
 
 export interface TradingResult {
@@ -123,7 +136,14 @@ export interface StrategyComparison {
  * close[i] to close[i + 1]; each change of position pays feeRate. `rowBars` are the bar indexes of the
  * test rows (ascending); a bar whose next bar is not in the series is not traded.
  */
-export function simulateThresholdStrategy(close: Float64Array, rowBars: ArrayLike<number>, scores: ArrayLike<number>, threshold: number, feeRate: number, barsPerYear: number): StrategyComparison {
+export function simulateThresholdStrategy(
+  close: Float64Array,
+  rowBars: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+  feeRate: number,
+  barsPerYear: number,
+): StrategyComparison {
   const position: number[] = [];
   const returns: number[] = [];
   for (let i = 0; i < rowBars.length; i++) {
@@ -143,7 +163,13 @@ export function simulateThresholdStrategy(close: Float64Array, rowBars: ArrayLik
   };
 }
 
-function runPositions(position: number[], returns: number[], feeRate: number, barsPerYear: number, startPosition: number): TradingResult {
+function runPositions(
+  position: number[],
+  returns: number[],
+  feeRate: number,
+  barsPerYear: number,
+  startPosition: number,
+): TradingResult {
   const n = returns.length;
   let equity = 1;
   let peak = 1;
@@ -171,5 +197,13 @@ function runPositions(position: number[], returns: number[], feeRate: number, ba
   const mean = n ? sum / n : 0;
   const variance = n > 1 ? (sumSq - n * mean * mean) / (n - 1) : 0;
   const sd = Math.sqrt(Math.max(0, variance));
-  return { bars: n, totalReturn: equity - 1, sharpe: sd > 0 ? (mean / sd) * Math.sqrt(barsPerYear) : 0, maxDrawdown, turnover: n ? turnover / n : 0, trades, exposure: n ? exposure / n : 0 };
+  return {
+    bars: n,
+    totalReturn: equity - 1,
+    sharpe: sd > 0 ? (mean / sd) * Math.sqrt(barsPerYear) : 0,
+    maxDrawdown,
+    turnover: n ? turnover / n : 0,
+    trades,
+    exposure: n ? exposure / n : 0,
+  };
 }

@@ -40,7 +40,11 @@ function floats(name: string, values: number[]): Attribute {
   return onnx.AttributeProto.create({ name, type: ATTR_FLOATS, floats: values });
 }
 function strings(name: string, values: string[]): Attribute {
-  return onnx.AttributeProto.create({ name, type: ATTR_STRINGS, strings: values.map((v) => encoder.encode(v)) });
+  return onnx.AttributeProto.create({
+    name,
+    type: ATTR_STRINGS,
+    strings: values.map((v) => encoder.encode(v)),
+  });
 }
 function str(name: string, value: string): Attribute {
   return onnx.AttributeProto.create({ name, type: ATTR_STRING, s: encoder.encode(value) });
@@ -49,7 +53,11 @@ function int(name: string, value: number): Attribute {
   return onnx.AttributeProto.create({ name, type: ATTR_INT, i: value });
 }
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): ReturnType<typeof onnx.ValueInfoProto.create> {
+function valueInfo(
+  name: string,
+  elemType: number,
+  dims: (number | string)[],
+): ReturnType<typeof onnx.ValueInfoProto.create> {
   return onnx.ValueInfoProto.create({
     name,
     type: {
@@ -70,7 +78,11 @@ export interface ExportMeta {
   metadata?: Record<string, string>;
 }
 
-function encodeModel(graph: ReturnType<typeof onnx.GraphProto.create>, opsets: { domain: string; version: number }[], meta: ExportMeta): Uint8Array {
+function encodeModel(
+  graph: ReturnType<typeof onnx.GraphProto.create>,
+  opsets: { domain: string; version: number }[],
+  meta: ExportMeta,
+): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'vantage-train',
@@ -102,7 +114,19 @@ interface FlatTrees {
 }
 
 function flatten(model: GbdtModel): FlatTrees {
-  const out: FlatTrees = { treeIds: [], nodeIds: [], featureIds: [], modes: [], values: [], trueIds: [], falseIds: [], hitrates: [], leafTree: [], leafNode: [], leafWeight: [] };
+  const out: FlatTrees = {
+    treeIds: [],
+    nodeIds: [],
+    featureIds: [],
+    modes: [],
+    values: [],
+    trueIds: [],
+    falseIds: [],
+    hitrates: [],
+    leafTree: [],
+    leafNode: [],
+    leafWeight: [],
+  };
   model.trees.forEach((tree, t) => {
     tree.nodes.forEach((node, k) => {
       const leaf = node.feature < 0;
@@ -151,7 +175,10 @@ export function exportGbdtOnnx(model: GbdtModel, meta: ExportMeta): Uint8Array {
       int('n_targets', 1),
       ints('target_treeids', flat.leafTree),
       ints('target_nodeids', flat.leafNode),
-      ints('target_ids', flat.leafTree.map(() => 0)),
+      ints(
+        'target_ids',
+        flat.leafTree.map(() => 0),
+      ),
       floats('target_weights', flat.leafWeight),
       floats('base_values', [model.baseScore]),
       str('aggregate_function', 'SUM'),
@@ -166,17 +193,38 @@ export function exportGbdtOnnx(model: GbdtModel, meta: ExportMeta): Uint8Array {
     nodes.push(
       onnx.NodeProto.create({ name: 'sigmoid', opType: 'Sigmoid', input: ['margin'], output: ['p1'] }),
       onnx.NodeProto.create({ name: 'complement', opType: 'Sub', input: ['one', 'p1'], output: ['p0'] }),
-      onnx.NodeProto.create({ name: 'concat', opType: 'Concat', input: ['p0', 'p1'], output: ['probabilities'], attribute: [int('axis', 1)] }),
+      onnx.NodeProto.create({
+        name: 'concat',
+        opType: 'Concat',
+        input: ['p0', 'p1'],
+        output: ['probabilities'],
+        attribute: [int('axis', 1)],
+      }),
       onnx.NodeProto.create({ name: 'decide', opType: 'Greater', input: ['p1', 'half'], output: ['above'] }),
-      onnx.NodeProto.create({ name: 'cast', opType: 'Cast', input: ['above'], output: ['label2d'], attribute: [int('to', TENSOR_INT64)] }),
-      onnx.NodeProto.create({ name: 'flatten', opType: 'Reshape', input: ['label2d', 'label_shape'], output: ['label'] }),
+      onnx.NodeProto.create({
+        name: 'cast',
+        opType: 'Cast',
+        input: ['above'],
+        output: ['label2d'],
+        attribute: [int('to', TENSOR_INT64)],
+      }),
+      onnx.NodeProto.create({
+        name: 'flatten',
+        opType: 'Reshape',
+        input: ['label2d', 'label_shape'],
+        output: ['label'],
+      }),
     );
     initializer.push(
       onnx.TensorProto.create({ name: 'one', dataType: TENSOR_FLOAT, dims: [1], floatData: [1] }),
       onnx.TensorProto.create({ name: 'half', dataType: TENSOR_FLOAT, dims: [1], floatData: [0.5] }),
       onnx.TensorProto.create({ name: 'label_shape', dataType: TENSOR_INT64, dims: [1], int64Data: [-1] }),
     );
-    outputs = [valueInfo('label', TENSOR_INT64, ['N']), valueInfo('probabilities', TENSOR_FLOAT, ['N', 2]), valueInfo('margin', TENSOR_FLOAT, ['N', 1])];
+    outputs = [
+      valueInfo('label', TENSOR_INT64, ['N']),
+      valueInfo('probabilities', TENSOR_FLOAT, ['N', 2]),
+      valueInfo('margin', TENSOR_FLOAT, ['N', 1]),
+    ];
   } else {
     outputs = [valueInfo('prediction', TENSOR_FLOAT, ['N', 1])];
   }
@@ -205,13 +253,34 @@ export function exportLogisticOnnx(model: LogisticModel, meta: ExportMeta): Uint
   const graph = onnx.GraphProto.create({
     name: meta.name,
     node: [
-      onnx.NodeProto.create({ name: 'matmul', opType: 'MatMul', input: [ONNX_INPUT_NAME, 'weights'], output: ['scores'] }),
-      onnx.NodeProto.create({ name: 'bias', opType: 'Add', input: ['scores', 'intercept'], output: ['logits'] }),
-      onnx.NodeProto.create({ name: 'softmax', opType: 'Softmax', input: ['logits'], output: ['probabilities'], attribute: [int('axis', 1)] }),
+      onnx.NodeProto.create({
+        name: 'matmul',
+        opType: 'MatMul',
+        input: [ONNX_INPUT_NAME, 'weights'],
+        output: ['scores'],
+      }),
+      onnx.NodeProto.create({
+        name: 'bias',
+        opType: 'Add',
+        input: ['scores', 'intercept'],
+        output: ['logits'],
+      }),
+      onnx.NodeProto.create({
+        name: 'softmax',
+        opType: 'Softmax',
+        input: ['logits'],
+        output: ['probabilities'],
+        attribute: [int('axis', 1)],
+      }),
     ],
     initializer: [
       onnx.TensorProto.create({ name: 'weights', dataType: TENSOR_FLOAT, dims: [F, 2], floatData: w }),
-      onnx.TensorProto.create({ name: 'intercept', dataType: TENSOR_FLOAT, dims: [2], floatData: [0, model.intercept] }),
+      onnx.TensorProto.create({
+        name: 'intercept',
+        dataType: TENSOR_FLOAT,
+        dims: [2],
+        floatData: [0, model.intercept],
+      }),
     ],
     input: [valueInfo(ONNX_INPUT_NAME, TENSOR_FLOAT, ['N', F])],
     output: [valueInfo('probabilities', TENSOR_FLOAT, ['N', 2])],
@@ -242,7 +311,8 @@ export function readGbdtFromOnnx(bytes: Uint8Array): GbdtModel {
   const graph = model.graph;
   const node = graph?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
   if (!graph || !node) throw appError('MODEL_INVALID', 'the model has no TreeEnsembleRegressor node');
-  const attr = (name: string): onnxProto.onnx.IAttributeProto | undefined => node.attribute?.find((a) => a.name === name);
+  const attr = (name: string): onnxProto.onnx.IAttributeProto | undefined =>
+    node.attribute?.find((a) => a.name === name);
   const intsOf = (name: string): number[] => (attr(name)?.ints ?? []).map((v) => Number(v));
   const floatsOf = (name: string): number[] => Array.from(attr(name)?.floats ?? []);
   const treeIds = intsOf('nodes_treeids');
@@ -253,24 +323,49 @@ export function readGbdtFromOnnx(bytes: Uint8Array): GbdtModel {
   const trueIds = intsOf('nodes_truenodeids');
   const falseIds = intsOf('nodes_falsenodeids');
   const covers = floatsOf('nodes_hitrates');
-  if (covers.length !== treeIds.length) throw appError('MODEL_INVALID', 'the tree ensemble has no node covers (nodes_hitrates); explanations need them');
+  if (covers.length !== treeIds.length)
+    throw appError(
+      'MODEL_INVALID',
+      'the tree ensemble has no node covers (nodes_hitrates); explanations need them',
+    );
   const trees: GbdtModel['trees'] = [];
   for (let i = 0; i < treeIds.length; i++) {
     const t = treeIds[i]!;
     while (trees.length <= t) trees.push({ nodes: [] });
     const leaf = modes[i] === 'LEAF';
-    trees[t]!.nodes[nodeIds[i]!] = { feature: leaf ? -1 : featureIds[i]!, threshold: leaf ? 0 : values[i]!, left: leaf ? -1 : trueIds[i]!, right: leaf ? -1 : falseIds[i]!, value: 0, cover: covers[i]!, gain: 0 };
+    trees[t]!.nodes[nodeIds[i]!] = {
+      feature: leaf ? -1 : featureIds[i]!,
+      threshold: leaf ? 0 : values[i]!,
+      left: leaf ? -1 : trueIds[i]!,
+      right: leaf ? -1 : falseIds[i]!,
+      value: 0,
+      cover: covers[i]!,
+      gain: 0,
+    };
   }
   const leafTrees = intsOf('target_treeids');
   const leafNodes = intsOf('target_nodeids');
   const weights = floatsOf('target_weights');
   for (let i = 0; i < leafTrees.length; i++) {
     const n = trees[leafTrees[i]!]?.nodes[leafNodes[i]!];
-    if (!n) throw appError('MODEL_INVALID', `leaf weight for a missing node (tree ${leafTrees[i]}, node ${leafNodes[i]})`);
+    if (!n)
+      throw appError(
+        'MODEL_INVALID',
+        `leaf weight for a missing node (tree ${leafTrees[i]}, node ${leafNodes[i]})`,
+      );
     n.value += weights[i]!;
   }
   const input = graph.input?.[0]?.type?.tensorType?.shape?.dim?.[1]?.dimValue;
   const featureCount = input === undefined || input === null ? Math.max(0, ...featureIds) + 1 : Number(input);
   const binary = graph.node?.some((n) => n.opType === 'Sigmoid') ?? false;
-  return { kind: 'gbdt', objective: binary ? 'binary' : 'regression', featureCount, baseScore: floatsOf('base_values')[0] ?? 0, trees, validationLoss: [], bestIteration: trees.length, treesGrown: trees.length };
+  return {
+    kind: 'gbdt',
+    objective: binary ? 'binary' : 'regression',
+    featureCount,
+    baseScore: floatsOf('base_values')[0] ?? 0,
+    trees,
+    validationLoss: [],
+    bestIteration: trees.length,
+    treesGrown: trees.length,
+  };
 }

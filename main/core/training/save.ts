@@ -6,7 +6,12 @@ import { appError } from '../../../shared/errors.ts';
  * Writes <name>.onnx and <name>.card.json into outDir: both go to temporary names first and are
  * renamed only when both are written, so a failed run never leaves a model without its card.
  */
-export function saveModelFiles(outDir: string, name: string, onnx: Uint8Array, cardText: string): { onnxPath: string; cardPath: string } {
+export function saveModelFiles(
+  outDir: string,
+  name: string,
+  onnx: Uint8Array,
+  cardText: string,
+): { onnxPath: string; cardPath: string } {
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (error) {

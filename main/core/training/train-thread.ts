@@ -19,8 +19,16 @@ try {
     onProgress: (progress) => parentPort?.postMessage({ type: 'progress', progress }),
     isCancelled: () => Atomics.load(cancel, 0) === 1,
   });
-  parentPort?.postMessage({ type: 'done', onnx: result.onnx, card: result.card, cardText: serialiseCard(result.card) });
+  parentPort?.postMessage({
+    type: 'done',
+    onnx: result.onnx,
+    card: result.card,
+    cardText: serialiseCard(result.card),
+  });
 } catch (error) {
-  const appErr = error instanceof AppErrorException ? error.toAppError() : { code: 'TRAINING_FAILED', message: (error as Error).message };
+  const appErr =
+    error instanceof AppErrorException
+      ? error.toAppError()
+      : { code: 'TRAINING_FAILED', message: (error as Error).message };
   parentPort?.postMessage({ type: 'error', error: appErr });
 }

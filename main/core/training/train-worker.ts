@@ -22,11 +22,21 @@ export interface TrainJob {
   cancel(): void;
 }
 
-type Message = { type: 'progress'; progress: TrainProgress } | { type: 'done'; onnx: Uint8Array; card: ModelCardDocument; cardText: string } | { type: 'error'; error: AppError };
+type Message =
+  | { type: 'progress'; progress: TrainProgress }
+  | { type: 'done'; onnx: Uint8Array; card: ModelCardDocument; cardText: string }
+  | { type: 'error'; error: AppError };
 
-export function startTrainingJob(series: SeriesInput, options: TrainOptions, unseen: SeriesInput[] = [], onProgress?: (progress: TrainProgress) => void): TrainJob {
+export function startTrainingJob(
+  series: SeriesInput,
+  options: TrainOptions,
+  unseen: SeriesInput[] = [],
+  onProgress?: (progress: TrainProgress) => void,
+): TrainJob {
   const cancelFlag = new SharedArrayBuffer(4);
-  const worker = new Worker(new URL('./train-thread.ts', import.meta.url), { workerData: { series, unseen, options, cancel: cancelFlag } });
+  const worker = new Worker(new URL('./train-thread.ts', import.meta.url), {
+    workerData: { series, unseen, options, cancel: cancelFlag },
+  });
   const result = new Promise<TrainJobResult>((resolve, reject) => {
     let settled = false;
     worker.on('message', (message: Message) => {
@@ -40,11 +50,13 @@ export function startTrainingJob(series: SeriesInput, options: TrainOptions, uns
       }
     });
     worker.on('error', (error) => {
-      if (!settled) reject(new AppErrorException('TRAINING_FAILED', `training thread failed: ${error.message}`));
+      if (!settled)
+        reject(new AppErrorException('TRAINING_FAILED', `training thread failed: ${error.message}`));
       settled = true;
     });
     worker.on('exit', (code) => {
-      if (!settled) reject(new AppErrorException('TRAINING_FAILED', `training thread exited with code ${code}`));
+      if (!settled)
+        reject(new AppErrorException('TRAINING_FAILED', `training thread exited with code ${code}`));
       settled = true;
     });
   }).finally(() => void worker.terminate());

@@ -16,7 +16,14 @@ function revertingCandles(bars: number, seed: number): CandleColumns {
     const past = t >= 13 ? logp[t - 1]! - logp[t - 13]! : 0;
     logp[t] = logp[t - 1]! - 0.06 * past + 0.004 * rnd.normal();
   }
-  const c: CandleColumns = { time: new Float64Array(bars), open: new Float64Array(bars), high: new Float64Array(bars), low: new Float64Array(bars), close: new Float64Array(bars), volume: new Float64Array(bars) };
+  const c: CandleColumns = {
+    time: new Float64Array(bars),
+    open: new Float64Array(bars),
+    high: new Float64Array(bars),
+    low: new Float64Array(bars),
+    close: new Float64Array(bars),
+    volume: new Float64Array(bars),
+  };
   for (let t = 0; t < bars; t++) {
     const close = 100 * Math.exp(logp[t]!);
     const open = t > 0 ? c.close[t - 1]! : close;
@@ -40,7 +47,18 @@ const spec = parseFeatureSpec({
 });
 
 function options(overrides: Partial<TrainOptions> = {}): TrainOptions {
-  return { ...DEFAULT_TRAIN_OPTIONS, name: 'synthetic', spec, label: { kind: 'sign', horizon: 12 }, trees: 60, depth: 3, minLeaf: 50, folds: 3, embargo: 12, ...overrides };
+  return {
+    ...DEFAULT_TRAIN_OPTIONS,
+    name: 'synthetic',
+    spec,
+    label: { kind: 'sign', horizon: 12 },
+    trees: 60,
+    depth: 3,
+    minLeaf: 50,
+    folds: 3,
+    embargo: 12,
+    ...overrides,
+  };
 }
 
 describe('runTraining (synthetic candles with a planted signal)', () => {
@@ -63,7 +81,9 @@ describe('runTraining (synthetic candles with a planted signal)', () => {
     // volatility carries none.
     const shap = Object.fromEntries(card.explanations.features.map((f) => [f.feature, f.meanAbsShap]));
     expect(shap.ret_12! + shap.rsi_14!).toBeGreaterThan(3 * shap.vol_48!);
-    expect(['ret_12', 'rsi_14']).toContain([...card.explanations.features].sort((a, b) => b.meanAbsShap - a.meanAbsShap)[0]!.feature);
+    expect(['ret_12', 'rsi_14']).toContain(
+      [...card.explanations.features].sort((a, b) => b.meanAbsShap - a.meanAbsShap)[0]!.feature,
+    );
     expect(card.evaluation.inSample.note).toMatch(/NOT out-of-sample/);
     expect(card.label).toMatchObject({ definition: 'sign:12', horizon: 12 });
     expect(card.outputs.map((o) => o.name)).toEqual(['label', 'probabilities', 'margin']);
@@ -81,7 +101,10 @@ describe('runTraining (synthetic candles with a planted signal)', () => {
     expect(lr.card.featureSpec.normalisation.kind).toBe('zscore');
     const m = lr.card.evaluation.outOfSample.overall.metrics;
     expect('auc' in m && m.auc).toBeGreaterThan(0.6);
-    const reg = runTraining({ source: 'a', bars }, options({ label: { kind: 'return', horizon: 12 }, threshold: 0 }));
+    const reg = runTraining(
+      { source: 'a', bars },
+      options({ label: { kind: 'return', horizon: 12 }, threshold: 0 }),
+    );
     const r = reg.card.evaluation.outOfSample.overall.metrics;
     expect('correlation' in r && r.correlation).toBeGreaterThan(0.1);
     expect(reg.card.task).toBe('regression');
@@ -89,15 +112,33 @@ describe('runTraining (synthetic candles with a planted signal)', () => {
 
   it('reports progress through every fit and stops with CANCELLED when asked', () => {
     const phases: string[] = [];
-    runTraining({ source: 'a', bars }, options({ trees: 5, earlyStoppingRounds: 0 }), [], { onProgress: (p) => phases.push(p.phase) });
-    expect(new Set(phases)).toEqual(new Set(['features', 'fold 1/3', 'fold 2/3', 'fold 3/3', 'final model', 'unseen assets', 'explanations']));
+    runTraining({ source: 'a', bars }, options({ trees: 5, earlyStoppingRounds: 0 }), [], {
+      onProgress: (p) => phases.push(p.phase),
+    });
+    expect(new Set(phases)).toEqual(
+      new Set([
+        'features',
+        'fold 1/3',
+        'fold 2/3',
+        'fold 3/3',
+        'final model',
+        'unseen assets',
+        'explanations',
+      ]),
+    );
     let calls = 0;
-    expect(() => runTraining({ source: 'a', bars }, options(), [], { isCancelled: () => ++calls > 10 })).toThrow(/cancelled/);
+    expect(() =>
+      runTraining({ source: 'a', bars }, options(), [], { isCancelled: () => ++calls > 10 }),
+    ).toThrow(/cancelled/);
   });
 
   it('stops with a label-leak error, before fitting, when a split is not purged', () => {
     let fits = 0;
-    expect(() => runTraining({ source: 'a', bars }, options({ disablePurgeForTesting: true }), [], { onProgress: (p) => (fits += p.phase.startsWith('fold') ? 1 : 0) })).toThrow(
+    expect(() =>
+      runTraining({ source: 'a', bars }, options({ disablePurgeForTesting: true }), [], {
+        onProgress: (p) => (fits += p.phase.startsWith('fold') ? 1 : 0),
+      }),
+    ).toThrow(
       /label leak in fold 1 \((fit|validation) vs (test|validation)\): training row at bar \d+ has a label reaching bar \d+/,
     );
     expect(fits).toBe(0);
@@ -105,8 +146,15 @@ describe('runTraining (synthetic candles with a planted signal)', () => {
 
   it('rejects what it cannot train honestly', () => {
     const windowed = parseFeatureSpec({ ...spec, layout: { kind: 'window', windowBars: 8 } });
-    expect(() => runTraining({ source: 'a', bars }, options({ spec: windowed }))).toThrow(/tabular feature layout/);
+    expect(() => runTraining({ source: 'a', bars }, options({ spec: windowed }))).toThrow(
+      /tabular feature layout/,
+    );
     expect(() => runTraining({ source: 'a', bars: revertingCandles(600, 3) }, options())).toThrow(/too few/);
-    expect(() => runTraining({ source: 'a', bars }, options({ model: 'logistic', label: { kind: 'return', horizon: 3 } }))).toThrow(/classification label/);
+    expect(() =>
+      runTraining(
+        { source: 'a', bars },
+        options({ model: 'logistic', label: { kind: 'return', horizon: 3 } }),
+      ),
+    ).toThrow(/classification label/);
   });
 });

@@ -59,7 +59,18 @@ function unwoundSum(path: PathElement[], depth: number, index: number): number {
   return total;
 }
 
-function recurse(tree: Tree, x: ArrayLike<number>, offset: number, phi: Float64Array, node: number, parentPath: PathElement[], depth: number, zero: number, one: number, feature: number): void {
+function recurse(
+  tree: Tree,
+  x: ArrayLike<number>,
+  offset: number,
+  phi: Float64Array,
+  node: number,
+  parentPath: PathElement[],
+  depth: number,
+  zero: number,
+  one: number,
+  feature: number,
+): void {
   const path = parentPath.slice(0, depth).map((p) => ({ ...p }));
   extend(path, depth, zero, one, feature);
   const n = tree.nodes[node]!;
@@ -86,8 +97,30 @@ function recurse(tree: Tree, x: ArrayLike<number>, offset: number, phi: Float64A
     }
   }
   const cover = n.cover;
-  recurse(tree, x, offset, phi, hot, path, d + 1, (incomingZero * tree.nodes[hot]!.cover) / cover, incomingOne, n.feature);
-  recurse(tree, x, offset, phi, cold, path, d + 1, (incomingZero * tree.nodes[cold]!.cover) / cover, 0, n.feature);
+  recurse(
+    tree,
+    x,
+    offset,
+    phi,
+    hot,
+    path,
+    d + 1,
+    (incomingZero * tree.nodes[hot]!.cover) / cover,
+    incomingOne,
+    n.feature,
+  );
+  recurse(
+    tree,
+    x,
+    offset,
+    phi,
+    cold,
+    path,
+    d + 1,
+    (incomingZero * tree.nodes[cold]!.cover) / cover,
+    0,
+    n.feature,
+  );
 }
 
 /** Cover-weighted mean leaf value of a tree (its expected contribution). */
@@ -96,7 +129,9 @@ function expectedValue(tree: Tree, node = 0): number {
   if (n.feature < 0) return n.value;
   const l = tree.nodes[n.left]!;
   const r = tree.nodes[n.right]!;
-  return (l.cover * expectedValue(tree, n.left) + r.cover * expectedValue(tree, n.right)) / (l.cover + r.cover);
+  return (
+    (l.cover * expectedValue(tree, n.left) + r.cover * expectedValue(tree, n.right)) / (l.cover + r.cover)
+  );
 }
 
 export interface ShapValues {

@@ -48,12 +48,18 @@ function purgeBefore(rows: Int32Array, boundaryBar: number, horizon: number, emb
  */
 export function walkForwardFolds(rows: Int32Array, options: WalkForwardOptions): Fold[] {
   const { folds, horizon, embargo } = options;
-  if (!Number.isInteger(folds) || folds < 1 || folds > 50) throw appError('BAD_INPUT', `folds must be an integer 1..50, not ${folds}`);
-  if (!Number.isInteger(embargo) || embargo < 0) throw appError('BAD_INPUT', `embargo must be a whole number of bars >= 0, not ${embargo}`);
+  if (!Number.isInteger(folds) || folds < 1 || folds > 50)
+    throw appError('BAD_INPUT', `folds must be an integer 1..50, not ${folds}`);
+  if (!Number.isInteger(embargo) || embargo < 0)
+    throw appError('BAD_INPUT', `embargo must be a whole number of bars >= 0, not ${embargo}`);
   const blocks = folds + 1;
   const size = Math.floor(rows.length / blocks);
   const minimum = 4 * (horizon + embargo) + 50;
-  if (size < minimum) throw appError('TRAINING_FAILED', `${rows.length} usable rows are too few for ${folds} walk-forward folds with horizon ${horizon} and embargo ${embargo} (each block needs >= ${minimum} rows); use fewer folds or more data`);
+  if (size < minimum)
+    throw appError(
+      'TRAINING_FAILED',
+      `${rows.length} usable rows are too few for ${folds} walk-forward folds with horizon ${horizon} and embargo ${embargo} (each block needs >= ${minimum} rows); use fewer folds or more data`,
+    );
   const out: Fold[] = [];
   for (let k = 1; k <= folds; k++) {
     const testStart = k * size;
@@ -62,18 +68,29 @@ export function walkForwardFolds(rows: Int32Array, options: WalkForwardOptions):
     const before = rows.subarray(0, testStart);
     const trainBars = options.disablePurge ? before : purgeBefore(before, testBars[0]!, horizon, embargo);
     const split = splitValidation(trainBars, options);
-    out.push({ index: k, fitBars: split.fitBars, validationBars: split.validationBars, testBars, purgedRows: before.length - trainBars.length + split.purgedRows });
+    out.push({
+      index: k,
+      fitBars: split.fitBars,
+      validationBars: split.validationBars,
+      testBars,
+      purgedRows: before.length - trainBars.length + split.purgedRows,
+    });
   }
   return out;
 }
 
 /** The last `validationFraction` of the rows become the validation set; the fit rows are purged in front of it. */
-export function splitValidation(trainBars: Int32Array, options: WalkForwardOptions): { fitBars: Int32Array; validationBars: Int32Array; purgedRows: number } {
+export function splitValidation(
+  trainBars: Int32Array,
+  options: WalkForwardOptions,
+): { fitBars: Int32Array; validationBars: Int32Array; purgedRows: number } {
   const count = Math.floor(trainBars.length * options.validationFraction);
   if (count === 0) return { fitBars: trainBars, validationBars: new Int32Array(0), purgedRows: 0 };
   const validationBars = trainBars.subarray(trainBars.length - count);
   const head = trainBars.subarray(0, trainBars.length - count);
-  const fitBars = options.disablePurge ? head : purgeBefore(head, validationBars[0]!, options.horizon, options.embargo);
+  const fitBars = options.disablePurge
+    ? head
+    : purgeBefore(head, validationBars[0]!, options.horizon, options.embargo);
   return { fitBars, validationBars, purgedRows: head.length - fitBars.length };
 }
 
@@ -81,7 +98,13 @@ export function splitValidation(trainBars: Int32Array, options: WalkForwardOptio
  * Throws TRAINING_FAILED naming the first training row whose label horizon (plus embargo) reaches
  * into the evaluation block. Run on every fold before fitting.
  */
-export function assertPurged(trainBars: ArrayLike<number>, evalBars: ArrayLike<number>, horizon: number, embargo: number, what: string): void {
+export function assertPurged(
+  trainBars: ArrayLike<number>,
+  evalBars: ArrayLike<number>,
+  horizon: number,
+  embargo: number,
+  what: string,
+): void {
   if (evalBars.length === 0 || trainBars.length === 0) return;
   let first = Infinity;
   let last = -Infinity;
@@ -94,7 +117,11 @@ export function assertPurged(trainBars: ArrayLike<number>, evalBars: ArrayLike<n
     const clearBefore = t + horizon + embargo < first;
     const clearAfter = t > last + horizon + embargo;
     if (!clearBefore && !clearAfter) {
-      throw appError('TRAINING_FAILED', `label leak in ${what}: training row at bar ${t} has a label reaching bar ${t + horizon} (embargo ${embargo}), overlapping the evaluation bars ${first}..${last + horizon}`, { trainBar: t, horizon, embargo, evalFirst: first, evalLast: last });
+      throw appError(
+        'TRAINING_FAILED',
+        `label leak in ${what}: training row at bar ${t} has a label reaching bar ${t + horizon} (embargo ${embargo}), overlapping the evaluation bars ${first}..${last + horizon}`,
+        { trainBar: t, horizon, embargo, evalFirst: first, evalLast: last },
+      );
     }
   }
 }
