@@ -1,4 +1,4 @@
-import { forwardRef, useEffect, useImperativeHandle, useRef } from 'react';
+import { forwardRef, useEffect, useImperativeHandle, useRef, useState } from 'react';
 import {
   CandlestickSeries,
   ColorType,
@@ -72,6 +72,10 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
   const markerListRef = useRef<ChartMarker[]>([]);
   const propsRef = useRef(props);
   propsRef.current = props;
+  // Markers also get real buttons over the canvas: keyboard-focusable, readable by screen readers
+  // and clickable by tests, positioned from the chart's coordinates.
+  const [markerButtons, setMarkerButtons] = useState<{ id: string; x: number; y: number; label: string }[]>([]);
+  const layoutMarkersRef = useRef<() => void>(() => undefined);
 
   useEffect(() => {
     const el = containerRef.current!;
@@ -133,9 +137,22 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         propsRef.current.onSelectTime?.(Number(param.time) * 1000);
       }
     });
+    layoutMarkersRef.current = () => {
+      const buttons: { id: string; x: number; y: number; label: string }[] = [];
+      for (const m of markerListRef.current) {
+        const x = chart.timeScale().timeToCoordinate(toTime(m.timeMs));
+        const bar = barsRef.current.find((b) => b.timeMs === m.timeMs);
+        const y = bar ? candles.priceToCoordinate(m.position === 'belowBar' ? bar.low : bar.high) : null;
+        if (x === null || y === null) continue;
+        buttons.push({ id: m.id, x, y: m.position === 'belowBar' ? y + 14 : y - 14, label: m.text ?? m.id });
+      }
+      setMarkerButtons(buttons);
+    };
     chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
       if (range && range.from < 20 && barsRef.current.length > 0) propsRef.current.onNeedOlder?.(barsRef.current[0]!.timeMs);
+      layoutMarkersRef.current();
     });
+    chart.timeScale().subscribeSizeChange(() => layoutMarkersRef.current());
     return () => {
       chart.remove();
       chartRef.current = null;
@@ -188,6 +205,7 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
           ...(m.text ? { text: m.text } : {}),
         }));
         markersRef.current?.setMarkers(list);
+        requestAnimationFrame(() => layoutMarkersRef.current());
       },
       setPaneLine(points) {
         const chart = chartRef.current;
@@ -211,5 +229,21 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
     [],
   );
 
-  return <div ref={containerRef} className="candle-chart" data-testid={props.testId ?? 'candle-chart'} />;
+  return (
+    <div className="candle-chart-wrap">
+      <div ref={containerRef} className="candle-chart" data-testid={props.testId ?? 'candle-chart'} />
+      {markerButtons.map((b) => (
+        <button
+          key={b.id}
+          type="button"
+          className="chart-marker"
+          data-testid={`chart-marker-${b.id}`}
+          aria-label={`Marker: ${b.label}`}
+          title={b.label}
+          style={{ left: b.x - 7, top: b.y - 7 }}
+          onClick={() => propsRef.current.onMarkerClick?.(b.id)}
+        />
+      ))}
+    </div>
+  );
 });

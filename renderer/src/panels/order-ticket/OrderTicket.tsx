@@ -258,7 +258,8 @@ export function OrderTicket() {
                 <td>{c.check}</td>
                 <td className="num">{fmt(c.value)}</td>
                 <td className="num">{fmt(c.limit)}</td>
-                <td className="num">{fmt(c.limit - c.value)}</td>
+                {/* Minimum limits (venue minimum quantity/notional) have headroom above the limit. */}
+                <td className="num">{fmt(/-min-/.test(`-${c.check}-`) ? c.value - c.limit : c.limit - c.value)}</td>
                 <td>{c.unit}</td>
                 <td className={c.isPassed ? 'good' : 'bad'}>{c.isPassed ? 'pass' : 'FAIL'}</td>
               </tr>
