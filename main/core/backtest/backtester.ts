@@ -145,16 +145,27 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const broker = new SimulatedBroker(input.fill, clock, symbols, currency);
   const journal = new MemoryOrderJournal();
   const orderManager = new OrderManager({ broker, journal, portfolio, clock, account: 'backtest', clientIdPrefix: 'bt' });
-  const lastPrice = new Map<string, number>();
+  // The last price seen per symbol: the bar's open while fills at the open are processed, its close after it.
+  const isClosePending = new Uint8Array(series.length);
+  const referencePrice = (symbol: string): number | null => {
+    const s = symbols.indexOf(symbol);
+    if (s < 0) return null;
+    const bars = series[s]!.bars;
+    const c = Math.min(cursor[s]!, bars.time.length - 1);
+    const price = isClosePending[s] === 1 || cursor[s]! >= bars.time.length ? bars.close[c]! : bars.open[c]!;
+    return price > 0 ? price : null;
+  };
+  // Filled in once the engine exists (the risk engine is built before it).
+  let workingOrders: (strategyId: string | undefined) => number = (strategyId) => orderManager.openOrderCount(strategyId);
   const risk = new RiskEngine(
     {
       clock,
       portfolio,
       marketRules: (symbol) => broker.marketRules(symbol),
-      referencePrice: (symbol) => lastPrice.get(symbol) ?? null,
+      referencePrice: (symbol) => referencePrice(symbol),
       // Replayed data is always current at the event being processed.
-      lastMarketDataMs: (symbol) => (lastPrice.has(symbol) ? clock.nowMs() : null),
-      openOrderCount: (strategyId) => orderManager.openOrderCount(strategyId),
+      lastMarketDataMs: (symbol) => (referencePrice(symbol) !== null ? clock.nowMs() : null),
+      openOrderCount: (strategyId) => workingOrders(strategyId),
       hasUnknownOrder: (symbol) => orderManager.hasUnknownOrder(symbol),
     },
     { global: { ...BACKTEST_RISK_LIMITS, ...stripUndefined(input.risk ?? {}) }, strategies: {}, symbols: {} },
@@ -162,6 +173,12 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   orderManager.setRiskGate(duplicateWindowMs(risk.getConfig().global) > 0 ? risk : withoutDuplicateGuard(risk));
   const engine = new StrategyEngine({ orderManager, portfolio, clock });
   engine.isRecordingDecisions = input.isRecordingDecisions ?? true;
+  // The order manager counts by scanning every order of the run (O(orders) per check); each
+  // runner already tracks its own working orders.
+  workingOrders = (strategyId) => {
+    const runner = strategyId === undefined ? null : engine.runner(strategyId);
+    return runner ? runner.working.size : orderManager.openOrderCount(strategyId);
+  };
   for (const slot of input.strategies) {
     engine.add({ strategyId: slot.strategyId, symbol: slot.symbol, strategy: slot.strategy, params: slot.params ?? {}, sizing: slot.sizing, protection: slot.protection ?? {} });
   }
@@ -189,86 +206,114 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   let done = 0;
   let nextProgress = PROGRESS_EVERY;
   const predictions = input.predictions ?? null;
+  // Per-series handles, so the loop does no map lookups per bar.
+  const books = symbols.map((symbol) => broker.book(symbol));
+  const markets = symbols.map((symbol) => portfolio.market(symbol));
+  const runnerLists = symbols.map((symbol) => engine.runnersFor(symbol));
 
   engine.start();
-  for (;;) {
-    // The next timestamp and the series with a bar opening at it.
-    let t = Infinity;
-    for (let s = 0; s < series.length; s++) {
-      const c = cursor[s]!;
-      const bars = series[s]!.bars;
-      if (c < bars.time.length && bars.time[c]! < t) t = bars.time[c]!;
-    }
-    if (t === Infinity) break;
-    let groupSize = 0;
-    let closeMs = -Infinity;
-    for (let s = 0; s < series.length; s++) {
-      const c = cursor[s]!;
-      if (c < series[s]!.bars.time.length && series[s]!.bars.time[c]! === t) {
-        group[groupSize++] = s;
-        const close = t + timeframes[s]!;
-        if (close > closeMs) closeMs = close;
+  // The per-bar steps run in a synchronous state machine (advance); it returns whenever order
+  // actions are queued, the driver awaits the engine's drain, then advance continues from the
+  // same step. Bars that need no order work never touch a promise.
+  const OPEN = 0;
+  const RANGE = 1;
+  const CLOSE = 2;
+  const CLOSE_FILL = 3;
+  const RECORD = 4;
+  let step = OPEN;
+  let t = 0;
+  let groupSize = 0;
+  let closeMs = 0;
+  const seriesCount = series.length;
+  const advance = (): boolean => {
+    for (;;) {
+      if (step === OPEN) {
+        // The next timestamp and the series with a bar opening at it.
+        t = Infinity;
+        for (let s = 0; s < seriesCount; s++) {
+          const c = cursor[s]!;
+          const time = series[s]!.bars.time;
+          if (c < time.length && time[c]! < t) t = time[c]!;
+        }
+        if (t === Infinity) return true;
+        groupSize = 0;
+        closeMs = -Infinity;
+        for (let s = 0; s < seriesCount; s++) {
+          const c = cursor[s]!;
+          const time = series[s]!.bars.time;
+          if (c < time.length && time[c]! === t) {
+            group[groupSize++] = s;
+            const close = t + timeframes[s]!;
+            if (close > closeMs) closeMs = close;
+          }
+        }
+        // 1. The open: market orders fill at it.
+        clock.set(t);
+        for (let g = 0; g < groupSize; g++) {
+          const s = group[g]!;
+          const b = series[s]!.bars;
+          const c = cursor[s]!;
+          isClosePending[s] = 0;
+          broker.beginBarOf(books[s]!, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, b.close[c]!, b.volume[c]!);
+          if (broker.workingCount > 0) broker.fillAtOpen(symbols[s]!);
+        }
+        step = RANGE;
+        if (engine.hasPending()) return false;
+      }
+      if (step === RANGE) {
+        // Resting orders against the bar's range (after the fills at the open placed their stops).
+        if (broker.workingCount > 0) for (let g = 0; g < groupSize; g++) broker.fillInRange(symbols[group[g]!]!);
+        step = CLOSE;
+        if (engine.hasPending()) return false;
+      }
+      if (step === CLOSE) {
+        // 2. The close: mark, predictions, bars to the strategies.
+        clock.set(closeMs);
+        for (let g = 0; g < groupSize; g++) {
+          const s = group[g]!;
+          const b = series[s]!.bars;
+          const c = cursor[s]!;
+          const close = b.close[c]!;
+          books[s]!.isClosed = true;
+          if (close > 0) markets[s]!.markPrice = close;
+          isClosePending[s] = 1;
+          barsSeen[s] = c;
+          if (predictions) {
+            const p = predictions.predict(symbols[s]!, c, t + timeframes[s]!);
+            if (p) engine.onPrediction(p);
+          }
+          engine.deliverBar(runnerLists[s]!, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, close, b.volume[c]!);
+        }
+        step = CLOSE_FILL;
+        if (engine.hasPending()) return false;
+      }
+      if (step === CLOSE_FILL) {
+        // 3. Same-bar close fills.
+        if (isCloseFill && broker.workingCount > 0) for (let g = 0; g < groupSize; g++) broker.fillAtClose(symbols[group[g]!]!);
+        step = RECORD;
+        if (engine.hasPending()) return false;
+      }
+      // 4. Equity after the close.
+      times[points] = closeMs;
+      values[points] = portfolio.equity();
+      points++;
+      for (let s = 0; s < seriesCount; s++) {
+        if (markets[s]!.netQuantity !== 0) {
+          exposedBars++;
+          break;
+        }
+      }
+      for (let g = 0; g < groupSize; g++) cursor[group[g]!]!++;
+      done += groupSize;
+      step = OPEN;
+      if (done >= nextProgress) {
+        nextProgress = done + PROGRESS_EVERY;
+        if (input.isCancelled?.()) throw appError('CANCELLED', `Backtest cancelled after ${done} of ${total} bars.`);
+        input.onProgress?.(done, total);
       }
     }
-
-    // 1. The open: market orders, then the bar's range for resting orders.
-    clock.set(t);
-    for (let g = 0; g < groupSize; g++) {
-      const s = group[g]!;
-      const b = series[s]!.bars;
-      const c = cursor[s]!;
-      const symbol = symbols[s]!;
-      broker.beginBar(symbol, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, b.close[c]!, b.volume[c]!);
-      if (broker.workingCount > 0) {
-        lastPrice.set(symbol, b.open[c]!);
-        broker.fillAtOpen(symbol);
-      }
-    }
-    if (engine.hasPending()) await engine.drain();
-    if (broker.workingCount > 0) {
-      for (let g = 0; g < groupSize; g++) broker.fillInRange(symbols[group[g]!]!);
-      if (engine.hasPending()) await engine.drain();
-    }
-
-    // 2. The close: mark, predictions, bars to the strategies.
-    clock.set(closeMs);
-    for (let g = 0; g < groupSize; g++) {
-      const s = group[g]!;
-      const b = series[s]!.bars;
-      const c = cursor[s]!;
-      const symbol = symbols[s]!;
-      const close = b.close[c]!;
-      broker.closeBar(symbol);
-      portfolio.mark(symbol, close);
-      lastPrice.set(symbol, close);
-      barsSeen[s] = c;
-      if (predictions) {
-        const p = predictions.predict(symbol, c, t + timeframes[s]!);
-        if (p) engine.onPrediction(p);
-      }
-      engine.onBar(symbol, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, close, b.volume[c]!);
-    }
-    if (engine.hasPending()) await engine.drain();
-
-    // 3. Same-bar close fills.
-    if (isCloseFill && broker.workingCount > 0) {
-      for (let g = 0; g < groupSize; g++) broker.fillAtClose(symbols[group[g]!]!);
-      if (engine.hasPending()) await engine.drain();
-    }
-
-    // 4. Equity after the close.
-    times[points] = closeMs;
-    values[points] = portfolio.equity();
-    points++;
-    if (portfolio.grossExposure() !== 0) exposedBars++;
-    for (let g = 0; g < groupSize; g++) cursor[group[g]!]!++;
-    done += groupSize;
-    if (done >= nextProgress) {
-      nextProgress = done + PROGRESS_EVERY;
-      if (input.isCancelled?.()) throw appError('CANCELLED', `Backtest cancelled after ${done} of ${total} bars.`);
-      input.onProgress?.(done, total);
-    }
-  }
+  };
+  while (!advance()) await engine.drain();
   engine.stop();
   orderManager.close();
   input.onProgress?.(done, total);

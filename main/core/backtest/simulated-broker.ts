@@ -42,7 +42,8 @@ interface SimOrder {
   positionKey: string;
 }
 
-interface SymbolBook {
+/** A symbol's market on the simulated venue; the backtester keeps one per series (no lookups per bar). */
+export interface SymbolBook {
   symbol: string;
   rules: MarketRules;
   seq: number;
@@ -177,10 +178,18 @@ export class SimulatedBroker implements Broker {
     return this.fills;
   }
 
-  /** A new bar of `symbol` starts: its prices become the venue's market for fills. */
-  beginBar(symbol: string, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  book(symbol: string): SymbolBook {
     const book = this.books.get(symbol);
     if (!book) throw appError('BACKTEST_FAILED', `no market ${symbol} in this backtest`);
+    return book;
+  }
+
+  /** A new bar of `symbol` starts: its prices become the venue's market for fills. */
+  beginBar(symbol: string, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+    this.beginBarOf(this.book(symbol), timeMs, closeMs, open, high, low, close, volume);
+  }
+
+  beginBarOf(book: SymbolBook, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
     book.seq++;
     book.isClosed = false;
     book.timeMs = timeMs;
@@ -215,8 +224,7 @@ export class SimulatedBroker implements Broker {
 
   /** The bar closed; with marketFill 'close', market orders placed at this close fill at it. */
   closeBar(symbol: string): void {
-    const book = this.books.get(symbol)!;
-    book.isClosed = true;
+    this.book(symbol).isClosed = true;
   }
 
   fillAtClose(symbol: string): void {

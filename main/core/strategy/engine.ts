@@ -83,6 +83,24 @@ export class StrategyEngine {
     return this.runners;
   }
 
+  /** The runners of a symbol (a live array: the backtester keeps it to skip a lookup per bar). */
+  runnersFor(symbol: string): readonly StrategyRunner[] {
+    let list = this.bySymbol.get(symbol);
+    if (!list) {
+      list = [];
+      this.bySymbol.set(symbol, list);
+    }
+    return list;
+  }
+
+  /** Delivers a closed bar to the given runners (see onBar; same look-ahead check). */
+  deliverBar(list: readonly StrategyRunner[], timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+    if (this.clock.nowMs() < closeMs) {
+      throw appError('INTERNAL', `look-ahead: bar ${timeMs} closes at ${closeMs} but was delivered at ${this.clock.nowMs()}`);
+    }
+    for (let i = 0; i < list.length; i++) list[i]!.deliverBar(timeMs, closeMs, open, high, low, close, volume);
+  }
+
   symbols(): string[] {
     return [...this.bySymbol.keys()];
   }
