@@ -237,7 +237,7 @@ export class FeaturePipeline {
   private readonly indicators: Indicator[];
   private readonly outputIndexes: number[][];
   private readonly window: number;
-  /** Ring of the last `window` raw rows. */
+  /** Ring of the last `window` normalised rows. */
   private readonly history: Float64Array;
   private head = 0;
   private finiteRun = 0;
@@ -285,17 +285,19 @@ export class FeaturePipeline {
         if (!Number.isFinite(x)) isFinite = false;
       }
     }
+    // The ring keeps rows already normalised, so a bar normalises F values, not W x F.
     const width = latest.length;
-    this.history.set(latest, this.head * width);
+    const normalisation = this.spec.normalisation;
+    const history = this.history;
+    const base = this.head * width;
+    for (let j = 0; j < width; j++) history[base + j] = normaliseValue(normalisation, j, latest[j]!);
     this.head = this.head + 1 === this.window ? 0 : this.head + 1;
     this.finiteRun = isFinite ? this.finiteRun + 1 : 0;
     if (this.finiteRun < this.window) return null;
-    const normalisation = this.spec.normalisation;
     let k = 0;
     for (let w = 0; w < this.window; w++) {
       const slot = (this.head + w) % this.window; // head is now the oldest row
-      for (let j = 0; j < width; j++)
-        this.input[k++] = normaliseValue(normalisation, j, this.history[slot * width + j]!);
+      for (let j = 0; j < width; j++) this.input[k++] = history[slot * width + j]!;
     }
     return this.input;
   }
