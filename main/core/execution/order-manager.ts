@@ -17,8 +17,8 @@ import {
 
 /** The risk engine as the order manager uses it (main/core/risk/risk-engine.ts implements it). */
 export interface PreTradeGate {
-  /** Evaluates every pre-trade rule for a fully formed (rounded) order. */
-  check(order: Order): RiskVerdict;
+  /** Evaluates every pre-trade rule for a fully formed (rounded) order (isDetailed: messages for passed checks too). */
+  check(order: Order, isDetailed?: boolean): RiskVerdict;
   /** The order passed and was persisted: rate and duplicate windows count it. */
   recordSubmitted(order: Order): void;
 }
@@ -193,7 +193,7 @@ export class OrderManager {
   /** The risk verdict an intent would get now (order ticket preview); sends and records nothing. */
   preview(intent: OrderIntent): { order: Order; verdict: RiskVerdict | null } {
     const order = this.prepare(intent);
-    return { order, verdict: this.risk ? this.risk.check(order) : null };
+    return { order, verdict: this.risk ? this.risk.check(order, true) : null };
   }
 
   /**

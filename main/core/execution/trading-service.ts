@@ -183,7 +183,7 @@ export class TradingService {
   preview(intent: OrderIntent): { order: Order; verdict: ReturnType<RiskEngine['check']> } {
     this.follow(intent.symbol);
     const { order } = this.orders.preview(intent);
-    return { order, verdict: this.risk.check(order) };
+    return { order, verdict: this.risk.check(order, true) };
   }
 
   attachExit(exit: ProtectiveExit): void {
