@@ -6,6 +6,7 @@ import { tradingRequests, tradingStreams } from './trading.ts';
 import { auditRequests } from './audit.ts';
 import { supervisorStreams } from './supervisor.ts';
 import { historyRequests, historyStreams } from './history.ts';
+import { backtestRequests, backtestStreams } from './backtest.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -17,6 +18,7 @@ export const requests = {
   ...tradingRequests,
   ...auditRequests,
   ...historyRequests,
+  ...backtestRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -25,6 +27,7 @@ export const streams = {
   ...tradingStreams,
   ...supervisorStreams,
   ...historyStreams,
+  ...backtestStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;

@@ -1,5 +1,6 @@
 import type { FunctionComponent } from 'react';
 import { SystemPanel } from './system/SystemPanel.tsx';
+import { BacktestLab } from './backtest-lab/BacktestLab.tsx';
 import { OrderTicket } from './order-ticket/OrderTicket.tsx';
 import { Blotter } from './blotter/Blotter.tsx';
 import { RiskDashboard } from './risk/RiskDashboard.tsx';
@@ -29,5 +30,6 @@ export const panels: PanelDefinition[] = [
   { id: 'system', title: 'System', component: SystemPanel, defaultArea: 'side' },
   { id: 'blotter', title: 'Blotter', component: Blotter, defaultArea: 'bottom' },
   { id: 'audit', title: 'Audit', component: AuditViewer, defaultArea: 'bottom' },
+  { id: 'backtest-lab', title: 'Backtest lab', component: BacktestLab, defaultArea: 'main' },
   { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
 ];
