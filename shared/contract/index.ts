@@ -7,6 +7,7 @@ import { auditRequests } from './audit.ts';
 import { supervisorStreams } from './supervisor.ts';
 import { historyRequests, historyStreams } from './history.ts';
 import { backtestRequests, backtestStreams } from './backtest.ts';
+import { trainingRequests, trainingStreams } from './training.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -19,6 +20,7 @@ export const requests = {
   ...auditRequests,
   ...historyRequests,
   ...backtestRequests,
+  ...trainingRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -28,6 +30,7 @@ export const streams = {
   ...supervisorStreams,
   ...historyStreams,
   ...backtestStreams,
+  ...trainingStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;

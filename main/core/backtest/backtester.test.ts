@@ -68,6 +68,18 @@ describe('fill model', () => {
     expect(t.exitReason).toBe('scripted exit 5');
   });
 
+  it("charges fees in the account's currency whatever the symbol's quote asset is called", async () => {
+    const run = await runBacktest({
+      series: [{ symbol: 'BTC/USDT', bars: barsFromRows(ROWS) }],
+      strategies: [{ strategyId: 's', symbol: 'BTC/USDT', strategy: scripted({ enterAt: [2], exitAt: [5] }), sizing: QTY }],
+      fill: fill({ takerFeeBps: 10 }),
+      cash: 100_000,
+      currency: 'USD',
+    });
+    expect(run.strategies[0]!.fees).toBeCloseTo((104 + 110) * 2 * 0.001, 10);
+    expect(run.equity.at(-1)).toBeCloseTo(100_000 + (110 - 104) * 2 - (104 + 110) * 2 * 0.001, 8);
+  });
+
   it("fills at the decision bar's close with fill 'close'", async () => {
     const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2], exitAt: [5] }), { fill: fill({ marketFill: 'close' }) });
     expect(run.fills.map((f) => f.price)).toEqual([102, 107]);

@@ -78,10 +78,13 @@ export class SimulatedBroker implements Broker {
   /** Notional traded (sum of |price x quantity|), for turnover. */
   tradedNotional = 0;
   workingCount = 0;
+  /** Fees are charged in the account's currency (the backtest values everything in it). */
+  private readonly feeCurrency: string;
 
   constructor(config: FillConfig, clock: Clock, symbols: readonly string[], quoteCurrency = 'USD') {
     this.config = config;
     this.clock = clock;
+    this.feeCurrency = quoteCurrency;
     for (const symbol of symbols) {
       const [base = symbol, quote = quoteCurrency] = symbol.split('/');
       this.books.set(symbol, {
@@ -323,7 +326,7 @@ export class SimulatedBroker implements Broker {
       price,
       quantity,
       fee,
-      feeCurrency: book.rules.quote,
+      feeCurrency: this.feeCurrency,
       tsMs,
       isMaker,
       strategyId: o.strategyId,
