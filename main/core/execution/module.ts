@@ -22,7 +22,7 @@ const PORTFOLIO_PUBLISH_MS = 250;
  */
 export const tradingModule: EngineModule = {
   name: 'trading',
-  async start(context: EngineContext): Promise<ModuleInstance> {
+  start(context: EngineContext): ModuleInstance {
     const { bus, scheduler, logger } = context;
     const ledger = context.ledgerDb;
     const feed = context.services.get(MARKET_DEMO_SERVICE) as MarketFeed | undefined;
@@ -68,8 +68,20 @@ export const tradingModule: EngineModule = {
       onFill: () => publishPortfolioSoon(),
     });
     service.onRiskChange((state) => bus.publish('risk:changed', state));
-    const reconciliation = await service.start();
-    logger.info({ ...reconciliation }, 'trading: reconciled with the paper venue');
+    // Reconciliation runs in the background so the engine starts at once; every trading channel
+    // waits for it (protocol step 4: nothing trades before the account is reconciled).
+    let reconcileError: unknown = null;
+    const ready = service.start().then(
+      (reconciliation) => logger.info({ ...reconciliation }, 'trading: reconciled with the paper venue'),
+      (err: unknown) => {
+        reconcileError = err;
+        context.reportProblem({ code: 'VENUE_ERROR', message: `Paper account reconciliation failed: ${err instanceof Error ? err.message : String(err)}. Trading is disabled.` });
+      },
+    );
+    const whenReady = async (): Promise<void> => {
+      await ready;
+      if (reconcileError) throw appError('ENGINE_NOT_READY', 'The paper account could not be reconciled; trading is disabled (see engine status).');
+    };
     context.services.set(TRADING_SERVICE, service);
     // Follow every symbol of the venue: books for fills and the risk reference, prices for the monitor.
     for (const symbol of feed.symbols()) service.follow(symbol);
@@ -80,27 +92,41 @@ export const tradingModule: EngineModule = {
         throw appError('TRADING_HALTED', 'Trading is disabled: a store failed its integrity check or a halt is in force (see engine status).');
       }
     };
-    const intentOf = (req: OrderIntent): OrderIntent => req;
-
     const handlers: Handlers = {
       'orders:submit': async (req) => {
+        await whenReady();
         requireTrading();
-        const result = await service.submit(intentOf(req as OrderIntent));
+        const result = await service.submit(req as OrderIntent);
         return { status: result.status, order: result.order, verdict: result.verdict };
       },
-      'orders:preview': (req) => service.preview(req as OrderIntent),
-      'orders:cancel': (req) => service.orders.cancel(req.clientOrderId, 'user'),
-      'orders:cancelAll': async (req) => ({
-        requested: await service.orders.cancelAll({ ...(req.symbol ? { symbol: req.symbol } : {}), ...(req.strategyId ? { strategyId: req.strategyId } : {}) }, 'user cancel-all'),
-      }),
-      'orders:list': (req) => ({
-        orders: req.scope === 'recent' ? service.journal.loadOrders({ limit: req.limit }) : service.orders.workingOrders().slice(0, req.limit),
-        fills: service.journal.recentFills(Math.min(req.limit, 500)),
-      }),
-      'portfolio:get': () => service.portfolio.snapshot(scheduler.nowMs()),
+      'orders:preview': async (req) => {
+        await whenReady();
+        return service.preview(req as OrderIntent);
+      },
+      'orders:cancel': async (req) => {
+        await whenReady();
+        return service.orders.cancel(req.clientOrderId, 'user');
+      },
+      'orders:cancelAll': async (req) => {
+        await whenReady();
+        const filter = { ...(req.symbol ? { symbol: req.symbol } : {}), ...(req.strategyId ? { strategyId: req.strategyId } : {}) };
+        return { requested: await service.orders.cancelAll(filter, 'user cancel-all') };
+      },
+      'orders:list': async (req) => {
+        await whenReady();
+        return {
+          orders: req.scope === 'recent' ? service.journal.loadOrders({ limit: req.limit }) : service.orders.workingOrders().slice(0, req.limit),
+          fills: service.journal.recentFills(Math.min(req.limit, 500)),
+        };
+      },
+      'portfolio:get': async () => {
+        await whenReady();
+        return service.portfolio.snapshot(scheduler.nowMs());
+      },
       'risk:limits': () => service.riskState(),
       'risk:setLimits': (req) => service.setLimits(req.config, req.reason, 'user'),
       'risk:killSwitch': async (req) => {
+        // The kill switch never waits for reconciliation: halting must always be possible.
         if (req.action === 'engage') await service.engageKillSwitch({ reason: req.reason, source: 'user', isFlattening: req.isFlattening });
         else service.releaseKillSwitch(req.reason);
         return service.riskState();
