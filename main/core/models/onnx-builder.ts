@@ -355,7 +355,7 @@ function decodeModel(bytes: Uint8Array): ReturnType<typeof onnx.ModelProto.decod
 export function readSignature(bytes: Uint8Array): { inputs: TensorSignature[]; outputs: TensorSignature[] } {
   const graph = decodeModel(bytes).graph;
   const initializers = new Set((graph?.initializer ?? []).map((t) => t.name));
-  const sig = (v: ValueInfoProto): TensorSignature => {
+  const sig = (v: onnxProto.onnx.IValueInfoProto): TensorSignature => {
     const t = v.type?.tensorType;
     return {
       name: v.name ?? '',
@@ -372,7 +372,7 @@ export function readSignature(bytes: Uint8Array): { inputs: TensorSignature[]; o
 
 type DecodedAttr = { ints: number[]; floats: number[]; strings: string[]; i: number; s: string };
 
-function readAttributes(node: NodeProto): Map<string, DecodedAttr> {
+function readAttributes(node: onnxProto.onnx.INodeProto): Map<string, DecodedAttr> {
   const out = new Map<string, DecodedAttr>();
   for (const a of node.attribute ?? []) {
     out.set(a.name ?? '', {
