@@ -24,7 +24,9 @@ function findWorkerEntries(directory: string): Record<string, string> {
           const name = match[1]!;
           const target = join(dirname(path), `${name}.ts`);
           if (entries[name] && entries[name] !== target) {
-            throw new Error(`Two worker modules are named ${name} (${relative(root, entries[name])}, ${relative(root, target)}); rename one.`);
+            throw new Error(
+              `Two worker modules are named ${name} (${relative(root, entries[name])}, ${relative(root, target)}); rename one.`,
+            );
           }
           entries[name] = target;
         }
@@ -41,7 +43,13 @@ function workerUrls(): Plugin {
     transform(code, id) {
       if (!id.startsWith(here('main')) || !id.endsWith('.ts') || !WORKER_URL.test(code)) return null;
       WORKER_URL.lastIndex = 0;
-      return { code: code.replace(WORKER_URL, (_all, name: string) => `new URL('./${basename(name)}.js', import.meta.url)`), map: null };
+      return {
+        code: code.replace(
+          WORKER_URL,
+          (_all, name: string) => `new URL('./${basename(name)}.js', import.meta.url)`,
+        ),
+        map: null,
+      };
     },
   };
 }

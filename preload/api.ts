@@ -1,6 +1,10 @@
 import { buildApi } from '../shared/client.ts';
 import { isStreamName } from '../shared/contract/index.ts';
-import { SHELL_IPC_CHANNELS, supervisorStatusSchema, type SupervisorStatus } from '../shared/contract/supervisor.ts';
+import {
+  SHELL_IPC_CHANNELS,
+  supervisorStatusSchema,
+  type SupervisorStatus,
+} from '../shared/contract/supervisor.ts';
 import type { PortLike } from '../shared/protocol.ts';
 import { EnginePortConnection } from './connection.ts';
 
@@ -17,7 +21,10 @@ export interface DomMessagePortLike {
 
 /** The part of ipcRenderer the preload uses. It stays here: the page never gets it. */
 export interface PreloadIpc {
-  on(channel: string, listener: (event: { ports: readonly DomMessagePortLike[] }, ...args: unknown[]) => void): unknown;
+  on(
+    channel: string,
+    listener: (event: { ports: readonly DomMessagePortLike[] }, ...args: unknown[]) => void,
+  ): unknown;
   send(channel: string): void;
 }
 
@@ -92,7 +99,8 @@ export function createExposedApi(ipc: PreloadIpc): ExposedApi {
     exposed[domain] = functions;
   }
   exposed.on = (stream: unknown, callback: unknown): (() => void) => {
-    if (typeof callback !== 'function') throw new TypeError('vantage.on(stream, callback): callback must be a function.');
+    if (typeof callback !== 'function')
+      throw new TypeError('vantage.on(stream, callback): callback must be a function.');
     const deliver = (message: unknown): void => void (callback as Callback)(message);
     if (stream === 'supervisor:changed') {
       supervisorListeners.add(deliver);
@@ -100,7 +108,8 @@ export function createExposedApi(ipc: PreloadIpc): ExposedApi {
       if (latest) queueMicrotask(() => supervisorListeners.has(deliver) && deliver(structuredClone(latest)));
       return () => void supervisorListeners.delete(deliver);
     }
-    if (!isStreamName(stream)) throw new TypeError(`vantage.on: unknown stream ${JSON.stringify(String(stream).slice(0, 128))}.`);
+    if (!isStreamName(stream))
+      throw new TypeError(`vantage.on: unknown stream ${JSON.stringify(String(stream).slice(0, 128))}.`);
     return connection.subscribe(stream, deliver);
   };
   exposed.transport = 'electron';

@@ -4,7 +4,8 @@ import { contextBridge, ipcRenderer } from 'electron';
 import { createExposedApi, type PreloadIpc } from './api.ts';
 
 const ipc: PreloadIpc = {
-  on: (channel, listener) => ipcRenderer.on(channel, (event, ...args: unknown[]) => listener({ ports: event.ports }, ...args)),
+  on: (channel, listener) =>
+    ipcRenderer.on(channel, (event, ...args: unknown[]) => listener({ ports: event.ports }, ...args)),
   send: (channel) => ipcRenderer.send(channel),
 };
 

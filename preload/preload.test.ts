@@ -11,7 +11,10 @@ import { createExposedApi, type DomMessagePortLike, type PreloadIpc } from './ap
 /** ipcRenderer as main drives it: events carry ports; the preload listens and sends. */
 class FakeIpcRenderer extends EventEmitter implements PreloadIpc {
   readonly sentChannels: string[] = [];
-  override on(channel: string, listener: (event: { ports: readonly DomMessagePortLike[] }, ...args: unknown[]) => void): this {
+  override on(
+    channel: string,
+    listener: (event: { ports: readonly DomMessagePortLike[] }, ...args: unknown[]) => void,
+  ): this {
     return super.on(channel, listener);
   }
   send(channel: string): void {
@@ -19,7 +22,11 @@ class FakeIpcRenderer extends EventEmitter implements PreloadIpc {
   }
   /** main: webContents.postMessage('vantage:engine-port', null, [port]) */
   handPort(port: MessagePort): void {
-    this.emit(SHELL_IPC_CHANNELS.enginePort, { ports: [port as unknown as DomMessagePortLike], sender: this }, null);
+    this.emit(
+      SHELL_IPC_CHANNELS.enginePort,
+      { ports: [port as unknown as DomMessagePortLike], sender: this },
+      null,
+    );
   }
   /** main: webContents.send('vantage:supervisor', status) */
   sendSupervisor(payload: unknown): void {
@@ -49,7 +56,9 @@ function engineOnChannel(engineNumber: number) {
     },
   };
   const bus = new StreamBus();
-  const dispatcher = new Dispatcher({ handlers: { 'engine:ping': (r) => ({ nonce: r.nonce, engineTimeMs: engineNumber }) } });
+  const dispatcher = new Dispatcher({
+    handlers: { 'engine:ping': (r) => ({ nonce: r.nonce, engineTimeMs: engineNumber }) },
+  });
   servePort(enginePort, { dispatcher, bus, scheduler: new ManualScheduler(0), origin: 'test' });
   return { rendererEnd: port2, seen, bus };
 }
@@ -97,7 +106,8 @@ describe('preload API', () => {
     };
     walk(api, 'vantage');
     const text = JSON.stringify(Object.keys(api));
-    for (const forbidden of ['ipcRenderer', 'send', 'invoke', 'process', 'env', 'require', 'postMessage']) expect(text).not.toContain(`"${forbidden}"`);
+    for (const forbidden of ['ipcRenderer', 'send', 'invoke', 'process', 'env', 'require', 'postMessage'])
+      expect(text).not.toContain(`"${forbidden}"`);
   });
 
   it('asks main for the engine port when it loads', () => {
@@ -111,7 +121,10 @@ describe('preload API', () => {
     const engine = engineOnChannel(1);
     ipc.handPort(engine.rendererEnd);
     expect(await early).toEqual({ ok: true, value: { nonce: 11, engineTimeMs: 1 } });
-    expect(await api.engine!.ping!({ nonce: 12 }, 'ignored extra argument')).toEqual({ ok: true, value: { nonce: 12, engineTimeMs: 1 } });
+    expect(await api.engine!.ping!({ nonce: 12 }, 'ignored extra argument')).toEqual({
+      ok: true,
+      value: { nonce: 12, engineTimeMs: 1 },
+    });
     expect(engine.seen).toEqual([
       { t: 'req', id: 1, channel: 'engine:ping', payload: { nonce: 11 } },
       { t: 'req', id: 2, channel: 'engine:ping', payload: { nonce: 12 } },
@@ -158,7 +171,14 @@ describe('preload API', () => {
 
   it('delivers valid supervisor status from main, latest first to late subscribers, without the IPC event', async () => {
     const { ipc, api } = load();
-    const status = { state: 'restarting', restarts: 1, consecutiveCrashes: 1, nextRestartInMs: 500, lastExitCode: 1, message: 'restarting in 0.5 s' };
+    const status = {
+      state: 'restarting',
+      restarts: 1,
+      consecutiveCrashes: 1,
+      nextRestartInMs: 500,
+      lastExitCode: 1,
+      message: 'restarting in 0.5 s',
+    };
     const calls: unknown[][] = [];
     api.on('supervisor:changed', (...args) => calls.push(args));
     ipc.sendSupervisor(status);

@@ -9,7 +9,9 @@ const launch = parseEngineArgs(process.argv.slice(2));
 const logger = createLogger({ dataDir: launch.dataDir });
 const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
 if (!parentPort) {
-  process.stderr.write('engine-entry runs only as an Electron utility process (process.parentPort is missing).\n');
+  process.stderr.write(
+    'engine-entry runs only as an Electron utility process (process.parentPort is missing).\n',
+  );
   process.exit(2);
 }
 

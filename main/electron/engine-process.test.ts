@@ -14,19 +14,29 @@ const REPO = join(import.meta.dirname, '..', '..');
 
 describe('engine process', () => {
   it('round-trips its launch arguments, including paths with spaces and =', () => {
-    const launch = { dataDir: '/home/a b/Vantage=x', resourcesDir: 'C:\\Program Files\\Vantage\\resources', version: '0.1.0', restarts: 3 };
+    const launch = {
+      dataDir: '/home/a b/Vantage=x',
+      resourcesDir: 'C:\\Program Files\\Vantage\\resources',
+      version: '0.1.0',
+      restarts: 3,
+    };
     expect(parseEngineArgs(engineArgs(launch))).toEqual(launch);
   });
 
   it('refuses to start without a data folder, with a clear message', () => {
-    expect(() => parseEngineArgs(['--resources-dir=/r', '--app-version=1'])).toThrow(/needs --data-dir=<value>/);
-    expect(() => parseEngineArgs(['--data-dir=/d', '--resources-dir=/r', '--app-version=1', '--restarts=-1'])).toThrow(/--restarts/);
+    expect(() => parseEngineArgs(['--resources-dir=/r', '--app-version=1'])).toThrow(
+      /needs --data-dir=<value>/,
+    );
+    expect(() =>
+      parseEngineArgs(['--data-dir=/d', '--resources-dir=/r', '--app-version=1', '--restarts=-1']),
+    ).toThrow(/--restarts/);
   });
 
   it('serves requests that arrive before the engine finished starting', async () => {
     let resolveEngine!: (host: { dispatcher: Dispatcher; bus: StreamBus }) => void;
     const engine = new Promise<{ dispatcher: Dispatcher; bus: StreamBus }>((r) => (resolveEngine = r));
-    const listeners: ((e: { data: unknown; ports: ReturnType<typeof fakeChannel>['port1'][] }) => void)[] = [];
+    const listeners: ((e: { data: unknown; ports: ReturnType<typeof fakeChannel>['port1'][] }) => void)[] =
+      [];
     serveParentPort({
       parentPort: { on: (_event, l) => listeners.push(l) },
       engine,
@@ -37,12 +47,18 @@ describe('engine process', () => {
     for (const l of listeners) l({ data: { type: 'connect', origin: 'window' }, ports: [port1] });
     const client = createPortClient(adaptMessagePortMain(port2));
     const reply = client.request('engine:ping', { nonce: 5 });
-    resolveEngine({ dispatcher: new Dispatcher({ handlers: { 'engine:ping': (r) => ({ nonce: r.nonce, engineTimeMs: 1 }) } }), bus: new StreamBus() });
+    resolveEngine({
+      dispatcher: new Dispatcher({
+        handlers: { 'engine:ping': (r) => ({ nonce: r.nonce, engineTimeMs: 1 }) },
+      }),
+      bus: new StreamBus(),
+    });
     expect(await reply).toEqual({ ok: true, value: { nonce: 5, engineTimeMs: 1 } });
   });
 
   it('closes ports that come without a connect message', () => {
-    const listeners: ((e: { data: unknown; ports: ReturnType<typeof fakeChannel>['port1'][] }) => void)[] = [];
+    const listeners: ((e: { data: unknown; ports: ReturnType<typeof fakeChannel>['port1'][] }) => void)[] =
+      [];
     const warnings: string[] = [];
     serveParentPort({
       parentPort: { on: (_event, l) => listeners.push(l) },
@@ -75,7 +91,9 @@ describe('engine process', () => {
       );
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
-      const message = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { reply: { ok: boolean; value: Record<string, unknown> } };
+      const message = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+        reply: { ok: boolean; value: Record<string, unknown> };
+      };
       expect(message.reply.ok).toBe(true);
       expect(message.reply.value).toMatchObject({ version: '9.8.7', dataDir, restarts: 2 });
       expect(['ready', 'degraded']).toContain(message.reply.value.state);

@@ -21,12 +21,21 @@ export function parseEngineArgs(argv: readonly string[]): EngineLaunch {
   }
   const required = (name: string): string => {
     const value = values.get(name);
-    if (value === undefined || value === '') throw new Error(`The engine process needs --${name}=<value> (got: ${argv.join(' ') || 'no arguments'}).`);
+    if (value === undefined || value === '')
+      throw new Error(
+        `The engine process needs --${name}=<value> (got: ${argv.join(' ') || 'no arguments'}).`,
+      );
     return value;
   };
   const restarts = Number(values.get('restarts') ?? '0');
-  if (!Number.isSafeInteger(restarts) || restarts < 0) throw new Error(`--restarts must be a whole number >= 0 (got ${values.get('restarts')}).`);
-  return { dataDir: required('data-dir'), resourcesDir: required('resources-dir'), version: required('app-version'), restarts };
+  if (!Number.isSafeInteger(restarts) || restarts < 0)
+    throw new Error(`--restarts must be a whole number >= 0 (got ${values.get('restarts')}).`);
+  return {
+    dataDir: required('data-dir'),
+    resourcesDir: required('resources-dir'),
+    version: required('app-version'),
+    restarts,
+  };
 }
 
 /** Electron's process.parentPort in a utility process. */
@@ -58,7 +67,10 @@ export function serveParentPort(options: {
   options.parentPort.on('message', (event) => {
     const [port] = event.ports;
     if (!isConnectMessage(event.data) || !port || event.ports.length !== 1) {
-      options.logger.warn({ ports: event.ports.length }, 'ignored a message from main without one engine port');
+      options.logger.warn(
+        { ports: event.ports.length },
+        'ignored a message from main without one engine port',
+      );
       for (const extra of event.ports) extra.close();
       return;
     }

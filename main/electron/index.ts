@@ -41,7 +41,9 @@ const dataDir = app.getPath('userData');
 const resourcesDir = app.isPackaged ? process.resourcesPath : join(app.getAppPath(), 'resources');
 // Main logs to its own file: the engine process owns the rotating vantage.log.
 mkdirSync(join(dataDir, 'logs'), { recursive: true });
-const logger = createLogger({ destination: createWriteStream(join(dataDir, 'logs', 'shell.log'), { flags: 'a' }) });
+const logger = createLogger({
+  destination: createWriteStream(join(dataDir, 'logs', 'shell.log'), { flags: 'a' }),
+});
 
 function guardedContents(contents: WebContents): GuardedContents {
   return {
@@ -61,7 +63,8 @@ function appWindow(window: BrowserWindow): AppWindow {
       ...guardedContents(contents),
       getURL: () => contents.getURL(),
       isDestroyed: () => contents.isDestroyed(),
-      postMessage: (channel, message, transfer) => contents.postMessage(channel, message, transfer as Electron.MessagePortMain[]),
+      postMessage: (channel, message, transfer) =>
+        contents.postMessage(channel, message, transfer as Electron.MessagePortMain[]),
       send: (channel, payload) => contents.send(channel, payload),
     },
     isDestroyed: () => window.isDestroyed(),
@@ -80,22 +83,29 @@ const platform: ElectronPlatform = {
   quit: () => app.quit(),
   whenReady: () => app.whenReady(),
   onSecondInstance: (listener) => app.on('second-instance', listener),
-  onWebContentsCreated: (listener) => app.on('web-contents-created', (_event, contents) => listener(guardedContents(contents))),
+  onWebContentsCreated: (listener) =>
+    app.on('web-contents-created', (_event, contents) => listener(guardedContents(contents))),
   onWindowAllClosed: (listener) => app.on('window-all-closed', listener),
   onBeforeQuit: (listener) => app.on('before-quit', listener),
   defaultSession: () => {
     const s = session.defaultSession;
     return {
-      setPermissionRequestHandler: (handler) => s.setPermissionRequestHandler((_contents, permission, callback) => handler(permission, callback)),
-      setPermissionCheckHandler: (handler) => s.setPermissionCheckHandler((_contents, permission) => handler(permission)),
+      setPermissionRequestHandler: (handler) =>
+        s.setPermissionRequestHandler((_contents, permission, callback) => handler(permission, callback)),
+      setPermissionCheckHandler: (handler) =>
+        s.setPermissionCheckHandler((_contents, permission) => handler(permission)),
       setDevicePermissionHandler: (handler) => s.setDevicePermissionHandler(() => handler()),
-      onHeadersReceived: (handler) => s.webRequest.onHeadersReceived((details, callback) => handler(details, callback)),
+      onHeadersReceived: (handler) =>
+        s.webRequest.onHeadersReceived((details, callback) => handler(details, callback)),
     };
   },
   createWindow: (options) => appWindow(new BrowserWindow(options)),
   openExternal: (url) => shell.openExternal(url),
   forkEngine: (launch) => {
-    const child = utilityProcess.fork(ENGINE_ENTRY_PATH, engineArgs(launch), { serviceName: 'Vantage Engine', stdio: 'inherit' });
+    const child = utilityProcess.fork(ENGINE_ENTRY_PATH, engineArgs(launch), {
+      serviceName: 'Vantage Engine',
+      stdio: 'inherit',
+    });
     return {
       onExit: (listener) => void child.once('exit', listener),
       kill: () => void child.kill(),
@@ -109,7 +119,11 @@ const platform: ElectronPlatform = {
   onPortRequest: (listener: (request: PortRequest) => void) =>
     ipcMain.on(SHELL_IPC_CHANNELS.enginePortRequest, (event) => {
       const frame = event.senderFrame;
-      listener({ senderId: event.sender.id, frameUrl: frame?.url ?? null, isMainFrame: frame !== null && frame.parent === null });
+      listener({
+        senderId: event.sender.id,
+        frameUrl: frame?.url ?? null,
+        isMainFrame: frame !== null && frame.parent === null,
+      });
     }),
 };
 
@@ -145,8 +159,14 @@ if (started) {
       engageKillSwitch: async () => {
         const client = started.engineClient();
         if (!client) return 'The engine is not running; no order can be working through it.';
-        const reply = await client.request('risk:killSwitch', { action: 'engage', isFlattening: false, reason: 'Kill switch from the app menu' });
-        return reply.ok ? 'Kill switch engaged: working orders cancelled, strategies stopped.' : reply.error.message;
+        const reply = await client.request('risk:killSwitch', {
+          action: 'engage',
+          isFlattening: false,
+          reason: 'Kill switch from the app menu',
+        });
+        return reply.ok
+          ? 'Kill switch engaged: working orders cancelled, strategies stopped.'
+          : reply.error.message;
       },
       restartEngine: () => started.supervisor.restart(),
       installUpdate: async () => (await updates.installNow()).reason ?? 'Installing the update.',

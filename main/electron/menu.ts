@@ -9,7 +9,15 @@ export interface MenuActions {
 /** The subset of Electron's MenuItemConstructorOptions the app menu uses. */
 export interface MenuItemTemplate {
   label?: string;
-  role?: 'appMenu' | 'editMenu' | 'viewMenu' | 'windowMenu' | 'quit' | 'reload' | 'toggleDevTools' | 'togglefullscreen';
+  role?:
+    | 'appMenu'
+    | 'editMenu'
+    | 'viewMenu'
+    | 'windowMenu'
+    | 'quit'
+    | 'reload'
+    | 'toggleDevTools'
+    | 'togglefullscreen';
   accelerator?: string;
   type?: 'separator' | 'submenu';
   click?: () => void;
@@ -21,7 +29,9 @@ export const KILL_SWITCH_ACCELERATOR = 'CommandOrControl+Shift+K';
 /** The app menu: a Trading menu with the kill switch on a keyboard shortcut, engine restart and update install. */
 export function appMenuTemplate(actions: MenuActions, platform: NodeJS.Platform): MenuItemTemplate[] {
   const run = (action: () => Promise<string>): void => {
-    void action().then(actions.report, (err: unknown) => actions.report(err instanceof Error ? err.message : String(err)));
+    void action().then(actions.report, (err: unknown) =>
+      actions.report(err instanceof Error ? err.message : String(err)),
+    );
   };
   return [
     ...(platform === 'darwin' ? [{ role: 'appMenu' as const }] : []),
@@ -30,7 +40,11 @@ export function appMenuTemplate(actions: MenuActions, platform: NodeJS.Platform)
     {
       label: 'Trading',
       submenu: [
-        { label: 'Kill Switch (cancel all orders, stop strategies)', accelerator: KILL_SWITCH_ACCELERATOR, click: () => run(actions.engageKillSwitch) },
+        {
+          label: 'Kill Switch (cancel all orders, stop strategies)',
+          accelerator: KILL_SWITCH_ACCELERATOR,
+          click: () => run(actions.engageKillSwitch),
+        },
         { type: 'separator' },
         { label: 'Restart Engine', click: () => actions.restartEngine() },
         { label: 'Install Downloaded Update', click: () => run(actions.installUpdate) },
@@ -40,6 +54,9 @@ export function appMenuTemplate(actions: MenuActions, platform: NodeJS.Platform)
   ];
 }
 
-export function buildAppMenu<M>(menu: { buildFromTemplate(template: MenuItemTemplate[]): M }, actions: MenuActions): M {
+export function buildAppMenu<M>(
+  menu: { buildFromTemplate(template: MenuItemTemplate[]): M },
+  actions: MenuActions,
+): M {
   return menu.buildFromTemplate(appMenuTemplate(actions, process.platform));
 }

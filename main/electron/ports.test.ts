@@ -32,7 +32,10 @@ describe('adaptMessagePortMain', () => {
     const received: unknown[] = [];
     adapted.onMessage((m) => received.push(m));
     port.deliver({ t: 'req', id: 2 });
-    expect(received).toEqual([{ t: 'req', id: 1 }, { t: 'req', id: 2 }]);
+    expect(received).toEqual([
+      { t: 'req', id: 1 },
+      { t: 'req', id: 2 },
+    ]);
   });
 
   it('stops delivering after the listener is removed', () => {

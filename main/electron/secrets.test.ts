@@ -74,7 +74,9 @@ describe('SecretStore', () => {
     other.decryptString = () => {
       throw new Error('Error while decrypting the ciphertext');
     };
-    expect(() => new SecretStore({ filePath, safeStorage: other }).get('binance:apiKey')).toThrow(/cannot be decrypted.*Enter it again/);
+    expect(() => new SecretStore({ filePath, safeStorage: other }).get('binance:apiKey')).toThrow(
+      /cannot be decrypted.*Enter it again/,
+    );
   });
 
   it('rejects bad names and leaves a foreign or corrupt file untouched', () => {
@@ -92,7 +94,10 @@ describe('SecretStore', () => {
   });
 
   it('a __proto__ entry in the file cannot pollute anything', () => {
-    writeFileSync(join(dir, 'p.json'), '{"version":1,"secrets":{"__proto__":{"polluted":"yes"},"ok":"dmFsdWU="}}');
+    writeFileSync(
+      join(dir, 'p.json'),
+      '{"version":1,"secrets":{"__proto__":{"polluted":"yes"},"ok":"dmFsdWU="}}',
+    );
     const store = new SecretStore({ filePath: join(dir, 'p.json'), safeStorage: new FakeSafeStorage() });
     expect(store.names()).toEqual(['ok']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

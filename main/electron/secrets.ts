@@ -11,7 +11,8 @@ export interface SafeStorageLike {
 }
 
 export class SecretStoreError extends Error {
-  readonly code: 'SECRET_STORAGE_UNAVAILABLE' | 'SECRET_NAME_INVALID' | 'SECRET_FILE_INVALID' | 'SECRET_UNREADABLE';
+  readonly code:
+    'SECRET_STORAGE_UNAVAILABLE' | 'SECRET_NAME_INVALID' | 'SECRET_FILE_INVALID' | 'SECRET_UNREADABLE';
   constructor(code: SecretStoreError['code'], message: string) {
     super(message);
     this.name = 'SecretStoreError';
@@ -57,7 +58,10 @@ export class SecretStore {
   set(name: string, value: string): void {
     checkName(name);
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SECRET_CHARS) {
-      throw new SecretStoreError('SECRET_NAME_INVALID', `A secret must be 1..${MAX_SECRET_CHARS} characters.`);
+      throw new SecretStoreError(
+        'SECRET_NAME_INVALID',
+        `A secret must be 1..${MAX_SECRET_CHARS} characters.`,
+      );
     }
     const reason = this.unavailableReason();
     if (reason) throw new SecretStoreError('SECRET_STORAGE_UNAVAILABLE', reason);
@@ -71,7 +75,10 @@ export class SecretStore {
     const encoded = this.read().secrets[name];
     if (encoded === undefined) return null;
     if (!this.safeStorage.isEncryptionAvailable()) {
-      throw new SecretStoreError('SECRET_STORAGE_UNAVAILABLE', 'The OS keyring is not available right now, so saved API keys cannot be decrypted. Unlock it and try again.');
+      throw new SecretStoreError(
+        'SECRET_STORAGE_UNAVAILABLE',
+        'The OS keyring is not available right now, so saved API keys cannot be decrypted. Unlock it and try again.',
+      );
     }
     try {
       return this.safeStorage.decryptString(Buffer.from(encoded, 'base64'));
@@ -98,17 +105,24 @@ export class SecretStore {
   }
 
   private read(): SecretFile {
-    if (!existsSync(this.filePath)) return { version: 1, secrets: Object.create(null) as Record<string, string> };
+    if (!existsSync(this.filePath))
+      return { version: 1, secrets: Object.create(null) as Record<string, string> };
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(this.filePath, 'utf8'));
     } catch (err) {
-      throw new SecretStoreError('SECRET_FILE_INVALID', `${this.filePath} is not valid JSON (${(err as Error).message}); it was left as is. Move it away to start with no saved keys.`);
+      throw new SecretStoreError(
+        'SECRET_FILE_INVALID',
+        `${this.filePath} is not valid JSON (${(err as Error).message}); it was left as is. Move it away to start with no saved keys.`,
+      );
     }
     const file = parsed as Partial<SecretFile> | null;
     const secrets = file?.secrets;
     if (file?.version !== 1 || typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
-      throw new SecretStoreError('SECRET_FILE_INVALID', `${this.filePath} is not a Vantage secrets file (version 1); it was left as is.`);
+      throw new SecretStoreError(
+        'SECRET_FILE_INVALID',
+        `${this.filePath} is not a Vantage secrets file (version 1); it was left as is.`,
+      );
     }
     const clean = Object.create(null) as Record<string, string>;
     for (const [name, value] of Object.entries(secrets)) {
@@ -121,13 +135,18 @@ export class SecretStore {
     mkdirSync(dirname(this.filePath), { recursive: true });
     // Write then rename: a crash mid-write never leaves a truncated file that loses every key.
     const temporary = `${this.filePath}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ version: 1, secrets: { ...file.secrets } }, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(temporary, `${JSON.stringify({ version: 1, secrets: { ...file.secrets } }, null, 2)}\n`, {
+      mode: 0o600,
+    });
     renameSync(temporary, this.filePath);
   }
 }
 
 function checkName(name: string): void {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    throw new SecretStoreError('SECRET_NAME_INVALID', `Secret names are 1..128 letters, digits, '.', '_', ':' or '-' (got ${JSON.stringify(String(name).slice(0, 40))}).`);
+    throw new SecretStoreError(
+      'SECRET_NAME_INVALID',
+      `Secret names are 1..128 letters, digits, '.', '_', ':' or '-' (got ${JSON.stringify(String(name).slice(0, 40))}).`,
+    );
   }
 }

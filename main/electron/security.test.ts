@@ -13,7 +13,10 @@ import {
 import { CONTENT_SECURITY_POLICY as SERVE_POLICY } from '../server/web-host.ts';
 import { FakeContents } from './test-support/fake-electron.ts';
 
-const fileLocation = { kind: 'file' as const, fileUrl: 'file:///opt/Vantage/resources/app.asar/out/renderer/index.html' };
+const fileLocation = {
+  kind: 'file' as const,
+  fileUrl: 'file:///opt/Vantage/resources/app.asar/out/renderer/index.html',
+};
 const devLocation = { kind: 'dev-server' as const, origin: 'http://localhost:5173' };
 
 function guarded(location: typeof fileLocation | typeof devLocation = fileLocation) {
@@ -45,7 +48,9 @@ describe('window security', () => {
 
   it('denies window.open and opens https links externally', () => {
     const { contents, opened } = guarded();
-    expect(contents.openHandler!({ url: 'https://www.binance.com/en/trade/BTC_USDT' })).toEqual({ action: 'deny' });
+    expect(contents.openHandler!({ url: 'https://www.binance.com/en/trade/BTC_USDT' })).toEqual({
+      action: 'deny',
+    });
     expect(opened).toEqual(['https://www.binance.com/en/trade/BTC_USDT']);
   });
 
@@ -70,9 +75,16 @@ describe('window security', () => {
 
   it('denies navigation away from the app page, allows reloading it', () => {
     const { contents, opened } = guarded();
-    expect(contents.fire(contents.navigate, 'file:///opt/Vantage/resources/app.asar/out/renderer/index.html#/layout')).toBe(false);
+    expect(
+      contents.fire(
+        contents.navigate,
+        'file:///opt/Vantage/resources/app.asar/out/renderer/index.html#/layout',
+      ),
+    ).toBe(false);
     expect(contents.fire(contents.navigate, 'file:///etc/passwd')).toBe(true);
-    expect(contents.fire(contents.navigate, 'file:///opt/Vantage/resources/app.asar/out/renderer/other.html')).toBe(true);
+    expect(
+      contents.fire(contents.navigate, 'file:///opt/Vantage/resources/app.asar/out/renderer/other.html'),
+    ).toBe(true);
     expect(contents.fire(contents.navigate, 'http://localhost:5173/')).toBe(true);
     expect(contents.fire(contents.frameNavigate, 'https://evil.example/')).toBe(true);
     expect(contents.fire(contents.redirect, 'https://evil.example/')).toBe(true);
@@ -84,7 +96,9 @@ describe('window security', () => {
   it('in development only the dev server origin counts as the app', () => {
     expect(isAppUrl('http://localhost:5173/index.html?x=1', devLocation)).toBe(true);
     expect(isAppUrl('http://localhost:5174/', devLocation)).toBe(false);
-    expect(isAppUrl('file:///opt/Vantage/resources/app.asar/out/renderer/index.html', devLocation)).toBe(false);
+    expect(isAppUrl('file:///opt/Vantage/resources/app.asar/out/renderer/index.html', devLocation)).toBe(
+      false,
+    );
     expect(isAppUrl('http://localhost:5173/', fileLocation)).toBe(false);
   });
 
@@ -110,7 +124,15 @@ describe('window security', () => {
       },
       (p) => denied.push(p),
     );
-    for (const permission of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'hid', 'fullscreen']) {
+    for (const permission of [
+      'media',
+      'geolocation',
+      'notifications',
+      'clipboard-read',
+      'openExternal',
+      'hid',
+      'fullscreen',
+    ]) {
       const callback = vi.fn();
       request!(permission, callback);
       expect(callback).toHaveBeenCalledWith(false);
@@ -120,13 +142,21 @@ describe('window security', () => {
     expect(denied).toContain('media');
 
     let response: { responseHeaders: ResponseHeaders } | null = null;
-    headers!({ responseHeaders: { 'content-security-policy': ["default-src *"], 'Content-Type': ['text/html'] } }, (r) => void (response = r));
-    expect(response!.responseHeaders).toEqual({ 'Content-Type': ['text/html'], 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] });
+    headers!(
+      { responseHeaders: { 'content-security-policy': ['default-src *'], 'Content-Type': ['text/html'] } },
+      (r) => void (response = r),
+    );
+    expect(response!.responseHeaders).toEqual({
+      'Content-Type': ['text/html'],
+      'Content-Security-Policy': [CONTENT_SECURITY_POLICY],
+    });
   });
 
   it("uses the same CSP as vantage serve and the page's meta tag", () => {
     expect(CONTENT_SECURITY_POLICY).toBe(SERVE_POLICY);
     expect(CONTENT_SECURITY_POLICY.startsWith("default-src 'self';")).toBe(true);
-    expect(withContentSecurityPolicy(undefined)).toEqual({ 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] });
+    expect(withContentSecurityPolicy(undefined)).toEqual({
+      'Content-Security-Policy': [CONTENT_SECURITY_POLICY],
+    });
   });
 });

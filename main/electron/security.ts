@@ -66,7 +66,8 @@ export function isAppUrl(raw: string, location: AppLocation): boolean {
 /** Only https links leave the app (opened by the OS browser); everything else is refused. */
 export function externalUrlToOpen(raw: string): string | null {
   const url = parseUrl(raw);
-  if (!url || url.protocol !== 'https:' || url.hostname === '' || url.username !== '' || url.password !== '') return null;
+  if (!url || url.protocol !== 'https:' || url.hostname === '' || url.username !== '' || url.password !== '')
+    return null;
   return url.href;
 }
 
@@ -89,7 +90,10 @@ export interface GuardOptions {
   location: AppLocation;
   openExternal(url: string): Promise<void>;
   /** Refused navigations and links, for the log (never the full URL of a secret-bearing link: hosts only). */
-  onRefused?(what: { kind: 'navigation' | 'redirect' | 'window-open' | 'webview' | 'external-link'; url: string }): void;
+  onRefused?(what: {
+    kind: 'navigation' | 'redirect' | 'window-open' | 'webview' | 'external-link';
+    url: string;
+  }): void;
 }
 
 function describeForLog(raw: string): string {
@@ -143,7 +147,9 @@ export type ResponseHeaders = Record<string, string[] | string>;
 
 /** What the session hardening needs from an Electron Session. */
 export interface GuardedSession {
-  setPermissionRequestHandler(handler: (permission: string, callback: (isGranted: boolean) => void) => void): void;
+  setPermissionRequestHandler(
+    handler: (permission: string, callback: (isGranted: boolean) => void) => void,
+  ): void;
   setPermissionCheckHandler(handler: (permission: string) => boolean): void;
   setDevicePermissionHandler(handler: () => boolean): void;
   onHeadersReceived(

@@ -32,7 +32,12 @@ function platformWithEngine(): FakePlatform {
         // The reply names the engine process that answered (engineTimeMs = its number).
         handlers: { 'engine:ping': (req) => ({ nonce: req.nonce, engineTimeMs: engineNumber }) },
       });
-      servePort(adaptMessagePortMain(port), { dispatcher, bus: new StreamBus(), scheduler: new ManualScheduler(0), origin: 'test' });
+      servePort(adaptMessagePortMain(port), {
+        dispatcher,
+        bus: new StreamBus(),
+        scheduler: new ManualScheduler(0),
+        origin: 'test',
+      });
     },
   });
   return platform;
@@ -43,7 +48,9 @@ function ownRequest(window: FakeWindow, frameUrl = APP_URL) {
 }
 
 function handedPorts(window: FakeWindow): FakePortMain[] {
-  return window.contents.posted.filter((p) => p.channel === ENGINE_PORT_CHANNEL).map((p) => p.ports[0] as FakePortMain);
+  return window.contents.posted
+    .filter((p) => p.channel === ENGINE_PORT_CHANNEL)
+    .map((p) => p.ports[0] as FakePortMain);
 }
 
 async function ping(port: FakePortMain, nonce: number) {
@@ -68,7 +75,12 @@ describe('Electron shell', () => {
     expect(window.options.show).toBe(false);
     expect(window.isShown).toBe(true);
     expect(shell!.supervisor.current.state).toBe('running');
-    expect(platform.engines[0]!.launch).toEqual({ dataDir: '/data', resourcesDir: '/app/resources', version: '1.2.3', restarts: 0 });
+    expect(platform.engines[0]!.launch).toEqual({
+      dataDir: '/data',
+      resourcesDir: '/app/resources',
+      version: '1.2.3',
+      restarts: 0,
+    });
     shell!.stop();
   });
 
@@ -90,7 +102,7 @@ describe('Electron shell', () => {
     expect(window.focusCount).toBe(1);
   });
 
-  it('hands the engine port only to the app\'s own window', async () => {
+  it("hands the engine port only to the app's own window", async () => {
     const platform = platformWithEngine();
     await startShell(platform, config(new ManualScheduler(0)));
     const window = platform.windows[0]!;
@@ -98,7 +110,11 @@ describe('Electron shell', () => {
     // Another WebContents, a subframe, or the window showing a foreign page: refused.
     platform.requestPort({ senderId: 999, frameUrl: APP_URL, isMainFrame: true });
     platform.requestPort({ senderId: window.contents.id, frameUrl: APP_URL, isMainFrame: false });
-    platform.requestPort({ senderId: window.contents.id, frameUrl: 'https://evil.example/', isMainFrame: true });
+    platform.requestPort({
+      senderId: window.contents.id,
+      frameUrl: 'https://evil.example/',
+      isMainFrame: true,
+    });
     platform.requestPort({ senderId: window.contents.id, frameUrl: null, isMainFrame: true });
     window.contents.url = 'https://evil.example/';
     platform.requestPort(ownRequest(window));
@@ -110,7 +126,10 @@ describe('Electron shell', () => {
     platform.requestPort(ownRequest(window));
     const [port] = handedPorts(window);
     expect(port).toBeDefined();
-    expect(platform.engines[0]!.connects.map((c) => c.message)).toContainEqual({ type: 'connect', origin: 'window' });
+    expect(platform.engines[0]!.connects.map((c) => c.message)).toContainEqual({
+      type: 'connect',
+      origin: 'window',
+    });
     expect(await ping(port!, 41)).toEqual({ ok: true, value: { nonce: 41, engineTimeMs: 1 } });
   });
 
@@ -124,7 +143,10 @@ describe('Electron shell', () => {
     expect((await ping(first, 1)).ok).toBe(true);
 
     platform.engines[0]!.crash(9);
-    const statuses = (): SupervisorStatus[] => window.contents.sent.filter((s) => s.channel === SUPERVISOR_CHANNEL).map((s) => s.payload as SupervisorStatus);
+    const statuses = (): SupervisorStatus[] =>
+      window.contents.sent
+        .filter((s) => s.channel === SUPERVISOR_CHANNEL)
+        .map((s) => s.payload as SupervisorStatus);
     expect(statuses().at(-1)).toMatchObject({ state: 'restarting', lastExitCode: 9, nextRestartInMs: 500 });
     expect(shell!.engineClient()).toBeNull();
     expect(first.isClosed).toBe(true);

@@ -138,7 +138,9 @@ export async function startShell(platform: ElectronPlatform, config: ShellConfig
   );
 
   await platform.whenReady();
-  hardenSession(platform.defaultSession(), (permission) => logger.warn({ permission }, 'permission request denied'));
+  hardenSession(platform.defaultSession(), (permission) =>
+    logger.warn({ permission }, 'permission request denied'),
+  );
 
   const window = platform.createWindow({
     title: 'Vantage',
@@ -157,7 +159,10 @@ export async function startShell(platform: ElectronPlatform, config: ShellConfig
   let mainClient: (ContractClient & { close(): void }) | null = null;
 
   const isShowingApp = (): boolean =>
-    isWindowOpen && !window.isDestroyed() && !window.contents.isDestroyed() && isAppUrl(window.contents.getURL(), config.location);
+    isWindowOpen &&
+    !window.isDestroyed() &&
+    !window.contents.isDestroyed() &&
+    isAppUrl(window.contents.getURL(), config.location);
 
   const sendStatus = (status: SupervisorStatus): void => {
     if (isShowingApp()) window.contents.send(SUPERVISOR_CHANNEL, status);
@@ -165,7 +170,10 @@ export async function startShell(platform: ElectronPlatform, config: ShellConfig
 
   const handOffToWindow = (child: EngineChild): void => {
     if (!isShowingApp()) {
-      logger.warn({ url: window.contents.isDestroyed() ? null : window.contents.getURL() }, 'engine port not handed: the window is not showing the app');
+      logger.warn(
+        { url: window.contents.isDestroyed() ? null : window.contents.getURL() },
+        'engine port not handed: the window is not showing the app',
+      );
       return;
     }
     const { port1, port2 } = platform.createChannel();
@@ -184,7 +192,12 @@ export async function startShell(platform: ElectronPlatform, config: ShellConfig
     scheduler: config.scheduler,
     ...(config.supervisorPolicy ? { policy: config.supervisorPolicy } : {}),
     spawn: ({ restarts }) =>
-      platform.forkEngine({ dataDir: config.dataDir, resourcesDir: config.resourcesDir, version: config.version, restarts }),
+      platform.forkEngine({
+        dataDir: config.dataDir,
+        resourcesDir: config.resourcesDir,
+        version: config.version,
+        restarts,
+      }),
     onStarted: (child) => {
       connectMain(child);
       // After a restart the page already runs: give it a new port at once. At first start the
@@ -210,7 +223,10 @@ export async function startShell(platform: ElectronPlatform, config: ShellConfig
       request.frameUrl !== null &&
       isAppUrl(request.frameUrl, config.location);
     if (!isOwnWindow) {
-      logger.warn({ senderId: request.senderId, isMainFrame: request.isMainFrame }, 'engine port refused: not the app window');
+      logger.warn(
+        { senderId: request.senderId, isMainFrame: request.isMainFrame },
+        'engine port refused: not the app window',
+      );
       return;
     }
     hasWindowAskedForPort = true;

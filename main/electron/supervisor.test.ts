@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { ManualScheduler } from '../core/clock.ts';
 import type { SupervisorStatus } from '../../shared/contract/supervisor.ts';
 import { supervisorStatusSchema } from '../../shared/contract/supervisor.ts';
-import { backoffDelayMs, DEFAULT_SUPERVISOR_POLICY, Supervisor, type SupervisedProcess } from './supervisor.ts';
+import {
+  backoffDelayMs,
+  DEFAULT_SUPERVISOR_POLICY,
+  Supervisor,
+  type SupervisedProcess,
+} from './supervisor.ts';
 
 class FakeEngineProcess implements SupervisedProcess {
   isKilled = false;
@@ -86,7 +91,12 @@ describe('Supervisor', () => {
     scheduler.advance(60_000);
     expect(last()).toMatchObject({ state: 'running', consecutiveCrashes: 0 });
     spawned[2]!.crash();
-    expect(last()).toMatchObject({ state: 'restarting', consecutiveCrashes: 1, nextRestartInMs: 500, restarts: 2 });
+    expect(last()).toMatchObject({
+      state: 'restarting',
+      consecutiveCrashes: 1,
+      nextRestartInMs: 500,
+      restarts: 2,
+    });
   });
 
   it('gives up after too many crashes in a row and says what to do', () => {
@@ -97,7 +107,12 @@ describe('Supervisor', () => {
       scheduler.advance(last().nextRestartInMs!);
     }
     spawned[spawned.length - 1]!.crash(7);
-    expect(last()).toMatchObject({ state: 'failed', consecutiveCrashes: 4, lastExitCode: 7, nextRestartInMs: null });
+    expect(last()).toMatchObject({
+      state: 'failed',
+      consecutiveCrashes: 4,
+      lastExitCode: 7,
+      nextRestartInMs: null,
+    });
     expect(last().message).toContain('stopped restarting');
     expect(last().message).toContain('Restart engine');
     scheduler.advance(10 * 60_000);
@@ -149,20 +164,28 @@ describe('Supervisor', () => {
 
   it('every status it reports is valid for the supervisor:changed stream (any crash pattern)', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ gapMs: fc.integer({ min: 0, max: 120_000 }), code: fc.integer({ min: -1, max: 255 }) }), { maxLength: 30 }), (crashes) => {
-        const { scheduler, spawned, statuses, supervisor } = setup({ maxConsecutiveCrashes: 5 });
-        supervisor.start();
-        for (const { gapMs, code } of crashes) {
-          scheduler.advance(gapMs);
-          const current = supervisor.process;
-          if (current) current.crash(code);
-        }
-        for (const s of statuses) expect(supervisorStatusSchema.safeParse(s).success).toBe(true);
-        // restarts only ever grow; never more processes than restarts + 1
-        expect(spawned.length).toBe(supervisor.current.restarts + 1);
-        for (let i = 1; i < statuses.length; i++) expect(statuses[i]!.restarts).toBeGreaterThanOrEqual(statuses[i - 1]!.restarts);
-        for (const s of statuses) if (s.nextRestartInMs !== null) expect(s.nextRestartInMs).toBeLessThanOrEqual(30_000);
-      }),
+      fc.property(
+        fc.array(
+          fc.record({ gapMs: fc.integer({ min: 0, max: 120_000 }), code: fc.integer({ min: -1, max: 255 }) }),
+          { maxLength: 30 },
+        ),
+        (crashes) => {
+          const { scheduler, spawned, statuses, supervisor } = setup({ maxConsecutiveCrashes: 5 });
+          supervisor.start();
+          for (const { gapMs, code } of crashes) {
+            scheduler.advance(gapMs);
+            const current = supervisor.process;
+            if (current) current.crash(code);
+          }
+          for (const s of statuses) expect(supervisorStatusSchema.safeParse(s).success).toBe(true);
+          // restarts only ever grow; never more processes than restarts + 1
+          expect(spawned.length).toBe(supervisor.current.restarts + 1);
+          for (let i = 1; i < statuses.length; i++)
+            expect(statuses[i]!.restarts).toBeGreaterThanOrEqual(statuses[i - 1]!.restarts);
+          for (const s of statuses)
+            if (s.nextRestartInMs !== null) expect(s.nextRestartInMs).toBeLessThanOrEqual(30_000);
+        },
+      ),
       { numRuns: 200 },
     );
   });

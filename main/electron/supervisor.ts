@@ -134,7 +134,9 @@ export class Supervisor<P extends SupervisedProcess> {
 
   private runningMessage(): string {
     const restarts = this.status.restarts;
-    return restarts === 0 ? 'The engine is running.' : `The engine is running (${restarts} restart${restarts === 1 ? '' : 's'} so far).`;
+    return restarts === 0
+      ? 'The engine is running.'
+      : `The engine is running (${restarts} restart${restarts === 1 ? '' : 's'} so far).`;
   }
 
   private handleExit(child: P | null, exitCode: number, what: string): void {
@@ -144,7 +146,12 @@ export class Supervisor<P extends SupervisedProcess> {
     this.healthyTimer?.cancel();
     this.healthyTimer = null;
     if (this.isStopping) {
-      this.update({ state: 'stopped', lastExitCode: exitCode, nextRestartInMs: null, message: 'The engine is stopped.' });
+      this.update({
+        state: 'stopped',
+        lastExitCode: exitCode,
+        nextRestartInMs: null,
+        message: 'The engine is stopped.',
+      });
       return;
     }
     const consecutiveCrashes = this.status.consecutiveCrashes + 1;

@@ -66,6 +66,9 @@ describe('UpdateController', () => {
     updater.failCheck = new Error('net::ERR_NAME_NOT_RESOLVED');
     await controller.check();
     expect(notices).toEqual([{ kind: 'error', message: 'Update check failed: net::ERR_NAME_NOT_RESOLVED' }]);
-    expect(await controller.installNow()).toEqual({ isInstalling: false, reason: 'No update has been downloaded.' });
+    expect(await controller.installNow()).toEqual({
+      isInstalling: false,
+      reason: 'No update has been downloaded.',
+    });
   });
 });

@@ -42,9 +42,15 @@ export class UpdateController {
     updater.on('update-available', (info) => options.notify({ kind: 'available', version: info.version }));
     updater.on('update-downloaded', (info) => {
       this.downloadedVersion = info.version;
-      options.notify({ kind: 'ready', version: info.version, message: `Vantage ${info.version} is ready to install. Install it from the menu when no order is working.` });
+      options.notify({
+        kind: 'ready',
+        version: info.version,
+        message: `Vantage ${info.version} is ready to install. Install it from the menu when no order is working.`,
+      });
     });
-    updater.on('error', (error) => options.notify({ kind: 'error', message: `Update check failed: ${error.message}` }));
+    updater.on('error', (error) =>
+      options.notify({ kind: 'error', message: `Update check failed: ${error.message}` }),
+    );
   }
 
   get readyVersion(): string | null {
@@ -56,7 +62,10 @@ export class UpdateController {
     try {
       await this.options.updater.checkForUpdates();
     } catch (err) {
-      this.options.notify({ kind: 'error', message: `Update check failed: ${err instanceof Error ? err.message : String(err)}` });
+      this.options.notify({
+        kind: 'error',
+        message: `Update check failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
     }
   }
 

@@ -4,7 +4,16 @@
 import { EventEmitter } from 'node:events';
 import type { MessagePortMainLike } from '../ports.ts';
 import type { GuardedContents, GuardedSession, NavigationEvent } from '../security.ts';
-import type { AppWindow, ElectronPlatform, EngineChild, EngineConnectMessage, EngineLaunch, PortRequest, WindowContents, WindowOptions } from '../shell.ts';
+import type {
+  AppWindow,
+  ElectronPlatform,
+  EngineChild,
+  EngineConnectMessage,
+  EngineLaunch,
+  PortRequest,
+  WindowContents,
+  WindowOptions,
+} from '../shell.ts';
 
 export class FakeContents implements GuardedContents {
   readonly id: number;
@@ -228,7 +237,11 @@ export class FakePlatform implements ElectronPlatform {
     };
   }
   createWindow(options: WindowOptions): FakeWindow {
-    const window = new FakeWindow(this.nextContentsId++, options, this.options.appUrl ?? 'file:///app/out/renderer/index.html');
+    const window = new FakeWindow(
+      this.nextContentsId++,
+      options,
+      this.options.appUrl ?? 'file:///app/out/renderer/index.html',
+    );
     this.windows.push(window);
     // Electron fires 'web-contents-created' for every new WebContents.
     this.contentsCreated?.(window.contents);

@@ -31,6 +31,9 @@ port2.on('message', (message: { t: string; id?: number }) => {
 });
 // Like main: hand the port first, then the page sends a request at once (before the engine is ready).
 setImmediate(() => {
-  parentPort.emit('message', { data: { type: 'connect', origin: 'window' }, ports: [asMessagePortMain(port1)] });
+  parentPort.emit('message', {
+    data: { type: 'connect', origin: 'window' },
+    ports: [asMessagePortMain(port1)],
+  });
   port2.postMessage({ t: 'req', id: 1, channel: 'engine:status', payload: {} });
 });
