@@ -178,6 +178,39 @@ export const marketRequests = defineRequests({
     response: z.object({ deletedBars: z.number().int() }),
     description: 'Deletes a stored series from market.db.',
   },
+  'market:replay': {
+    request: z
+      .object({
+        venue,
+        symbol,
+        timeframe,
+        fromMs: epochMs.optional(),
+        toMs: epochMs.optional(),
+        speed: z.union([z.number().min(1).max(1_000_000), z.literal('max')]),
+      })
+      .strict(),
+    response: z.object({
+      venue: z.literal('replay'),
+      symbol: z.string(),
+      timeframe,
+      barCount: z.number().int(),
+    }),
+    description:
+      'Replays a stored series as the live feed of venue "replay" (bars at their close times, speed 1x..max); replaces any running replay.',
+  },
+  'market:replayControl': {
+    request: z
+      .object({
+        action: z.enum(['pause', 'resume', 'stop', 'speed']),
+        speed: z.union([z.number().min(1).max(1_000_000), z.literal('max')]).optional(),
+      })
+      .strict(),
+    response: z.object({
+      state: z.enum(['idle', 'playing', 'paused', 'finished', 'none']),
+      dataTimeMs: z.number().nullable(),
+    }),
+    description: 'Pauses, resumes, stops or changes the speed of the running replay.',
+  },
   'market:health': {
     request: empty,
     response: z.object({ feeds: z.array(feedHealthSchema) }),

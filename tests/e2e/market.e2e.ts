@@ -25,6 +25,8 @@ describe('market data in Chromium against vantage serve', () => {
 
   it('shows demo candles on first launch and updates them live', async () => {
     const { page, problems } = await openApp(browser, serve.url);
+    // Other main-area panels may share the chart's tab group; bring the chart to the front.
+    await page.getByTestId('panel-menu').selectOption('chart');
     await expect
       .poll(() => page.getByTestId('chart-bar-count').textContent(), { timeout: 30_000 })
       .toMatch(/^\d{3,}$/);
@@ -72,10 +74,24 @@ describe('market data in Chromium against vantage serve', () => {
       expect(await page.getByTestId(`series-bars-${id}`).textContent()).toBe('5482');
       await screenshot(page, 'market-data-manager-import');
       await page.getByTestId(`series-show-${id}`).click();
+    await page.getByTestId('panel-menu').selectOption('chart');
       await expect
         .poll(() => page.getByTestId('chart-bar-count').textContent(), { timeout: 30_000 })
         .toBe('2000');
       expect(await page.getByTestId('chart-symbol').textContent()).toContain('binance');
+      // Replay the stored series as a live feed at full speed: the chart follows venue "replay".
+      await page.getByTestId('replay-speed').selectOption('max');
+      await page.getByTestId(`series-replay-${id}`).click();
+      await expect.poll(() => page.getByTestId('chart-symbol').textContent()).toContain('replay');
+      await expect
+        .poll(async () => Number(await page.getByTestId('chart-bar-count').textContent()), {
+          timeout: 30_000,
+        })
+        .toBeGreaterThanOrEqual(2000);
+      await expect
+        .poll(() => page.getByTestId('chart-last').textContent(), { timeout: 30_000 })
+        .toBe('31723.09');
+      await page.getByTestId('replay-stop').click();
     },
   );
 

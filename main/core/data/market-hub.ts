@@ -255,6 +255,7 @@ export class MarketHub {
             isClosed: true,
           });
           state.last = event.bar.close;
+          state.tsMs = event.bar.time + TIMEFRAME_MS[event.timeframe];
           state.hasUpdate = true;
         }
         break;

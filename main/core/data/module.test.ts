@@ -224,4 +224,48 @@ describe('market module', () => {
     expect(page.time[0]).toBe(Date.UTC(2020, 11, 31));
     expect(page.time).toHaveLength(24);
   });
+  it('replays a stored series as a live feed: bars at their close times, pausable, stoppable', async () => {
+    const rows = Array.from(
+      { length: 10 },
+      (_, i) => `${1700000040000 + i * 60_000},10,11,9,${10 + i / 10},1`,
+    );
+    await ok('market:import', {
+      venue: 'test',
+      symbol: 'R/USD',
+      content: `timestamp,open,high,low,close,volume\n${rows.join('\n')}\n`,
+      fileName: 'r.csv',
+    });
+    expect(await ok('market:replay', { venue: 'test', symbol: 'R/USD', timeframe: '1m', speed: 60 })).toEqual(
+      { venue: 'replay', symbol: 'R/USD', timeframe: '1m', barCount: 10 },
+    );
+    scheduler.advance(3_000);
+    const three = await ok('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' });
+    expect(three.close).toEqual([10, 10.1, 10.2]);
+    expect(await ok('market:replayControl', { action: 'pause' })).toMatchObject({ state: 'paused' });
+    scheduler.advance(10_000);
+    expect(
+      (await ok('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' })).time,
+    ).toHaveLength(3);
+    // A new speed keeps a paused replay paused until it is resumed.
+    expect(await ok('market:replayControl', { action: 'speed', speed: 'max' })).toMatchObject({ state: 'paused' });
+    await ok('market:replayControl', { action: 'resume' });
+    scheduler.advance(300);
+    expect(
+      (await ok('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' })).time,
+    ).toHaveLength(10);
+    const closed = published
+      .filter((p) => p.stream === 'market:bar')
+      .map((p) => p.payload as BarUpdate)
+      .filter((u) => u.venue === 'replay');
+    expect(closed.map((u) => u.bar.close)).toEqual([
+      10, 10.1, 10.2, 10.3, 10.4, 10.5, 10.6, 10.7, 10.8, 10.9,
+    ]);
+    expect(await ok('market:replayControl', { action: 'stop' })).toEqual({ state: 'none', dataTimeMs: null });
+    expect((await fail('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' })).code).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      (await fail('market:replay', { venue: 'test', symbol: 'NOPE', timeframe: '1m', speed: 1 })).code,
+    ).toBe('NOT_FOUND');
+  });
 });

@@ -8,10 +8,13 @@ import { CandleReader } from './candle-reader.ts';
 import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory } from './demo-venue.ts';
 import { MarketHub } from './market-hub.ts';
 import { importCandles } from './import.ts';
+import { ReplayFeed } from './replay.ts';
 
 /** Days of 1m demo history generated at start (resampled for higher timeframes). */
 export const DEMO_HISTORY_DAYS = 30;
 export const DEFAULT_DEMO_SEED = 20261125;
+/** The most bars one replay loads. */
+export const MAX_REPLAY_BARS = 500_000;
 
 /** Service names other modules use (context.services.get(...)). */
 export const MARKET_STORE_SERVICE = 'market.store';
@@ -79,6 +82,8 @@ export const marketModule: EngineModule = {
         );
       return store;
     };
+
+    let replay: ReplayFeed | null = null;
 
     const handlers: Handlers = {
       'market:symbols': () => ({ symbols: hub.symbols(), tickers: hub.tickers() }),
@@ -168,6 +173,53 @@ export const marketModule: EngineModule = {
           timeframe: req.timeframe,
         }),
       }),
+      'market:replay': async (req) => {
+        const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
+        if (!requireStore().getSeries(key))
+          throw appError(
+            'NOT_FOUND',
+            `No stored ${req.timeframe} bars for ${req.symbol} on ${req.venue} to replay.`,
+            key,
+          );
+        const range = {
+          ...(req.fromMs !== undefined ? { fromMs: req.fromMs } : {}),
+          ...(req.toMs !== undefined ? { toMs: req.toMs } : {}),
+          limit: MAX_REPLAY_BARS,
+        };
+        const columns = reader ? await reader.read(key, range) : requireStore().query(key, range);
+        await hub.removeFeed('replay');
+        const feed = new ReplayFeed({
+          scheduler,
+          sources: [{ kind: 'bars', symbol: req.symbol, timeframe: req.timeframe, columns }],
+          speed: req.speed,
+        });
+        replay = feed;
+        hub.addFeed(feed);
+        feed.start();
+        logger.info({ ...key, bars: columns.time.length, speed: req.speed }, 'replay started');
+        return {
+          venue: 'replay' as const,
+          symbol: req.symbol,
+          timeframe: req.timeframe,
+          barCount: columns.time.length,
+        };
+      },
+      'market:replayControl': async (req) => {
+        const feed = replay;
+        if (!feed) return { state: 'none' as const, dataTimeMs: null };
+        if (req.action === 'pause') feed.pause();
+        else if (req.action === 'resume') feed.resume();
+        else if (req.action === 'speed') {
+          if (req.speed === undefined)
+            throw appError('BAD_INPUT', 'action "speed" needs a speed (1..1,000,000 or "max").');
+          feed.setSpeed(req.speed);
+        } else {
+          await hub.removeFeed('replay');
+          replay = null;
+          return { state: 'none' as const, dataTimeMs: null };
+        }
+        return { state: feed.state, dataTimeMs: feed.dataNowMs() };
+      },
       'market:health': () => ({ feeds: hub.health() }),
     };
 

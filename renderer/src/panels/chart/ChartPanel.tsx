@@ -75,7 +75,11 @@ export function ChartPanel() {
         last = { timeMs: u.bar.time, ...u.bar };
         chartRef.current?.updateBar(last);
       }
-      if (last) showLast(last);
+      if (last) {
+        showLast(last);
+        // A replay starts empty: its first bar replaces the "No bars." note.
+        setMessage(null);
+      }
     });
     return () => {
       isActive = false;

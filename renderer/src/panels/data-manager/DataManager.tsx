@@ -42,6 +42,8 @@ export function DataManager() {
   const [result, setResult] = useState<string | null>(null);
   const [issues, setIssues] = useState<{ text: string; count: number; list: Issue[] } | null>(null);
   const selectSeries = useChartSelection((s) => s.selectSeries);
+  const [replaySpeed, setReplaySpeed] = useState<number | 'max'>(60);
+  const [replay, setReplay] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     const api = getApi();
@@ -96,6 +98,22 @@ export function DataManager() {
     }
   };
 
+  const startReplay = async (s: SeriesRow): Promise<void> => {
+    const reply = await getApi().market.replay({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, speed: replaySpeed });
+    if (!reply.ok) {
+      setResult(reply.error.message);
+      return;
+    }
+    setReplay(`${s.symbol} ${s.timeframe} from ${s.venue}: ${reply.value.barCount} bars at ${replaySpeed === 'max' ? 'max speed' : `${replaySpeed}x`}`);
+    selectSeries('replay', s.symbol, s.timeframe);
+  };
+
+  const controlReplay = async (action: 'pause' | 'resume' | 'stop'): Promise<void> => {
+    const reply = await getApi().market.replayControl({ action });
+    if (!reply.ok) setResult(reply.error.message);
+    else if (action === 'stop') setReplay(null);
+  };
+
   const canImport = file !== null && venue.trim() !== '' && symbol.trim() !== '' && !isImporting;
 
   return (
@@ -115,6 +133,27 @@ export function DataManager() {
         <button disabled={!canImport} data-testid="import-run" onClick={() => void runImport()}>
           {isImporting ? 'Importing…' : 'Import'}
         </button>
+      </div>
+      <div className="row">
+        <span className="muted">Replay speed</span>
+        <select value={String(replaySpeed)} data-testid="replay-speed" onChange={(e) => setReplaySpeed(e.target.value === 'max' ? 'max' : Number(e.target.value))}>
+          {[1, 10, 60, 600, 3600].map((x) => (
+            <option key={x} value={x}>
+              {x}x
+            </option>
+          ))}
+          <option value="max">max</option>
+        </select>
+        {replay && (
+          <>
+            <span data-testid="replay-status">Replaying {replay}</span>
+            <button onClick={() => void controlReplay('pause')}>Pause</button>
+            <button onClick={() => void controlReplay('resume')}>Resume</button>
+            <button data-testid="replay-stop" onClick={() => void controlReplay('stop')}>
+              Stop
+            </button>
+          </>
+        )}
       </div>
       {result && <p data-testid="import-result">{result}</p>}
       {issues && (
@@ -164,6 +203,9 @@ export function DataManager() {
                 <td>
                   <button data-testid={`series-show-${id}`} onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}>
                     Chart
+                  </button>{' '}
+                  <button data-testid={`series-replay-${id}`} onClick={() => void startReplay(s)}>
+                    Replay
                   </button>
                 </td>
               </tr>
