@@ -217,9 +217,11 @@ export function TrainSection() {
               {latest.name} ({latest.model}, {latest.label}) on {latest.venue} {latest.symbol} {latest.timeframe}
             </span>
             <progress data-testid="train-progress" max={1} value={latest.progress} />
-            <span className="muted" data-testid="train-phase">
-              {latest.phase}
-            </span>
+            {running && (
+              <span className="muted" data-testid="train-phase">
+                {latest.phase}
+              </span>
+            )}
             <span data-testid="train-state" className={latest.state === 'failed' ? 'bad' : latest.state === 'done' ? 'good' : ''}>
               {latest.state}
             </span>
