@@ -309,14 +309,18 @@ export class OrderManager {
     return targets.length;
   }
 
-  /** Asks the venue about every UNKNOWN or pending-submit order by client id; never re-sends. */
-  async resolveUnknown(): Promise<number> {
+  /**
+   * Asks the venue about every UNKNOWN order by client id; never re-sends. An order the venue does
+   * not know is closed as rejected only after graceMs (it may still be in flight to the venue).
+   */
+  async resolveUnknown(graceMs = 30_000): Promise<number> {
     let resolved = 0;
     for (const order of [...this.orders.values()]) {
-      if (order.state !== 'unknown' && order.state !== 'pending-submit') continue;
+      if (order.state !== 'unknown') continue;
       const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol).catch(() => undefined);
-      if (venueOrder === undefined) continue; // still cannot reach the venue: stays unknown
+      if (venueOrder === undefined || order.state !== 'unknown') continue; // venue unreachable, or resolved meanwhile
       if (venueOrder === null) {
+        if (Math.floor(this.clock.nowMs()) - order.updatedMs < graceMs) continue;
         // The venue never received it: the intent is kept (no loss) and closed as rejected (no re-send).
         order.message = 'the venue has no order with this client id; it was never received';
         this.transition(order, 'rejected', { event: 'not-found-at-venue' });

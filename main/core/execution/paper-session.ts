@@ -74,6 +74,7 @@ export class PaperSession {
   private unsubscribeTrades: (() => void) | null = null;
   private chain: Promise<void> = Promise.resolve();
   private bars = 0;
+  private rejectedByRisk = 0;
   private fills = 0;
   private startedMs = 0;
   private reconciliation = { resolved: 0, external: 0, fillsApplied: 0 };
@@ -134,11 +135,22 @@ export class PaperSession {
         if (!engine || this.isStopped) return;
         engine.onBar(options.symbol, bar.time, bar.time + timeframeMs, bar.open, bar.high, bar.low, bar.close, bar.volume);
         // Orders are performed one bar at a time, in order.
-        this.chain = this.chain.then(() => engine.drain()).catch((err: unknown) => {
+        this.chain = this.chain.then(() => engine.drain()).then(() => this.auditDecisions()).catch((err: unknown) => {
           options.onAlert?.({ id: `session-${bar.time}`, tsMs: options.scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: options.symbol, message: err instanceof Error ? err.message : String(err) });
         });
       },
     });
+  }
+
+  /** Every strategy decision (and what became of it) goes to the audit chain. */
+  private auditDecisions(): void {
+    const decisions = this.engine?.decisions;
+    if (!decisions) return;
+    for (const d of decisions) {
+      if (d.outcome === 'risk-rejected') this.rejectedByRisk++;
+      this.service.audit.append('strategy.decision', { ...d });
+    }
+    decisions.length = 0;
   }
 
   /** Starts the venue, reconciles the account (before any strategy runs), then starts the strategy. */
@@ -180,7 +192,7 @@ export class PaperSession {
       stoppedMs: this.options.scheduler.nowMs(),
       bars: this.bars,
       ordersSent: sent.length,
-      ordersRejectedByRisk: this.engine ? this.engine.decisions.filter((d) => d.outcome === 'risk-rejected').length : 0,
+      ordersRejectedByRisk: this.rejectedByRisk,
       fills: this.fills,
       canceledAtStop: canceled,
       stillWorking,

@@ -58,6 +58,7 @@ export interface TradingServiceOptions {
 }
 
 const SETTINGS_RISK = 'risk.config';
+const UNKNOWN_POLL_MS = 2000;
 
 /**
  * Everything an account trades with, wired the same way for the app (trading module) and the
@@ -84,6 +85,7 @@ export class TradingService {
   private readonly unsubscribers: (() => void)[] = [];
   private readonly followed = new Set<string>();
   private killSwitchReason: string | null = null;
+  private unknownTimer: { cancel(): void } | null = null;
   private isStarted = false;
 
   constructor(options: TradingServiceOptions) {
@@ -168,7 +170,19 @@ export class TradingService {
     }
     this.audit.flush();
     this.isStarted = true;
+    this.watchUnknown();
     return summary;
+  }
+
+  /** Protocol step 3: UNKNOWN orders are asked about by client id until resolved (never re-sent). */
+  private watchUnknown(): void {
+    this.unknownTimer = this.scheduler.schedule(UNKNOWN_POLL_MS, () => {
+      const hasUnknown = this.orders.workingOrders().some((o) => o.state === 'unknown');
+      const work = hasUnknown ? this.orders.resolveUnknown() : Promise.resolve(0);
+      void work.catch(() => 0).then(() => {
+        if (this.unknownTimer) this.watchUnknown();
+      });
+    });
   }
 
   get hasStarted(): boolean {
@@ -306,6 +320,8 @@ export class TradingService {
 
   /** Clean stop: cancels working orders (unless told not to), records the stop, flushes the ledger. */
   async stop(options: { isCancellingOrders: boolean } = { isCancellingOrders: true }): Promise<{ canceled: number }> {
+    this.unknownTimer?.cancel();
+    this.unknownTimer = null;
     let canceled = 0;
     if (options.isCancellingOrders) canceled = await this.orders.cancelAll({}, 'engine stop');
     const working = this.orders.workingOrders().filter((o) => !isTerminalOrderState(o.state)).length;
