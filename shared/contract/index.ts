@@ -7,6 +7,7 @@ import { auditRequests } from './audit.ts';
 import { supervisorStreams } from './supervisor.ts';
 import { historyRequests, historyStreams } from './history.ts';
 import { backtestRequests, backtestStreams } from './backtest.ts';
+import { modelsRequests, modelsStreams } from './models.ts';
 import { trainingRequests, trainingStreams } from './training.ts';
 
 /**
@@ -21,6 +22,7 @@ export const requests = {
   ...historyRequests,
   ...backtestRequests,
   ...trainingRequests,
+  ...modelsRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -31,6 +33,7 @@ export const streams = {
   ...historyStreams,
   ...backtestStreams,
   ...trainingStreams,
+  ...modelsStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;
