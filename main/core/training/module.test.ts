@@ -1,4 +1,5 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,9 @@ import { SystemScheduler } from '../../runtime/system-clock.ts';
 import { marketModule, MARKET_STORE_SERVICE } from '../data/module.ts';
 import { importCandles } from '../data/import.ts';
 import type { CandleStore } from '../data/candle-store.ts';
-import { trainingModule } from './module.ts';
+import { defaultModelName, trainingModule } from './module.ts';
 import { describeWithData, testDataPath } from '../../../tests/support/test-data.ts';
-import type { TrainJob } from '../../../shared/contract/training.ts';
+import { MODEL_NAME_PATTERN, type TrainJob } from '../../../shared/contract/training.ts';
 
 const RESOURCES = join(import.meta.dirname, '..', '..', '..', 'resources');
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -150,5 +151,18 @@ describeWithData('training from the engine (Model manager Train)', () => {
     expect(jobs).toMatchObject({ ok: true, value: { jobs: [] } });
     const missing = await engine.dispatcher.dispatch('training:cancel', { jobId: 'train-99' }, ctx);
     expect(missing).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+});
+
+describe('default model names', () => {
+  it('are always valid file names in the models folder, whatever the symbol and label', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 64 }), fc.constantFrom('1m', '5m', '1h', '1d'), fc.string({ maxLength: 40 }), (symbol, timeframe, label) => {
+        const name = defaultModelName(symbol, timeframe, label);
+        expect(name).toMatch(MODEL_NAME_PATTERN);
+        expect(name).not.toContain('/');
+      }),
+    );
+    expect(defaultModelName('BTC/USDT', '5m', 'sign:12')).toBe('BTC_USDT-5m-sign_12');
   });
 });
