@@ -44,10 +44,10 @@ export const benchmark: Benchmark = {
     const pipeline = new FeaturePipeline(checked.spec);
     const portfolio = new Portfolio({ startingCash: 10_000_000, currency: 'USDT' });
     const broker = new PaperBroker({ scheduler, books, rules: demoMarketRules([spec]) });
-    let sentAt = 0;
+    const brokerSaw = { atMs: 0 };
     const submit = broker.submit.bind(broker);
     broker.submit = (order: Order) => {
-      sentAt = performance.now();
+      brokerSaw.atMs = performance.now();
       return submit(order);
     };
     const orders = new OrderManager({ broker, journal: new MemoryOrderJournal(), portfolio, clock: scheduler, account: 'bench', submitTimeoutMs: 60_000 });
@@ -108,9 +108,9 @@ export const benchmark: Benchmark = {
         refused++;
         continue;
       }
-      sentAt = 0;
+      brokerSaw.atMs = 0;
       const pending = orders.submit(intent);
-      const t5 = sentAt;
+      const t5 = brokerSaw.atMs;
       if (processed > 500 && t5 > 0) {
         stages.risk.push((t4 - t4a) * 1000);
         stages.order.push((t5 - t4) * 1000);
