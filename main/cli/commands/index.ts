@@ -8,6 +8,7 @@ import { register as registerData } from './data.ts';
 import { register as registerBacktest } from './backtest.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerAudit } from './audit.ts';
+import { register as registerModels } from './models.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerBacktest(program);
   registerRun(program);
   registerAudit(program);
+  registerModels(program);
 }
