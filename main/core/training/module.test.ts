@@ -10,6 +10,8 @@ import { marketModule, MARKET_STORE_SERVICE } from '../data/module.ts';
 import { importCandles } from '../data/import.ts';
 import type { CandleStore } from '../data/candle-store.ts';
 import { defaultModelName, trainingModule } from './module.ts';
+import { modelsModule } from '../models/module.ts';
+import type { EngineModule } from '../module.ts';
 import { describeWithData, testDataPath } from '../../../tests/support/test-data.ts';
 import { MODEL_NAME_PATTERN, type TrainJob } from '../../../shared/contract/training.ts';
 
@@ -19,7 +21,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(): Promise<{ engine: Engine; dataDir: string }> {
+async function setup(modules: EngineModule[] = [marketModule, trainingModule]): Promise<{ engine: Engine; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vantage-training-'));
   const engine = new Engine({
     dataDir,
@@ -27,7 +29,7 @@ async function setup(): Promise<{ engine: Engine; dataDir: string }> {
     version: 'test',
     scheduler: new SystemScheduler(),
     random: new SeededRandom(5),
-    modules: [marketModule, trainingModule],
+    modules,
     moduleOptions: { demo: false },
   });
   await engine.start();
@@ -63,7 +65,7 @@ const small = { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', toMs: Dat
 
 describeWithData('training from the engine (Model manager Train)', () => {
   it('trains a small model on a stored series on a thread, with progress, and saves it with its card into the models folder', async () => {
-    const { engine, dataDir } = await setup();
+    const { engine, dataDir } = await setup([marketModule, modelsModule, trainingModule]);
     const fractions: number[] = [];
     engine.bus.listen((stream, payload) => {
       if (stream === 'training:changed') fractions.push((payload as { jobs: TrainJob[] }).jobs[0]!.progress);
@@ -104,6 +106,12 @@ describeWithData('training from the engine (Model manager Train)', () => {
     });
     expect(done.result!.auc).toBeGreaterThan(0.3);
     expect(done.result!.auc).toBeLessThan(0.7);
+
+    // The model registry lists the new model as a user model without a restart.
+    const registryList = await engine.dispatcher.dispatch('models:list', {}, ctx);
+    expect((registryList as { value: { models: { name: string; source: string; status: string }[] } }).value.models).toContainEqual(
+      expect.objectContaining({ name: 'btc-test', source: 'user', status: 'available' }),
+    );
 
     // Same name again: refused, the saved model is kept.
     const again = await engine.dispatcher.dispatch('training:start', { ...small, label: 'sign:12', name: 'btc-test' }, ctx);

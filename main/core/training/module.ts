@@ -12,6 +12,8 @@ import type { CandleStore } from '../data/candle-store.ts';
 import type { CandleReader } from '../data/candle-reader.ts';
 import { MARKET_READER_SERVICE, MARKET_STORE_SERVICE } from '../data/module.ts';
 import { parseFeatureSpec } from '../features/pipeline.ts';
+import { MODELS_SERVICE } from '../models/module.ts';
+import type { ModelRegistry } from '../models/registry.ts';
 import type { ModelCardDocument } from './card.ts';
 import { formatLabel, parseLabel } from './labels.ts';
 import type { ClassificationMetrics, RegressionMetrics } from './metrics.ts';
@@ -130,6 +132,12 @@ export const trainingModule: EngineModule = {
         throw appError('CONFLICT', `A model named ${options.name} appeared in ${modelsDir} while training; train again with another name or overwrite.`);
       const paths = saveModelFiles(modelsDir, options.name, result.onnx, result.cardText);
       const summary = summarise(result.card, modelsDir, paths);
+      // The registry lists what it scanned; rescan so the Model manager shows the new model at once.
+      const registry = context.services.get(MODELS_SERVICE) as ModelRegistry | undefined;
+      if (registry) {
+        registry.scan();
+        bus.publish('models:changed', { models: registry.list() });
+      }
       update(jobId, {
         state: 'done',
         progress: 1,
