@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../../random.ts';
 import { buildTreeRegressor, decodeTreeEnsemble, type DecodedEnsemble, type DecodedNode, type TreeEnsemble, type TreeNode } from '../onnx-builder.ts';
+import { readFileSync } from 'node:fs';
+import { readGbdtFromOnnx } from '../../training/onnx-export.ts';
+import { treeShap } from '../../training/tree-shap.ts';
 import { OnnxTreeShap } from './onnx-tree-shap.ts';
 
 /** Random tree; features repeat along paths on purpose (the unwind step of the algorithm). */
@@ -109,5 +112,26 @@ describe('TreeSHAP from an ONNX tree ensemble', () => {
   it('refuses trees that split on a feature the model does not have', () => {
     const decoded = decodeTreeEnsemble(buildTreeRegressor(randomEnsemble(5, 2, 3, 4)));
     expect(() => new OnnxTreeShap(decoded, 1)).toThrow(/splits on feature/);
+  });
+
+  it("explains the bundled trained model from its file: agrees with the trainer's TreeSHAP and adds up to ORT's margin", async () => {
+    const bytes = new Uint8Array(readFileSync(new URL('../../../../resources/models/default-btc-5m.onnx', import.meta.url)));
+    const m = 16;
+    const shap = new OnnxTreeShap(decodeTreeEnsemble(bytes), m);
+    const trainer = readGbdtFromOnnx(bytes);
+    const random = new SeededRandom(17);
+    const rows = 32;
+    const x = Float32Array.from({ length: rows * m }, () => random.normal());
+    const session = await ort.InferenceSession.create(bytes);
+    const margin = (await session.run({ input: new ort.Tensor('float32', x, [rows, m]) }))['margin']!.data as Float32Array;
+    await session.release();
+    for (let r = 0; r < rows; r++) {
+      const e = shap.explain(x, r * m);
+      const reference = treeShap(trainer, x, r * m);
+      for (let i = 0; i < m; i++) expect(Math.abs(e.contributions[i]! - reference.contributions[i]!)).toBeLessThan(1e-9);
+      expect(Math.abs(e.baseValue - reference.bias)).toBeLessThan(1e-9);
+      const sum = e.contributions.reduce((a, b) => a + b, 0);
+      expect(Math.abs(sum - (margin[r]! - e.baseValue))).toBeLessThan(1e-5);
+    }
   });
 });
