@@ -185,6 +185,28 @@ describe('order protocol', () => {
     expect(risk).not.toBeNull();
   });
 
+  it('an UNKNOWN order the venue never saw stays UNKNOWN during the grace period, then is closed as rejected, never re-sent', async () => {
+    const base = setup();
+    let submits = 0;
+    const lost: Broker = Object.assign(Object.create(base.paper) as PaperBroker, {
+      submit: (): Promise<SubmitOutcome> => {
+        submits++;
+        return Promise.resolve({ kind: 'unknown', reason: 'HTTP 503' });
+      },
+      findByClientId: (): Promise<VenueOrder | null> => Promise.resolve(null),
+    });
+    const { submit, orders, scheduler } = setup({ broker: lost });
+    const r = await submit();
+    expect(r.order?.state).toBe('unknown');
+    await drive(scheduler, orders.resolveUnknown());
+    expect(orders.get(r.order!.clientOrderId)?.state).toBe('unknown');
+    scheduler.advance(30_000);
+    await drive(scheduler, orders.resolveUnknown());
+    expect(orders.get(r.order!.clientOrderId)).toMatchObject({ state: 'rejected', message: expect.stringMatching(/never received/) as unknown });
+    expect(orders.hasUnknownOrder(SYMBOL)).toBe(false);
+    expect(submits).toBe(1);
+  });
+
   it('a submit that throws is UNKNOWN, not rejected', async () => {
     const base = setup();
     const failing: Broker = Object.assign(Object.create(base.paper) as PaperBroker, {
