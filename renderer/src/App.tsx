@@ -27,10 +27,18 @@ export function App() {
     });
     const offStatus = api.on('engine:changed', (s) => useAppStore.getState().setEngineStatus(s));
     const offBeat = api.on('engine:heartbeat', (h) => useAppStore.getState().setHeartbeat(h.engineTimeMs));
+    // Desktop only: main's supervisor reports engine crashes and restarts (never sent by `vantage serve`).
+    const offSupervisor = api.on('supervisor:changed', (s) => {
+      const app = useAppStore.getState();
+      app.setSupervisor(s);
+      if (s.state === 'restarting' || s.state === 'failed') app.showBanner({ code: 'ENGINE_UNAVAILABLE', message: s.message });
+      else if (s.state === 'running' && app.banner?.code === 'ENGINE_UNAVAILABLE') app.showBanner(null);
+    });
     return () => {
       isActive = false;
       offStatus();
       offBeat();
+      offSupervisor();
     };
   }, []);
 

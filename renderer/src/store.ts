@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { EngineStatus } from '../../shared/contract/engine.ts';
 import type { AppError } from '../../shared/errors.ts';
+import type { SupervisorStatus } from '../../shared/contract/supervisor.ts';
 
 export type Theme = 'dark' | 'light';
 
@@ -16,6 +17,9 @@ export interface AppState {
   theme: Theme;
   /** Engine or transport failures shown in the banner until dismissed. */
   banner: AppError | null;
+  /** The desktop app's engine supervisor (null in a browser). */
+  supervisor: SupervisorStatus | null;
+  setSupervisor(status: SupervisorStatus): void;
   setConnection(state: AppState['connection']): void;
   setEngineStatus(status: EngineStatus): void;
   setHeartbeat(engineTimeMs: number): void;
@@ -29,6 +33,8 @@ export const useAppStore = create<AppState>((set) => ({
   lastHeartbeatMs: null,
   theme: initialTheme(),
   banner: null,
+  supervisor: null,
+  setSupervisor: (supervisor) => set({ supervisor }),
   setConnection: (connection) => set({ connection }),
   setEngineStatus: (engineStatus) =>
     set((s) => ({

@@ -151,6 +151,14 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
     chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
       if (range && range.from < 20 && barsRef.current.length > 0) propsRef.current.onNeedOlder?.(barsRef.current[0]!.timeMs);
       layoutMarkersRef.current();
+      // The visible time span, readable from the DOM (panels and tests can tell what the chart shows).
+      const bars = barsRef.current;
+      if (range && bars.length > 0) {
+        const from = bars[Math.max(0, Math.min(bars.length - 1, Math.ceil(range.from)))]!;
+        const to = bars[Math.max(0, Math.min(bars.length - 1, Math.floor(range.to)))]!;
+        el.dataset.visibleFromMs = String(from.timeMs);
+        el.dataset.visibleToMs = String(to.timeMs);
+      }
     });
     chart.timeScale().subscribeSizeChange(() => layoutMarkersRef.current());
     return () => {

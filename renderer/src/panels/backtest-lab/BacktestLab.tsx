@@ -50,14 +50,21 @@ export function BacktestLab() {
 
   useEffect(() => {
     const api = getApi();
-    void api.market.series({}).then((r) => {
-      if (!r.ok) return;
-      setSeries(r.value.series);
-      const first = r.value.series[0];
-      if (first) setSeriesKey((k) => k || `${first.venue}|${first.symbol}|${first.timeframe}`);
-    });
+    const loadSeries = () =>
+      void api.market.series({}).then((r) => {
+        if (!r.ok) return;
+        setSeries(r.value.series);
+        const keys = r.value.series.map((s) => `${s.venue}|${s.symbol}|${s.timeframe}`);
+        setSeriesKey((k) => (keys.includes(k) ? k : (keys[0] ?? '')));
+      });
+    loadSeries();
     void api.backtest.strategies({}).then((r) => r.ok && setStrategies(r.value));
-    return api.on('backtest:progress', (p) => setProgress(p));
+    const offSeries = chartBus.onSeriesChanged(() => setTimeout(loadSeries, 300));
+    const offProgress = api.on('backtest:progress', (p) => setProgress(p));
+    return () => {
+      offSeries();
+      offProgress();
+    };
   }, []);
 
   const strategy = strategies.find((s) => s.id === strategyId);

@@ -20,6 +20,7 @@ function channel<T>() {
 const scrollTo = channel<number>();
 const selectedTime = channel<number>();
 const openPanelRequest = channel<string>();
+const seriesChanged = channel<void>();
 let lastSelectedTimeMs: number | null = null;
 
 export const chartBus = {
@@ -31,6 +32,9 @@ export const chartBus = {
   },
   onSelectTime: (l: Listener<number>) => selectedTime.on(l),
   lastSelectedTime: () => lastSelectedTimeMs,
+  /** market.db's stored series changed (import, fetch, delete): lists should reload. */
+  seriesChanged: () => seriesChanged.emit(undefined),
+  onSeriesChanged: (l: Listener<void>) => seriesChanged.on(l),
   openPanel: (id: string) => openPanelRequest.emit(id),
   onOpenPanel: (l: Listener<string>) => openPanelRequest.on(l),
 };

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { useChartSelection } from '../chart/selection.ts';
 import { FetchSection } from './FetchSection.tsx';
+import { chartBus } from '../chart/chart-bus.ts';
 import { TIMEFRAMES, type Timeframe } from '../../../../shared/market.ts';
 
 interface SeriesRow {
@@ -46,6 +47,7 @@ export function DataManager() {
   const [replay, setReplay] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
+    chartBus.seriesChanged();
     const api = getApi();
     const reply = await api.market.series({});
     if (!reply.ok) {
