@@ -8,6 +8,8 @@ import { AuditViewer } from './audit/AuditViewer.tsx';
 import { ChartPanel } from './chart/ChartPanel.tsx';
 import { Watchlist } from './watchlist/Watchlist.tsx';
 import { DataManager } from './data-manager/DataManager.tsx';
+import { ModelManager } from './model-manager/ModelManager.tsx';
+import { ExplanationPanel } from './explanation/ExplanationPanel.tsx';
 
 export interface PanelDefinition {
   /** Stable id, used in the saved layout. */
@@ -32,4 +34,6 @@ export const panels: PanelDefinition[] = [
   { id: 'audit', title: 'Audit', component: AuditViewer, defaultArea: 'bottom' },
   { id: 'backtest-lab', title: 'Backtest lab', component: BacktestLab, defaultArea: 'main' },
   { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
+  { id: 'model-manager', title: 'Models', component: ModelManager, defaultArea: 'bottom' },
+  { id: 'explanation', title: 'Explanation', component: ExplanationPanel, defaultArea: 'side' },
 ];

@@ -37,6 +37,7 @@ export function ChartPanel() {
   const chartRef = useRef<CandleChartHandle>(null);
   const lastRef = useRef<HTMLSpanElement>(null);
   const countRef = useRef<HTMLSpanElement>(null);
+  const predictionRef = useRef<HTMLSpanElement>(null);
   const [crosshair, setCrosshair] = useState<string>('');
   const [message, setMessage] = useState<string | null>(null);
   const [source, setSource] = useState<string>('');
@@ -66,6 +67,21 @@ export function ChartPanel() {
       setSource(reply.value.source);
       setMessage(bars.length === 0 ? 'No bars.' : null);
       showLast(bars[bars.length - 1]);
+      // Prediction pane: the loaded model's output per bar (bars up to each bar only).
+      void api.models.predictions({ venue, symbol, timeframe, limit: PAGE_BARS }).then((p) => {
+        if (!isActive) return;
+        if (!p.ok) {
+          // No loaded model (or still warming up): clear a line left from the previous series.
+          if (predictionRef.current?.textContent) {
+            chartRef.current?.setPaneLine([]);
+            predictionRef.current.textContent = '';
+          }
+          return;
+        }
+        const points = p.value.time.flatMap((t, i) => (p.value.value[i] === null ? [] : [{ timeMs: t, value: p.value.value[i]! }]));
+        chartRef.current?.setPaneLine(points);
+        if (predictionRef.current) predictionRef.current.textContent = `${p.value.model} ${p.value.output} · ${points.length} points`;
+      });
     });
     const off = api.on('market:bar', (updates) => {
       if (!isLoaded) return;
@@ -138,12 +154,13 @@ export function ChartPanel() {
         <span className="muted">
           {source} · <span data-testid="chart-bar-count" ref={countRef} /> bars · last <span data-testid="chart-last" ref={lastRef} />
         </span>
+        <span className="muted" data-testid="prediction-pane" ref={predictionRef} />
       </div>
       <div className="muted" data-testid="chart-crosshair" style={{ padding: '2px 10px', minHeight: 18, fontVariantNumeric: 'tabular-nums' }}>
         {message ?? crosshair}
       </div>
       <div style={{ flex: 1, minHeight: 0 }}>
-        <CandleChart ref={chartRef} theme={theme} testId="market-chart" onCrosshair={(bar) => setCrosshair(bar ? formatOhlcv(bar) : '')} onNeedOlder={loadOlder}
+        <CandleChart ref={chartRef} theme={theme} testId="market-chart" paneTitle="model" onCrosshair={(bar) => setCrosshair(bar ? formatOhlcv(bar) : '')} onNeedOlder={loadOlder}
           onSelectTime={(t) => chartBus.selectTime(t)}
           onMarkerClick={(id) => {
             useTradingStore.getState().focusOrder(id);
