@@ -3,13 +3,15 @@ import * as hdr from 'hdr-histogram-js';
 import { appError } from '../../../shared/errors.ts';
 import { describeRuntime, type RuntimeInfo } from './runtime-info.ts';
 import type { RuntimeCard } from './card.ts';
+import { ThreadedInference } from './threaded-inference.ts';
 import { scoreOutput } from './card.ts';
 
 /**
  * One loaded model: an ONNX Runtime session on the best available execution provider, checked
- * against its card, warmed up, with a latency histogram. ORT's `run` executes on ORT's own threads
- * (the N-API binding runs it asynchronously), so the engine's event loop keeps serving while a
- * batch runs.
+ * against its card, warmed up, with a latency histogram. Runs go to a worker thread
+ * (ThreadedInference): onnxruntime-node 1.30's `run` is a synchronous native call behind a
+ * setImmediate, so run on the engine thread it would stall the event loop for the whole batch.
+ * The in-process session is only used to pick the provider and read the declared signature.
  */
 
 export interface SessionOptions {
@@ -96,14 +98,14 @@ export class ModelSession {
   readonly runtime: RuntimeInfo;
   /** Values per input row (F, or W x F). */
   readonly rowWidth: number;
-  private readonly session: ort.InferenceSession;
+  private readonly session: ThreadedInference;
   private readonly inputName: string;
   private readonly innerShape: number[];
   private readonly score: { name: string; column: number; width: number };
   private readonly histogram: hdr.Histogram;
 
   private constructor(
-    session: ort.InferenceSession,
+    session: ThreadedInference,
     card: RuntimeCard,
     provider: string,
     notes: string[],
@@ -153,14 +155,18 @@ export class ModelSession {
         notes.push(`${provider}: session creation failed (${(error as Error).message.split('\n')[0]})`);
         continue;
       }
+      let threaded: ThreadedInference | null = null;
       try {
         checkSignature(session, card);
-        const model = new ModelSession(session, card, provider, notes, runtime, innerShape);
+        threaded = await ThreadedInference.create(bytes, { provider, intraOpNumThreads: provider === 'cpu' ? 1 : 0 });
+        await session.release();
+        const model = new ModelSession(threaded, card, provider, notes, runtime, innerShape);
         await model.runBatch(new Float32Array(model.rowWidth), 1);
         model.histogram.reset();
         return model;
       } catch (error) {
-        await session.release();
+        if (threaded) await threaded.close();
+        else await session.release();
         throw error;
       }
     }
@@ -175,12 +181,14 @@ export class ModelSession {
   async runAll(input: Float32Array, rows: number): Promise<Record<string, ort.Tensor>> {
     if (input.length !== rows * this.rowWidth)
       throw appError('BAD_INPUT', `Expected ${rows} x ${this.rowWidth} values, got ${input.length}.`);
-    const tensor = new ort.Tensor('float32', input, [rows, ...this.innerShape]);
     const start = process.hrtime.bigint();
-    const out = await this.session.run({ [this.inputName]: tensor });
+    const out = await this.session.run(this.inputName, input, [rows, ...this.innerShape]);
     const us = Number(process.hrtime.bigint() - start) / 1000;
     this.histogram.recordValue(Math.max(1, Math.round(us)));
-    return out as Record<string, ort.Tensor>;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, o] of Object.entries(out))
+      tensors[name] = o.type === 'int64' ? new ort.Tensor('int64', o.data as BigInt64Array, o.dims) : new ort.Tensor('float32', o.data as Float32Array, o.dims);
+    return tensors;
   }
 
   /** The score (see scoreOutput) for each of `rows` rows, one ORT run. */
@@ -205,7 +213,7 @@ export class ModelSession {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
     this.histogram.destroy();
   }
 }
