@@ -99,7 +99,7 @@ async function inference(label: string, bytes: Uint8Array, chosen: string | unde
     for (let i = 0; i < THROUGHPUT_RUNS; i++) await session.runBatch(batch, THROUGHPUT_BATCH);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const rate = (THROUGHPUT_RUNS * THROUGHPUT_BATCH) / seconds;
-    const note = `provider ${session.provider}; ${LATENCY_RUNS} awaited runs, time around session.run incl. tensor wrap`;
+    const note = `provider ${session.provider}; ${LATENCY_RUNS} awaited runs, awaited ModelSession.runBatch incl. the worker-thread round trip`;
     return [
       { name: `${label} batch-1 latency p50`, value: Math.round(p50 * 10) / 10, unit: 'us', note },
       { name: `${label} batch-1 latency p99`, value: Math.round(p99 * 10) / 10, unit: 'us', ...atMost(p99, 200, 'us'), note },
