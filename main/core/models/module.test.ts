@@ -8,7 +8,7 @@ import { ManualScheduler } from '../clock.ts';
 import { SeededRandom } from '../random.ts';
 import { marketModule } from '../data/module.ts';
 import { modelsModule } from './module.ts';
-import { linearOnnx, testCard } from './test-models.ts';
+import { gruOnnx, linearOnnx, randomGru, testCard } from './test-models.ts';
 import type { RequestChannel, ResponseOf } from '../../../shared/contract/index.ts';
 import type { AppError } from '../../../shared/errors.ts';
 
@@ -90,6 +90,25 @@ describe('models module', () => {
     expect(Math.abs(sum - (e.prediction - e.baseValue))).toBeLessThanOrEqual(1e-5);
     expect((await ok('models:unload', { name: 'lin-import' })).status).toBe('available');
     expect((await fail('models:explain', { ...series, name: 'lin-import', timeMs: p.time[49]! })).code).toBe('NOT_FOUND');
+  });
+
+  it('runs a GRU window model over the chart bars and explains it per feature across the window', async () => {
+    const W = 8;
+    const bytes = gruOnnx(randomGru(3, 4, new SeededRandom(12)), W);
+    await ok('models:import', {
+      onnxBase64: Buffer.from(bytes).toString('base64'),
+      cardJson: JSON.stringify(testCard('gru-window', bytes, 3, { windowBars: W })),
+    });
+    const loaded = await ok('models:load', { name: 'gru-window' });
+    expect(loaded).toMatchObject({ status: 'loaded', layout: 'window', features: ['f0', 'f1', 'f2'] });
+    const p = await ok('models:predictions', { ...series, name: 'gru-window', limit: 100 });
+    expect(p.value.every((v) => v !== null && Number.isFinite(v))).toBe(true);
+    const e = await ok('models:explain', { ...series, name: 'gru-window', timeMs: p.time[60]! });
+    expect(e.method).toBe('exact-shapley');
+    expect(e.contributions.map((c) => c.feature)).toEqual(['f0', 'f1', 'f2']);
+    expect(e.prediction).toBeCloseTo(p.value[60]!, 5);
+    const sum = e.contributions.reduce((a, c) => a + c.contribution, 0);
+    expect(Math.abs(sum - (e.prediction - e.baseValue))).toBeLessThanOrEqual(1e-5);
   });
 
   it('refuses a bad import with MODEL_INVALID naming the field', async () => {
