@@ -52,6 +52,28 @@ export function ChartPanel() {
       if (lastRef.current) lastRef.current.textContent = bar ? `${bar.close}` : '';
       if (countRef.current) countRef.current.textContent = String(chartRef.current?.barCount() ?? 0);
     };
+    // Prediction pane: the loaded model's output per bar (each from bars up to that bar only),
+    // reloaded when a bar of this series closes; one request at a time.
+    let isPredicting = false;
+    const loadPredictions = (): void => {
+      if (isPredicting) return;
+      isPredicting = true;
+      void api.models.predictions({ venue, symbol, timeframe, limit: PAGE_BARS }).then((p) => {
+        isPredicting = false;
+        if (!isActive) return;
+        if (!p.ok) {
+          // No loaded model (or still warming up): clear a line left from the previous series.
+          if (predictionRef.current?.textContent) {
+            chartRef.current?.setPaneLine([]);
+            predictionRef.current.textContent = '';
+          }
+          return;
+        }
+        const points = p.value.time.flatMap((t, i) => (p.value.value[i] === null ? [] : [{ timeMs: t, value: p.value.value[i]! }]));
+        chartRef.current?.setPaneLine(points);
+        if (predictionRef.current) predictionRef.current.textContent = `${p.value.model} ${p.value.output} · ${points.length} points`;
+      });
+    };
     setMessage('Loading…');
     chartRef.current?.setBars([]);
     void api.market.candles({ venue, symbol, timeframe, limit: PAGE_BARS }).then((reply) => {
@@ -67,39 +89,33 @@ export function ChartPanel() {
       setSource(reply.value.source);
       setMessage(bars.length === 0 ? 'No bars.' : null);
       showLast(bars[bars.length - 1]);
-      // Prediction pane: the loaded model's output per bar (bars up to each bar only).
-      void api.models.predictions({ venue, symbol, timeframe, limit: PAGE_BARS }).then((p) => {
-        if (!isActive) return;
-        if (!p.ok) {
-          // No loaded model (or still warming up): clear a line left from the previous series.
-          if (predictionRef.current?.textContent) {
-            chartRef.current?.setPaneLine([]);
-            predictionRef.current.textContent = '';
-          }
-          return;
-        }
-        const points = p.value.time.flatMap((t, i) => (p.value.value[i] === null ? [] : [{ timeMs: t, value: p.value.value[i]! }]));
-        chartRef.current?.setPaneLine(points);
-        if (predictionRef.current) predictionRef.current.textContent = `${p.value.model} ${p.value.output} · ${points.length} points`;
-      });
+      loadPredictions();
     });
     const off = api.on('market:bar', (updates) => {
       if (!isLoaded) return;
       let last: ChartBar | undefined;
+      let hasClosed = false;
       for (const u of updates) {
         if (u.venue !== venue || u.symbol !== symbol || u.timeframe !== timeframe) continue;
         last = { timeMs: u.bar.time, ...u.bar };
         chartRef.current?.updateBar(last);
+        if (u.isClosed) hasClosed = true;
       }
+      if (hasClosed) loadPredictions();
       if (last) {
         showLast(last);
         // A replay starts empty: its first bar replaces the "No bars." note.
         setMessage(null);
       }
     });
+    // A model loaded, unloaded or imported in the Model manager: redraw the pane.
+    const offModels = api.on('models:changed', () => {
+      if (isLoaded) loadPredictions();
+    });
     return () => {
       isActive = false;
       off();
+      offModels();
     };
   }, [venue, symbol, timeframe]);
 
