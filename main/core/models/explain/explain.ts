@@ -1,9 +1,8 @@
 import onnxProto from 'onnx-proto';
-import { appError } from '../../../../shared/errors.ts';
 import type { RandomSource } from '../../random.ts';
-import type { GbdtModel } from '../../training/gbdt.ts';
-import { readGbdtFromOnnx } from '../../training/onnx-export.ts';
-import { treeShap } from '../../training/tree-shap.ts';
+import { AppErrorException, appError } from '../../../../shared/errors.ts';
+import { decodeTreeEnsemble } from '../onnx-builder.ts';
+import { OnnxTreeShap } from './onnx-tree-shap.ts';
 import type { ModelSession } from '../session.ts';
 import { exactShapley, MAX_EXACT_PLAYERS, playersFor, sampledShapley } from './shapley.ts';
 
@@ -13,7 +12,9 @@ import { exactShapley, MAX_EXACT_PLAYERS, playersFor, sampledShapley } from './s
  *
  * - Tree ensembles (the ONNX file holds an ai.onnx.ml TreeEnsembleRegressor whose output is the
  *   scored output, i.e. `margin`): exact path-dependent TreeSHAP from the trees in the file
- *   (training's readGbdtFromOnnx + treeShap). Base value = cover-weighted expected margin.
+ *   (decodeTreeEnsemble + OnnxTreeShap: any TreeEnsembleRegressor with covers in nodes_hitrates
+ *   and no post transform). Base value = cover-weighted expected margin. A tree file without covers
+ *   falls back to Shapley against the background.
  * - Anything else: exact Shapley over all coalitions (<= 14 players) against the background sample,
  *   or permutation-sampled Shapley with standard errors beyond that (shapley.ts).
  */
@@ -43,11 +44,21 @@ export interface Explanation {
 const { onnx } = onnxProto;
 
 /** The tree ensemble inside an ONNX file if the scored output comes straight from it, else null. */
-export function treeEnsembleFor(bytes: Uint8Array, scoredOutput: string): GbdtModel | null {
+export function treeEnsembleFor(bytes: Uint8Array, scoredOutput: string, featureCount: number): OnnxTreeShap | null {
   const model = onnx.ModelProto.decode(bytes);
   const node = model.graph?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
   if (!node || node.output?.[0] !== scoredOutput) return null;
-  return readGbdtFromOnnx(bytes);
+  let decoded: ReturnType<typeof decodeTreeEnsemble>;
+  try {
+    decoded = decodeTreeEnsemble(bytes);
+  } catch (error) {
+    // No covers: path-dependent TreeSHAP is impossible; the caller uses Shapley against the background.
+    if (error instanceof AppErrorException && (error.details as { field?: string } | undefined)?.field === 'onnx.nodes_hitrates') return null;
+    throw error;
+  }
+  // A LOGISTIC/SOFTMAX post transform makes the output a probability, not the sum of leaves TreeSHAP explains.
+  if (decoded.postTransform !== 'NONE') return null;
+  return new OnnxTreeShap(decoded, featureCount);
 }
 
 export interface ExplainInput {
@@ -63,7 +74,7 @@ export class Explainer {
   private readonly session: ModelSession;
   private readonly columns: string[];
   private readonly windowBars: number;
-  private readonly trees: GbdtModel | null;
+  private readonly trees: OnnxTreeShap | null;
   private readonly random: RandomSource;
 
   constructor(options: { session: ModelSession; bytes: Uint8Array; columns: string[]; windowBars: number; random: RandomSource; scoredOutput: string }) {
@@ -71,7 +82,7 @@ export class Explainer {
     this.columns = options.columns;
     this.windowBars = options.windowBars;
     this.random = options.random;
-    this.trees = options.windowBars === 1 ? treeEnsembleFor(options.bytes, options.scoredOutput) : null;
+    this.trees = options.windowBars === 1 ? treeEnsembleFor(options.bytes, options.scoredOutput, options.columns.length) : null;
   }
 
   get method(): ExplanationMethod {
@@ -92,12 +103,12 @@ export class Explainer {
         ...(se ? { standardError: se[i]! } : {}),
       }));
     if (this.trees) {
-      const shap = treeShap(this.trees, input.x);
+      const shap = this.trees.explain(input.x);
       const prediction = (await this.session.runBatch(input.x, 1))[0]!;
       return {
         method: 'tree-shap',
         output: outputName,
-        baseValue: shap.bias,
+        baseValue: shap.baseValue,
         prediction,
         contributions: make(shap.contributions),
         backgroundRows: 0,

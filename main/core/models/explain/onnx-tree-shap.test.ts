@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { readGbdtFromOnnx } from '../../training/onnx-export.ts';
 import { treeShap } from '../../training/tree-shap.ts';
 import { OnnxTreeShap } from './onnx-tree-shap.ts';
+import { treeEnsembleFor } from './explain.ts';
+import { OnnxGraphBuilder } from '../onnx-builder.ts';
 
 /** Random tree; features repeat along paths on purpose (the unwind step of the algorithm). */
 function randomTree(random: SeededRandom, depth: number, features: number): TreeNode[] {
@@ -133,5 +135,38 @@ describe('TreeSHAP from an ONNX tree ensemble', () => {
       const sum = e.contributions.reduce((a, b) => a + b, 0);
       expect(Math.abs(sum - (margin[r]! - e.baseValue))).toBeLessThan(1e-5);
     }
+  });
+
+  it('the explainer uses TreeSHAP only for a plain tree margin with covers, and falls back to Shapley otherwise', () => {
+    const e = randomEnsemble(8, 3, 3, 4);
+    expect(treeEnsembleFor(buildTreeRegressor(e), 'score', 4)).toBeInstanceOf(OnnxTreeShap);
+    // LOGISTIC: the output is a probability, not the sum of leaves TreeSHAP explains.
+    expect(treeEnsembleFor(buildTreeRegressor(e, { logistic: true }), 'score', 4)).toBeNull();
+    const leaf = { ints: [0] };
+    const noCovers = new OnnxGraphBuilder('t')
+      .input('input', 'float32', ['N', 4])
+      .output('score', 'float32', ['N', 1])
+      .node(
+        'TreeEnsembleRegressor',
+        ['input'],
+        ['score'],
+        {
+          nodes_treeids: leaf,
+          nodes_nodeids: leaf,
+          nodes_featureids: leaf,
+          nodes_modes: { strings: ['LEAF'] },
+          nodes_values: { floats: [0] },
+          nodes_truenodeids: leaf,
+          nodes_falsenodeids: leaf,
+          target_treeids: leaf,
+          target_nodeids: leaf,
+          target_ids: leaf,
+          target_weights: { floats: [1] },
+          n_targets: { int: 1 },
+        },
+        'ai.onnx.ml',
+      )
+      .build();
+    expect(treeEnsembleFor(noCovers, 'score', 4)).toBeNull();
   });
 });
