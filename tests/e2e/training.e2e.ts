@@ -7,7 +7,7 @@ import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from
 import { describeWithData, testDataPath } from '../support/test-data.ts';
 
 /** The panel that holds the Train section. */
-const TRAIN_PANEL = 'training';
+const TRAIN_PANEL = 'model-manager';
 
 /** Waits until the progress bar shows a training part-way through (polled on animation frames). */
 async function waitForProgress(page: Page): Promise<void> {
@@ -63,6 +63,8 @@ describeWithData('Model manager: train a model from the app', () => {
     expect(auc).toBeLessThan(0.7);
     expect(await page.getByTestId('train-result').textContent()).toMatch(/walk-forward over 2 folds/);
     expect(readdirSync(join(serve.dataDir, 'models')).sort()).toEqual(['btc-5m-app.card.json', 'btc-5m-app.onnx']);
+    // The Model manager lists the new model as a user model straight away.
+    await expect.poll(() => page.getByTestId('model-row-btc-5m-app').textContent(), { timeout: 10_000 }).toMatch(/user/);
     await screenshot(page, 'training-result');
 
     // A long run, cancelled part-way: the UI says so and nothing is saved.

@@ -2,6 +2,7 @@ import { Fragment, useCallback, useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
 import type { ModelSummary } from '../../../../shared/contract/models.ts';
 import type { AppError } from '../../../../shared/errors.ts';
+import { TrainSection } from './TrainSection.tsx';
 
 function toBase64(buffer: ArrayBuffer): string {
   const bytes = new Uint8Array(buffer);
@@ -226,6 +227,7 @@ export function ModelManager() {
           </ul>
         )}
       </fieldset>
+      <TrainSection />
     </div>
   );
 }

@@ -256,12 +256,3 @@ export function TrainSection() {
     </div>
   );
 }
-
-/** The Train section as a panel of its own (padded like the other panels). */
-export function TrainPanel() {
-  return (
-    <div className="panel-body">
-      <TrainSection />
-    </div>
-  );
-}
