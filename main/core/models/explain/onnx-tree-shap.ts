@@ -211,14 +211,19 @@ export class OnnxTreeShap {
     const zero = pz[at + index]!;
     let next = pw[at + depth]!;
     let total = 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const tmp = (next * (depth + 1)) / ((i + 1) * one);
+    // Hot loop (leaves x depth^2): divisions hoisted out as reciprocals.
+    const d1 = depth + 1;
+    const invD1 = 1 / d1;
+    if (one !== 0) {
+      const scale = d1 / one;
+      for (let i = depth - 1; i >= 0; i--) {
+        const tmp = (next * scale) / (i + 1);
         total += tmp;
-        next = pw[at + i]! - (tmp * zero * (depth - i)) / (depth + 1);
-      } else {
-        total += pw[at + i]! / zero / ((depth - i) / (depth + 1));
+        next = pw[at + i]! - tmp * zero * (depth - i) * invD1;
       }
+    } else {
+      const scale = d1 / zero;
+      for (let i = depth - 1; i >= 0; i--) total += (pw[at + i]! * scale) / (depth - i);
     }
     return total;
   }
