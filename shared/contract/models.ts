@@ -87,12 +87,14 @@ export const modelsRequests = defineRequests({
       models: z.array(modelSummarySchema),
       defaultModel: z.string().nullable(),
     }),
-    description: 'Bundled and user models with card, hash, status, active execution provider and latency p50/p99.',
+    description:
+      'Bundled and user models with card, hash, status, active execution provider and latency p50/p99.',
   },
   'models:load': {
     request: z.object({ name: modelName }).strict(),
     response: modelSummarySchema,
-    description: 'Loads a model (hash, signature and feature checks; warm-up) on the best execution provider.',
+    description:
+      'Loads a model (hash, signature and feature checks; warm-up) on the best execution provider.',
   },
   'models:unload': {
     request: z.object({ name: modelName }).strict(),
@@ -103,13 +105,18 @@ export const modelsRequests = defineRequests({
     request: z
       .object({
         /** The .onnx file content, base64 (the renderer sends content, never a path). */
-        onnxBase64: z.string().min(1).max(MAX_IMPORT_ONNX_BASE64).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'),
+        onnxBase64: z
+          .string()
+          .min(1)
+          .max(MAX_IMPORT_ONNX_BASE64)
+          .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'),
         /** The model card, JSON text. */
         cardJson: z.string().min(2).max(MAX_IMPORT_CARD_CHARS),
       })
       .strict(),
     response: modelSummarySchema,
-    description: 'Validates an ONNX model + card (MODEL_INVALID names the field) and copies both into the data folder.',
+    description:
+      'Validates an ONNX model + card (MODEL_INVALID names the field) and copies both into the data folder.',
   },
   'models:verify': {
     request: z.object({ name: modelName }).strict(),
@@ -127,12 +134,14 @@ export const modelsRequests = defineRequests({
       /** Null during the features' warm-up. */
       value: z.array(z.number().nullable()),
     }),
-    description: "The model's output for each of the last `limit` bars, using only bars up to and including each bar.",
+    description:
+      "The model's output for each of the last `limit` bars, using only bars up to and including each bar.",
   },
   'models:explain': {
     request: z.object({ ...seriesRequest, timeMs: epochMs }).strict(),
     response: explanationSchema,
-    description: 'Explanation (base value, prediction, per-feature contributions) of the prediction at one bar.',
+    description:
+      'Explanation (base value, prediction, per-feature contributions) of the prediction at one bar.',
   },
 });
 

@@ -26,9 +26,13 @@ describe('models in Chromium against vantage serve', () => {
   it('selecting a bar on the chart explains the prediction there, and the waterfall adds up to it', async () => {
     const { page, problems } = await openApp(browser, serve.url);
     await page.getByTestId('panel-menu').selectOption('chart');
-    await expect.poll(() => page.getByTestId('chart-bar-count').textContent(), { timeout: 30_000 }).toMatch(/^\d{3,}$/);
+    await expect
+      .poll(() => page.getByTestId('chart-bar-count').textContent(), { timeout: 30_000 })
+      .toMatch(/^\d{3,}$/);
     // The prediction pane under the chart is filled from the default model.
-    await expect.poll(() => page.getByTestId('prediction-pane').textContent(), { timeout: 30_000 }).toMatch(/default-btc-5m margin · \d{3,} points/);
+    await expect
+      .poll(() => page.getByTestId('prediction-pane').textContent(), { timeout: 30_000 })
+      .toMatch(/default-btc-5m margin · \d{3,} points/);
 
     const chart = page.getByTestId('market-chart');
     const box = (await chart.boundingBox())!;
@@ -53,23 +57,36 @@ describe('models in Chromium against vantage serve', () => {
     const { page, problems } = await openApp(browser, serve.url);
     await page.getByTestId('panel-menu').selectOption('model-manager');
     const row = page.getByTestId('model-row-default-btc-5m');
-    await expect.poll(() => row.getByTestId('model-status').textContent(), { timeout: 30_000 }).toBe('loaded');
+    await expect
+      .poll(() => row.getByTestId('model-status').textContent(), { timeout: 30_000 })
+      .toBe('loaded');
     expect(await row.getByTestId('model-provider').textContent()).toBe('cpu');
 
     const bytes = linearOnnx([0.5, -0.5], 0);
     writeFileSync(join(dir, 'lin.onnx'), bytes);
-    writeFileSync(join(dir, 'bad.card.json'), JSON.stringify({ ...testCard('e2e-lin', bytes, 2), sha256: 'f'.repeat(64) }));
+    writeFileSync(
+      join(dir, 'bad.card.json'),
+      JSON.stringify({ ...testCard('e2e-lin', bytes, 2), sha256: 'f'.repeat(64) }),
+    );
     writeFileSync(join(dir, 'good.card.json'), JSON.stringify(testCard('e2e-lin', bytes, 2)));
     await page.getByTestId('import-onnx').setInputFiles(join(dir, 'lin.onnx'));
     await page.getByTestId('import-card').setInputFiles(join(dir, 'bad.card.json'));
     await page.getByTestId('import-submit').click();
-    await expect.poll(() => page.getByTestId('import-error').getAttribute('data-field'), { timeout: 30_000 }).toBe('sha256');
+    await expect
+      .poll(() => page.getByTestId('import-error').getAttribute('data-field'), { timeout: 30_000 })
+      .toBe('sha256');
 
     await page.getByTestId('import-card').setInputFiles(join(dir, 'good.card.json'));
     await page.getByTestId('import-submit').click();
-    await expect.poll(() => page.getByTestId('import-ok').textContent(), { timeout: 30_000 }).toContain('e2e-lin');
+    await expect
+      .poll(() => page.getByTestId('import-ok').textContent(), { timeout: 30_000 })
+      .toContain('e2e-lin');
     await page.getByTestId('load-e2e-lin').click();
-    await expect.poll(() => page.getByTestId('model-row-e2e-lin').getByTestId('model-status').textContent(), { timeout: 30_000 }).toBe('loaded');
+    await expect
+      .poll(() => page.getByTestId('model-row-e2e-lin').getByTestId('model-status').textContent(), {
+        timeout: 30_000,
+      })
+      .toBe('loaded');
     await screenshot(page, 'models-manager');
     expect(problems.pageErrors).toEqual([]);
   });

@@ -20,9 +20,16 @@ describe('vantage models', () => {
     const dataDir = temp();
     const r = await runCliProcess(['models', 'list', '--json', '--data-dir', dataDir, '--force-cpu']);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { models: { name: string; sha256: string; provider: string; status: string }[] };
+    const out = JSON.parse(r.stdout) as {
+      models: { name: string; sha256: string; provider: string; status: string }[];
+    };
     expect(out.models).toContainEqual(
-      expect.objectContaining({ name: 'default-btc-5m', provider: 'cpu', status: 'loaded', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }),
+      expect.objectContaining({
+        name: 'default-btc-5m',
+        provider: 'cpu',
+        status: 'loaded',
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      }),
     );
   });
 
@@ -32,7 +39,15 @@ describe('vantage models', () => {
     const bytes = linearOnnx([1, -1], 0.5);
     writeFileSync(join(work, 'm.onnx'), bytes);
     writeFileSync(join(work, 'm.card.json'), JSON.stringify(testCard('my-lin', bytes, 2)));
-    const imported = await runCliProcess(['models', 'import', join(work, 'm.onnx'), '--card', join(work, 'm.card.json'), '--data-dir', dataDir]);
+    const imported = await runCliProcess([
+      'models',
+      'import',
+      join(work, 'm.onnx'),
+      '--card',
+      join(work, 'm.card.json'),
+      '--data-dir',
+      dataDir,
+    ]);
     expect(imported.code, imported.stderr).toBe(0);
     expect(imported.stdout).toMatch(/Imported my-lin 1/);
     expect(existsSync(join(dataDir, 'models', 'my-lin.onnx'))).toBe(true);
@@ -56,12 +71,31 @@ describe('vantage models', () => {
     const bytes = linearOnnx([1, -1], 0.5);
     writeFileSync(join(work, 'm.onnx'), bytes);
     const card = testCard('my-lin', bytes, 2);
-    writeFileSync(join(work, 'bad.card.json'), JSON.stringify({ ...card, inputs: [{ name: 'features', dtype: 'float32', shape: ['N', 2] }] }));
-    const r = await runCliProcess(['models', 'import', join(work, 'm.onnx'), '--card', join(work, 'bad.card.json'), '--data-dir', dataDir]);
+    writeFileSync(
+      join(work, 'bad.card.json'),
+      JSON.stringify({ ...card, inputs: [{ name: 'features', dtype: 'float32', shape: ['N', 2] }] }),
+    );
+    const r = await runCliProcess([
+      'models',
+      'import',
+      join(work, 'm.onnx'),
+      '--card',
+      join(work, 'bad.card.json'),
+      '--data-dir',
+      dataDir,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/inputs\.0\.name/);
     expect(existsSync(join(dataDir, 'models', 'my-lin.onnx'))).toBe(false);
-    const missing = await runCliProcess(['models', 'import', join(work, 'nope.onnx'), '--card', join(work, 'bad.card.json'), '--data-dir', dataDir]);
+    const missing = await runCliProcess([
+      'models',
+      'import',
+      join(work, 'nope.onnx'),
+      '--card',
+      join(work, 'bad.card.json'),
+      '--data-dir',
+      dataDir,
+    ]);
     expect(missing.code).toBe(2);
   });
 });

@@ -34,15 +34,26 @@ function brief(m: ModelSummary): Record<string, unknown> {
 }
 
 export function register(program: Command): void {
-  const models = program.command('models').description('Local ONNX models: list, import and verify (bundled models and those in the data folder).');
+  const models = program
+    .command('models')
+    .description('Local ONNX models: list, import and verify (bundled models and those in the data folder).');
 
   models
     .command('list')
-    .description('List models with version, sha256, execution provider and status (each valid model is loaded once to check it and pick its provider).')
-    .option('--force-cpu', 'use the CPU provider even where a GPU provider is available (also VANTAGE_FORCE_CPU=1)')
+    .description(
+      'List models with version, sha256, execution provider and status (each valid model is loaded once to check it and pick its provider).',
+    )
+    .option(
+      '--force-cpu',
+      'use the CPU provider even where a GPU provider is available (also VANTAGE_FORCE_CPU=1)',
+    )
     .action(async (opts: { forceCpu?: boolean }, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
-      const registry = new ModelRegistry({ resourcesDir: resourcesDir(), dataDir, forceCpu: opts.forceCpu === true });
+      const registry = new ModelRegistry({
+        resourcesDir: resourcesDir(),
+        dataDir,
+        forceCpu: opts.forceCpu === true,
+      });
       try {
         for (const m of registry.list()) {
           if (m.status === 'invalid') continue;
@@ -51,7 +62,9 @@ export function register(program: Command): void {
         const list = registry.list();
         if (json) printJson({ models: list.map(brief) });
         else {
-          process.stdout.write(`${'NAME'.padEnd(24)} ${'VERSION'.padEnd(8)} ${'SHA256'.padEnd(16)} ${'PROVIDER'.padEnd(7)} ${'SOURCE'.padEnd(8)} STATUS\n`);
+          process.stdout.write(
+            `${'NAME'.padEnd(24)} ${'VERSION'.padEnd(8)} ${'SHA256'.padEnd(16)} ${'PROVIDER'.padEnd(7)} ${'SOURCE'.padEnd(8)} STATUS\n`,
+          );
           for (const m of list) process.stdout.write(`${row(m)}\n`);
           if (list.length === 0) process.stdout.write('(no models)\n');
         }
@@ -63,7 +76,9 @@ export function register(program: Command): void {
 
   models
     .command('import')
-    .description('Validate an ONNX model against its card (sha256, inputs/outputs, features) and copy both into <data-dir>/models.')
+    .description(
+      'Validate an ONNX model against its card (sha256, inputs/outputs, features) and copy both into <data-dir>/models.',
+    )
     .argument('<file.onnx>', 'the ONNX model file')
     .requiredOption('--card <card.json>', 'the model card (JSON) describing the file')
     .action(async (file: string, opts: { card: string }, cmd: Command) => {
@@ -72,9 +87,15 @@ export function register(program: Command): void {
       const cardText = readInput(opts.card, 'Card', MAX_CARD_BYTES).toString('utf8');
       const registry = new ModelRegistry({ resourcesDir: resourcesDir(), dataDir });
       try {
-        const m = await registry.importModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), cardText);
+        const m = await registry.importModel(
+          new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+          cardText,
+        );
         if (json) printJson(brief(m));
-        else process.stdout.write(`Imported ${m.name} ${m.version} (sha256 ${m.sha256}) into ${dataDir}/models\n`);
+        else
+          process.stdout.write(
+            `Imported ${m.name} ${m.version} (sha256 ${m.sha256}) into ${dataDir}/models\n`,
+          );
       } finally {
         await registry.close();
       }
@@ -82,7 +103,9 @@ export function register(program: Command): void {
 
   models
     .command('verify')
-    .description('Re-check a model on disk: sha256 against the card, card fields, ONNX inputs/outputs, features. Exit 1 when invalid.')
+    .description(
+      'Re-check a model on disk: sha256 against the card, card fields, ONNX inputs/outputs, features. Exit 1 when invalid.',
+    )
     .argument('<name>', 'model name (see `vantage models list`)')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
@@ -90,10 +113,13 @@ export function register(program: Command): void {
       try {
         const result = await registry.verify(name);
         if (json) printJson({ ...brief(result), ok: result.ok });
-        else if (result.ok) process.stdout.write(`${name}: OK (sha256 ${result.sha256}, card and ONNX signature match)\n`);
+        else if (result.ok)
+          process.stdout.write(`${name}: OK (sha256 ${result.sha256}, card and ONNX signature match)\n`);
         else {
           const field = (result.error?.details as { field?: string } | undefined)?.field;
-          process.stdout.write(`${name}: INVALID${field ? ` at ${field}` : ''}: ${result.error?.message ?? ''}\n`);
+          process.stdout.write(
+            `${name}: INVALID${field ? ` at ${field}` : ''}: ${result.error?.message ?? ''}\n`,
+          );
         }
         if (!result.ok) process.exitCode = 1;
       } finally {

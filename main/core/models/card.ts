@@ -34,7 +34,10 @@ const tensorSchema = z
   .object({
     name: z.string().min(1).max(128),
     dtype: z.enum(['float32', 'int64']),
-    shape: z.array(z.union([z.number().int().min(1), z.string().min(1).max(32)])).min(1).max(4),
+    shape: z
+      .array(z.union([z.number().int().min(1), z.string().min(1).max(32)]))
+      .min(1)
+      .max(4),
     meaning: z.string().max(2000).default(''),
   })
   .strict();
@@ -82,13 +85,15 @@ export function checkCard(value: unknown): CheckedCard {
     spec = parseFeatureSpec(parsed.data.featureSpec);
   } catch (error) {
     const details = (error as { details?: { path?: string[] } }).details;
-    const path = details?.path && details.path.length > 0 ? `featureSpec.${details.path.join('.')}` : 'featureSpec';
+    const path =
+      details?.path && details.path.length > 0 ? `featureSpec.${details.path.join('.')}` : 'featureSpec';
     invalid(path, (error as Error).message);
   }
   const columns = featureColumnNames(spec);
   const card = { ...parsed.data, featureSpec: spec } as unknown as RuntimeCard;
   const input = card.inputs[0]!;
-  if (input.dtype !== 'float32') invalid('inputs.0.dtype', `the feature input must be float32, not ${input.dtype}`);
+  if (input.dtype !== 'float32')
+    invalid('inputs.0.dtype', `the feature input must be float32, not ${input.dtype}`);
   const expected = spec.layout.kind === 'window' ? 3 : 2;
   if (input.shape.length !== expected)
     invalid(
@@ -97,11 +102,20 @@ export function checkCard(value: unknown): CheckedCard {
     );
   const width = input.shape[expected - 1];
   if (width !== columns.length)
-    invalid('inputs.0.shape', `last dimension is ${String(width)} but the feature spec has ${columns.length} columns`);
+    invalid(
+      'inputs.0.shape',
+      `last dimension is ${String(width)} but the feature spec has ${columns.length} columns`,
+    );
   if (spec.layout.kind === 'window' && input.shape[1] !== spec.layout.windowBars)
-    invalid('inputs.0.shape', `window dimension is ${String(input.shape[1])} but the spec has windowBars ${spec.layout.windowBars}`);
+    invalid(
+      'inputs.0.shape',
+      `window dimension is ${String(input.shape[1])} but the spec has windowBars ${spec.layout.windowBars}`,
+    );
   if (card.featureColumns && card.featureColumns.join('\u0000') !== columns.join('\u0000'))
-    invalid('featureColumns', `[${card.featureColumns.join(', ')}] differs from the spec's columns [${columns.join(', ')}]`);
+    invalid(
+      'featureColumns',
+      `[${card.featureColumns.join(', ')}] differs from the spec's columns [${columns.join(', ')}]`,
+    );
   if (!card.outputs.some((o) => o.dtype === 'float32'))
     invalid('outputs', 'at least one float32 output is needed (the score that is predicted and explained)');
   if (card.background) {
@@ -116,7 +130,8 @@ export function checkCard(value: unknown): CheckedCard {
 
 /** Parses card JSON text (bounded size) and checks it. */
 export function parseCardText(text: string): CheckedCard {
-  if (text.length > MAX_CARD_BYTES) invalid('(root)', `the card is ${text.length} bytes; the limit is ${MAX_CARD_BYTES}`);
+  if (text.length > MAX_CARD_BYTES)
+    invalid('(root)', `the card is ${text.length} bytes; the limit is ${MAX_CARD_BYTES}`);
   let value: unknown;
   try {
     value = JSON.parse(text);

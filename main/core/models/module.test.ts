@@ -59,7 +59,7 @@ describe('models module', () => {
     expect(m.features).toHaveLength(16);
   });
 
-  it('predicts over the chart bars without look-ahead: a bar\'s prediction equals the one computed with only bars up to it', async () => {
+  it("predicts over the chart bars without look-ahead: a bar's prediction equals the one computed with only bars up to it", async () => {
     const p = await ok('models:predictions', { ...series, limit: 300 });
     expect(p.output).toBe('margin');
     expect(p.time).toHaveLength(300);
@@ -89,7 +89,9 @@ describe('models module', () => {
     const sum = e.contributions.reduce((a, c) => a + c.contribution, 0);
     expect(Math.abs(sum - (e.prediction - e.baseValue))).toBeLessThanOrEqual(1e-5);
     expect((await ok('models:unload', { name: 'lin-import' })).status).toBe('available');
-    expect((await fail('models:explain', { ...series, name: 'lin-import', timeMs: p.time[49]! })).code).toBe('NOT_FOUND');
+    expect((await fail('models:explain', { ...series, name: 'lin-import', timeMs: p.time[49]! })).code).toBe(
+      'NOT_FOUND',
+    );
   });
 
   it('runs a GRU window model over the chart bars and explains it per feature across the window', async () => {
@@ -118,6 +120,8 @@ describe('models module', () => {
       cardJson: JSON.stringify({ ...testCard('lin-bad', bytes, 3), sha256: '0'.repeat(64) }),
     });
     expect(err).toMatchObject({ code: 'MODEL_INVALID', details: { field: 'sha256' } });
-    expect((await fail('models:import', { onnxBase64: 'not base64!', cardJson: '{}' })).code).toBe('IPC_INVALID_PAYLOAD');
+    expect((await fail('models:import', { onnxBase64: 'not base64!', cardJson: '{}' })).code).toBe(
+      'IPC_INVALID_PAYLOAD',
+    );
   });
 });

@@ -52,10 +52,15 @@ export const modelsModule: EngineModule = {
       try {
         const session = await registry.load(DEFAULT_MODEL);
         defaultModel = DEFAULT_MODEL;
-        logger.info({ model: DEFAULT_MODEL, provider: session.provider, notes: session.providerNotes }, 'default model loaded');
+        logger.info(
+          { model: DEFAULT_MODEL, provider: session.provider, notes: session.providerNotes },
+          'default model loaded',
+        );
       } catch (error) {
         const problem =
-          error instanceof AppErrorException ? error.toAppError() : { code: 'MODEL_LOAD_FAILED' as const, message: String(error) };
+          error instanceof AppErrorException
+            ? error.toAppError()
+            : { code: 'MODEL_LOAD_FAILED' as const, message: String(error) };
         logger.warn({ problem }, 'default model failed to load');
         context.reportProblem(problem);
       }
@@ -70,13 +75,18 @@ export const modelsModule: EngineModule = {
       const reader = context.services.get(MARKET_READER_SERVICE) as CandleReader | undefined;
       const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
       if (!store?.getSeries(key))
-        throw appError('NOT_FOUND', `No ${req.timeframe} bars for ${req.symbol} on ${req.venue} (neither live nor stored).`, key);
+        throw appError(
+          'NOT_FOUND',
+          `No ${req.timeframe} bars for ${req.symbol} on ${req.venue} (neither live nor stored).`,
+          key,
+        );
       return reader ? reader.read(key, range) : store.query(key, range);
     };
 
     const modelFor = async (name: string | undefined) => {
       const chosen = name ?? defaultModel ?? registry.list().find((m) => m.status === 'loaded')?.name;
-      if (!chosen) throw appError('NOT_FOUND', 'No model is loaded; load one in the Model manager (models:load).');
+      if (!chosen)
+        throw appError('NOT_FOUND', 'No model is loaded; load one in the Model manager (models:load).');
       const session = registry.session(chosen);
       if (!session) throw appError('NOT_FOUND', `Model '${chosen}' is not loaded.`, { name: chosen });
       const entry = registry.entry(chosen);
@@ -88,11 +98,11 @@ export const modelsModule: EngineModule = {
       if (cached && cached.session === m.session) return cached.explainer;
       const spec = m.checked.spec;
       const explainer = new Explainer({
-          session: m.session,
-          bytes: readFileSync(m.entry.onnxPath),
-          columns: m.checked.columns,
-          windowBars: spec.layout.kind === 'window' ? spec.layout.windowBars : 1,
-          random: context.random,
+        session: m.session,
+        bytes: readFileSync(m.entry.onnxPath),
+        columns: m.checked.columns,
+        windowBars: spec.layout.kind === 'window' ? spec.layout.windowBars : 1,
+        random: context.random,
         scoredOutput: scoreOutput(m.checked.card).name,
       });
       explainers.set(name, { session: m.session, explainer });
@@ -115,7 +125,10 @@ export const modelsModule: EngineModule = {
       },
       'models:import': async (req) => {
         const bytes = Buffer.from(req.onnxBase64, 'base64');
-        const summary = await registry.importModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), req.cardJson);
+        const summary = await registry.importModel(
+          new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+          req.cardJson,
+        );
         logger.info({ model: summary.name, sha256: summary.sha256 }, 'model imported');
         publish();
         return summary;
@@ -139,7 +152,12 @@ export const modelsModule: EngineModule = {
           const out = await m.session.runBatch(input, rows.length);
           rows.forEach((r, i) => (value[r - first] = out[i]!));
         }
-        return { model: m.name, output: scoreOutput(m.checked.card).name, time: Array.from(columns.time.subarray(first)), value };
+        return {
+          model: m.name,
+          output: scoreOutput(m.checked.card).name,
+          time: Array.from(columns.time.subarray(first)),
+          value,
+        };
       },
       'models:explain': async (req) => {
         const m = await modelFor(req.name);
@@ -147,15 +165,21 @@ export const modelsModule: EngineModule = {
         const columns = await bars(req, req.timeMs + 1);
         const n = columns.time.length;
         if (n === 0 || columns.time[n - 1] !== req.timeMs)
-          throw appError('NOT_FOUND', `No closed ${req.timeframe} bar of ${req.symbol} at ${req.timeMs}.`, { timeMs: req.timeMs });
+          throw appError('NOT_FOUND', `No closed ${req.timeframe} bar of ${req.symbol} at ${req.timeMs}.`, {
+            timeMs: req.timeMs,
+          });
         const spec = m.checked.spec;
         const features = computeFeatureColumns(columns, spec);
         const complete = completeRows(features.columns, spec);
         const t = n - 1;
         if (complete.length === 0 || complete[complete.length - 1] !== t)
-          throw appError('FEATURE_INVALID', `The features are still warming up at this bar (${complete.length === 0 ? 'no' : 'not enough'} history before it).`, {
-            timeMs: req.timeMs,
-          });
+          throw appError(
+            'FEATURE_INVALID',
+            `The features are still warming up at this bar (${complete.length === 0 ? 'no' : 'not enough'} history before it).`,
+            {
+              timeMs: req.timeMs,
+            },
+          );
         const x = buildModelInputs(features.columns, spec, [t]);
         const values = features.columns.map((c) => c[t]!);
         let background: Float32Array | undefined;
@@ -167,7 +191,10 @@ export const modelsModule: EngineModule = {
           const picks = Array.from({ length: k }, (_, i) => complete[Math.floor((i * complete.length) / k)]!);
           background = buildModelInputs(features.columns, spec, picks);
         }
-        const explanation = await explainerFor(m.name, m).explain({ x, values, background }, scoreOutput(m.checked.card).name);
+        const explanation = await explainerFor(m.name, m).explain(
+          { x, values, background },
+          scoreOutput(m.checked.card).name,
+        );
         return { model: m.name, timeMs: req.timeMs, ...explanation };
       },
     };

@@ -22,7 +22,11 @@ function registry(): { r: ModelRegistry; dataDir: string } {
   return { r, dataDir };
 }
 
-async function importError(r: ModelRegistry, bytes: Uint8Array, card: unknown): Promise<{ code: string; field: string; message: string }> {
+async function importError(
+  r: ModelRegistry,
+  bytes: Uint8Array,
+  card: unknown,
+): Promise<{ code: string; field: string; message: string }> {
   try {
     await r.importModel(bytes, JSON.stringify(card));
   } catch (error) {
@@ -52,7 +56,12 @@ describe('model registry', () => {
     const { r, dataDir } = registry();
     const bytes = linearOnnx([1, 2, 3], 0);
     const summary = await r.importModel(bytes, JSON.stringify(testCard('lin3', bytes, 3)));
-    expect(summary).toMatchObject({ name: 'lin3', source: 'user', status: 'available', features: ['f0', 'f1', 'f2'] });
+    expect(summary).toMatchObject({
+      name: 'lin3',
+      source: 'user',
+      status: 'available',
+      features: ['f0', 'f1', 'f2'],
+    });
     expect(readdirSync(join(dataDir, 'models')).sort()).toEqual(['lin3.card.json', 'lin3.onnx']);
     expect((await r.verify('lin3')).ok).toBe(true);
     // A fresh registry over the same folder finds it.
@@ -65,25 +74,55 @@ describe('model registry', () => {
     const { r, dataDir } = registry();
     const bytes = linearOnnx([1, 2, 3], 0);
     const good = testCard('lin3', bytes, 3);
-    expect(await importError(r, bytes, { ...good, sha256: 'a'.repeat(64) })).toMatchObject({ code: 'MODEL_INVALID', field: 'sha256' });
-    expect(await importError(r, bytes, { ...good, inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 3] }] })).toMatchObject({
+    expect(await importError(r, bytes, { ...good, sha256: 'a'.repeat(64) })).toMatchObject({
+      code: 'MODEL_INVALID',
+      field: 'sha256',
+    });
+    expect(
+      await importError(r, bytes, { ...good, inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 3] }] }),
+    ).toMatchObject({
       field: 'inputs.0.name',
     });
-    expect(await importError(r, bytes, { ...good, outputs: [{ name: 'prediction', dtype: 'float32', shape: ['N', 2] }] })).toMatchObject({
+    expect(
+      await importError(r, bytes, {
+        ...good,
+        outputs: [{ name: 'prediction', dtype: 'float32', shape: ['N', 2] }],
+      }),
+    ).toMatchObject({
       field: 'outputs.0.shape',
     });
-    expect(await importError(r, bytes, { ...good, outputs: [{ name: 'prediction', dtype: 'int64', shape: ['N', 1] }] })).toMatchObject({
+    expect(
+      await importError(r, bytes, {
+        ...good,
+        outputs: [{ name: 'prediction', dtype: 'int64', shape: ['N', 1] }],
+      }),
+    ).toMatchObject({
       field: 'outputs',
     });
-    const unknownFeature = { ...good, featureSpec: { features: [{ name: 'a', indicator: 'nope' }, { name: 'b', indicator: 'rsi' }, { name: 'c', indicator: 'rsi' }] } };
-    expect(await importError(r, bytes, unknownFeature)).toMatchObject({ field: 'featureSpec.features.0.indicator' });
-    expect(await importError(r, bytes, { ...good, featureSpec: { features: [{ name: 'a', indicator: 'rsi' }] } })).toMatchObject({
+    const unknownFeature = {
+      ...good,
+      featureSpec: {
+        features: [
+          { name: 'a', indicator: 'nope' },
+          { name: 'b', indicator: 'rsi' },
+          { name: 'c', indicator: 'rsi' },
+        ],
+      },
+    };
+    expect(await importError(r, bytes, unknownFeature)).toMatchObject({
+      field: 'featureSpec.features.0.indicator',
+    });
+    expect(
+      await importError(r, bytes, { ...good, featureSpec: { features: [{ name: 'a', indicator: 'rsi' }] } }),
+    ).toMatchObject({
       field: 'inputs.0.shape',
     });
     expect(await importError(r, bytes, { ...good, name: 'Bad Name' })).toMatchObject({ field: 'name' });
     expect(await importError(r, bytes, { ...good, name: 'default-btc-5m' })).toMatchObject({ field: 'name' });
     const garbage = new Uint8Array([1, 2, 3]);
-    await expect(r.importModel(garbage, JSON.stringify(testCard('junk', garbage, 3)))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(r.importModel(garbage, JSON.stringify(testCard('junk', garbage, 3)))).rejects.toMatchObject({
+      code: 'MODEL_LOAD_FAILED',
+    });
     expect(readdirSync(dataDir)).not.toContain('models');
   });
 

@@ -62,14 +62,26 @@ export function innerShapeOf(checked: CheckedCard): number[] {
 }
 
 /** Checks ONNX bytes against a checked card: hash, then a session on `options`' provider. */
-export async function openModel(bytes: Uint8Array, checked: CheckedCard, options: SessionOptions = {}): Promise<ModelSession> {
+export async function openModel(
+  bytes: Uint8Array,
+  checked: CheckedCard,
+  options: SessionOptions = {},
+): Promise<ModelSession> {
   if (bytes.length > MAX_MODEL_BYTES)
-    throw appError('MODEL_INVALID', `The ONNX file is ${bytes.length} bytes; the limit is ${MAX_MODEL_BYTES}.`, { field: 'file' });
+    throw appError(
+      'MODEL_INVALID',
+      `The ONNX file is ${bytes.length} bytes; the limit is ${MAX_MODEL_BYTES}.`,
+      { field: 'file' },
+    );
   const actual = sha256Hex(bytes);
   if (actual !== checked.card.sha256)
-    throw appError('MODEL_INVALID', `Model card invalid at sha256: the card says ${checked.card.sha256}, the ONNX file hashes to ${actual}`, {
-      field: 'sha256',
-    });
+    throw appError(
+      'MODEL_INVALID',
+      `Model card invalid at sha256: the card says ${checked.card.sha256}, the ONNX file hashes to ${actual}`,
+      {
+        field: 'sha256',
+      },
+    );
   return ModelSession.create(bytes, checked.card, innerShapeOf(checked), options);
 }
 
@@ -87,7 +99,10 @@ export class ModelRegistry {
       { dir: join(options.resourcesDir, 'models'), source: 'bundled' },
       { dir: this.userDir, source: 'user' },
     ];
-    this.options = { ...(options.forceCpu !== undefined ? { forceCpu: options.forceCpu } : {}), ...(options.provider ? { provider: options.provider } : {}) };
+    this.options = {
+      ...(options.forceCpu !== undefined ? { forceCpu: options.forceCpu } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
+    };
     this.scan();
   }
 
@@ -101,13 +116,34 @@ export class ModelRegistry {
         const stem = file.slice(0, -'.card.json'.length);
         const cardPath = join(dir, file);
         const onnxPath = join(dir, `${stem}.onnx`);
-        let entry: ModelEntry = { name: stem, version: '?', sha256: '', source, onnxPath, cardPath, status: 'invalid', error: null, checked: null };
+        let entry: ModelEntry = {
+          name: stem,
+          version: '?',
+          sha256: '',
+          source,
+          onnxPath,
+          cardPath,
+          status: 'invalid',
+          error: null,
+          checked: null,
+        };
         try {
           const checked = parseCardText(readFileSync(cardPath, 'utf8'));
           const card = checked.card;
-          entry = { ...entry, name: card.name, version: card.version, sha256: card.sha256, status: 'available', checked };
+          entry = {
+            ...entry,
+            name: card.name,
+            version: card.version,
+            sha256: card.sha256,
+            status: 'available',
+            checked,
+          };
           if (!existsSync(onnxPath))
-            throw appError('MODEL_INVALID', `Model file missing: ${onnxPath} (the card ${file} has no .onnx next to it)`, { field: 'file' });
+            throw appError(
+              'MODEL_INVALID',
+              `Model file missing: ${onnxPath} (the card ${file} has no .onnx next to it)`,
+              { field: 'file' },
+            );
         } catch (error) {
           entry = { ...entry, status: 'invalid', error: toAppError(error) };
         }
@@ -142,7 +178,12 @@ export class ModelRegistry {
 
   entry(name: string): ModelEntry {
     const e = this.entries.get(name);
-    if (!e) throw appError('NOT_FOUND', `No model named '${name}' (known: ${[...this.entries.keys()].join(', ') || 'none'}).`, { name });
+    if (!e)
+      throw appError(
+        'NOT_FOUND',
+        `No model named '${name}' (known: ${[...this.entries.keys()].join(', ') || 'none'}).`,
+        { name },
+      );
     return e;
   }
 
@@ -159,7 +200,12 @@ export class ModelRegistry {
     const e = this.entry(name);
     const promise = (async () => {
       try {
-        if (!e.checked) throw new AppErrorException(e.error?.code ?? 'MODEL_INVALID', e.error?.message ?? 'invalid card', e.error?.details);
+        if (!e.checked)
+          throw new AppErrorException(
+            e.error?.code ?? 'MODEL_INVALID',
+            e.error?.message ?? 'invalid card',
+            e.error?.details,
+          );
         if (!existsSync(e.onnxPath))
           throw appError('MODEL_INVALID', `Model file missing: ${e.onnxPath}`, { field: 'file' });
         const session = await openModel(readFileSync(e.onnxPath), e.checked, this.options);
@@ -193,7 +239,8 @@ export class ModelRegistry {
     const e = this.entry(name);
     try {
       const checked = parseCardText(readFileSync(e.cardPath, 'utf8'));
-      if (!existsSync(e.onnxPath)) throw appError('MODEL_INVALID', `Model file missing: ${e.onnxPath}`, { field: 'file' });
+      if (!existsSync(e.onnxPath))
+        throw appError('MODEL_INVALID', `Model file missing: ${e.onnxPath}`, { field: 'file' });
       const session = await openModel(readFileSync(e.onnxPath), checked, { ...this.options, forceCpu: true });
       await session.release();
       if (e.status === 'invalid') {
@@ -218,9 +265,13 @@ export class ModelRegistry {
     const name = checked.card.name;
     const existing = this.entries.get(name);
     if (existing?.source === 'bundled' || this.sessions.has(name))
-      throw appError('MODEL_INVALID', `Model card invalid at name: '${name}' is ${this.sessions.has(name) ? 'loaded' : 'a bundled model'}; give the import another name.`, {
-        field: 'name',
-      });
+      throw appError(
+        'MODEL_INVALID',
+        `Model card invalid at name: '${name}' is ${this.sessions.has(name) ? 'loaded' : 'a bundled model'}; give the import another name.`,
+        {
+          field: 'name',
+        },
+      );
     const session = await openModel(bytes, checked, { ...this.options, forceCpu: true });
     await session.release();
     mkdirSync(this.userDir, { recursive: true });
@@ -233,7 +284,10 @@ export class ModelRegistry {
       renameSync(`${cardPath}.tmp`, cardPath);
     } catch (error) {
       for (const p of [`${onnxPath}.tmp`, `${cardPath}.tmp`]) rmSync(p, { force: true });
-      throw appError('MODEL_LOAD_FAILED', `Could not write the model into ${this.userDir}: ${(error as Error).message}`);
+      throw appError(
+        'MODEL_LOAD_FAILED',
+        `Could not write the model into ${this.userDir}: ${(error as Error).message}`,
+      );
     }
     this.scan();
     return this.summary(this.entry(name));

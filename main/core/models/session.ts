@@ -69,9 +69,13 @@ export function checkSignature(session: ort.InferenceSession, card: RuntimeCard)
           { field: `${kind}.${i}.name` },
         );
       if (!d.isTensor)
-        throw appError('MODEL_INVALID', `Model card invalid at ${kind}.${i}: '${e.name}' is not a tensor in the ONNX file`, {
-          field: `${kind}.${i}`,
-        });
+        throw appError(
+          'MODEL_INVALID',
+          `Model card invalid at ${kind}.${i}: '${e.name}' is not a tensor in the ONNX file`,
+          {
+            field: `${kind}.${i}`,
+          },
+        );
       if (dtypeOf(d.type) !== e.dtype)
         throw appError(
           'MODEL_INVALID',
@@ -122,7 +126,11 @@ export class ModelSession {
     this.rowWidth = innerShape.reduce((a, b) => a * b, 1);
     this.score = scoreOutput(card);
     // 1 us .. 60 s, 3 significant digits.
-    this.histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    this.histogram = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
   }
 
   /**
@@ -130,13 +138,21 @@ export class ModelSession {
    * against the card and warms it up (one run, so the first real request does not pay for
    * allocation and kernel selection).
    */
-  static async create(bytes: Uint8Array, card: RuntimeCard, innerShape: number[], options: SessionOptions = {}): Promise<ModelSession> {
+  static async create(
+    bytes: Uint8Array,
+    card: RuntimeCard,
+    innerShape: number[],
+    options: SessionOptions = {},
+  ): Promise<ModelSession> {
     const runtime = describeRuntime({ forceCpu: isForceCpu(options) });
     const notes = runtime.providers.filter((p) => !p.available).map((p) => `${p.name}: ${p.reason}`);
     let candidates = runtime.providers.filter((p) => p.available).map((p) => p.name);
     if (options.provider) {
       if (!candidates.includes(options.provider))
-        throw appError('MODEL_LOAD_FAILED', `Execution provider '${options.provider}' is not available here (${notes.join('; ')})`);
+        throw appError(
+          'MODEL_LOAD_FAILED',
+          `Execution provider '${options.provider}' is not available here (${notes.join('; ')})`,
+        );
       candidates = [options.provider];
     }
     let lastError: unknown = null;
@@ -158,7 +174,10 @@ export class ModelSession {
       let threaded: ThreadedInference | null = null;
       try {
         checkSignature(session, card);
-        threaded = await ThreadedInference.create(bytes, { provider, intraOpNumThreads: provider === 'cpu' ? 1 : 0 });
+        threaded = await ThreadedInference.create(bytes, {
+          provider,
+          intraOpNumThreads: provider === 'cpu' ? 1 : 0,
+        });
         await session.release();
         const model = new ModelSession(threaded, card, provider, notes, runtime, innerShape);
         await model.runBatch(new Float32Array(model.rowWidth), 1);
@@ -187,7 +206,10 @@ export class ModelSession {
     this.histogram.recordValue(Math.max(1, Math.round(us)));
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, o] of Object.entries(out))
-      tensors[name] = o.type === 'int64' ? new ort.Tensor('int64', o.data as BigInt64Array, o.dims) : new ort.Tensor('float32', o.data as Float32Array, o.dims);
+      tensors[name] =
+        o.type === 'int64'
+          ? new ort.Tensor('int64', o.data as BigInt64Array, o.dims)
+          : new ort.Tensor('float32', o.data as Float32Array, o.dims);
     return tensors;
   }
 

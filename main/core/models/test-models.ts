@@ -18,37 +18,62 @@ const INT64 = 7;
 function valueInfo(name: string, dims: (number | string)[]): ReturnType<typeof onnx.ValueInfoProto.create> {
   return onnx.ValueInfoProto.create({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
   });
 }
 
-function tensor(name: string, dims: number[], values: ArrayLike<number>): ReturnType<typeof onnx.TensorProto.create> {
+function tensor(
+  name: string,
+  dims: number[],
+  values: ArrayLike<number>,
+): ReturnType<typeof onnx.TensorProto.create> {
   return onnx.TensorProto.create({ name, dataType: FLOAT, dims, floatData: Array.from(values) });
 }
 
 function encode(graph: ReturnType<typeof onnx.GraphProto.create>, opset = 14): Uint8Array {
   return onnx.ModelProto.encode(
-    onnx.ModelProto.create({ irVersion: 8, producerName: 'vantage-tests', graph, opsetImport: [{ domain: '', version: opset }] }),
+    onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: 'vantage-tests',
+      graph,
+      opsetImport: [{ domain: '', version: opset }],
+    }),
   ).finish();
 }
 
 /** Column names f0..f{F-1} as `returns` features with distinct periods (real catalog features). */
 export function testSpec(F: number, windowBars = 0): FeatureSpecInput {
   return {
-    features: Array.from({ length: F }, (_, i) => ({ name: `f${i}`, indicator: 'returns' as const, params: { period: i + 1 } })),
+    features: Array.from({ length: F }, (_, i) => ({
+      name: `f${i}`,
+      indicator: 'returns' as const,
+      params: { period: i + 1 },
+    })),
     ...(windowBars > 0 ? { layout: { kind: 'window' as const, windowBars } } : {}),
   };
 }
 
 /** A card for bytes whose only input is `input` and score output `outputName` [N, 1]. */
-export function testCard(name: string, bytes: Uint8Array, F: number, options: { windowBars?: number; outputName?: string; background?: number[][] } = {}): Record<string, unknown> {
+export function testCard(
+  name: string,
+  bytes: Uint8Array,
+  F: number,
+  options: { windowBars?: number; outputName?: string; background?: number[][] } = {},
+): Record<string, unknown> {
   const w = options.windowBars ?? 0;
   return {
     name,
     version: '1',
     sha256: sha256Hex(bytes),
     inputs: [{ name: 'input', dtype: 'float32', shape: w > 0 ? ['N', w, F] : ['N', F], meaning: 'features' }],
-    outputs: [{ name: options.outputName ?? 'prediction', dtype: 'float32', shape: ['N', 1], meaning: 'score' }],
+    outputs: [
+      { name: options.outputName ?? 'prediction', dtype: 'float32', shape: ['N', 1], meaning: 'score' },
+    ],
     featureSpec: testSpec(F, w),
     ...(options.background ? { background: { rows: options.background, source: 'test' } } : {}),
   };
@@ -85,7 +110,11 @@ export function mlpOnnx(F: number, H: number, random: RandomSource): Uint8Array 
       ],
       initializer: [
         tensor('w1', [F, H], w1),
-        tensor('b1', [H], Array.from({ length: H }, () => 0.1 * random.normal())),
+        tensor(
+          'b1',
+          [H],
+          Array.from({ length: H }, () => 0.1 * random.normal()),
+        ),
         tensor('w2', [H, 1], w2),
         tensor('b2', [1], [0.05]),
       ],
@@ -109,7 +138,8 @@ export interface GruWeights {
 }
 
 export function randomGru(F: number, H: number, random: RandomSource): GruWeights {
-  const r = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * random.normal());
+  const r = (n: number, scale: number): Float32Array =>
+    Float32Array.from({ length: n }, () => scale * random.normal());
   return { F, H, W: r(3 * H * F, 0.5), R: r(3 * H * H, 0.3), B: r(6 * H, 0.1), out: r(H, 0.7) };
 }
 
@@ -129,9 +159,7 @@ export function gruOnnx(g: GruWeights, windowBars: number): Uint8Array {
           opType: 'GRU',
           input: ['time_major', 'W', 'R', 'B'],
           output: ['', 'h_last'],
-          attribute: [
-            onnx.AttributeProto.create({ name: 'hidden_size', type: 2, i: g.H }),
-          ],
+          attribute: [onnx.AttributeProto.create({ name: 'hidden_size', type: 2, i: g.H })],
         }),
         onnx.NodeProto.create({ opType: 'Reshape', input: ['h_last', 'flat'], output: ['h'] }),
         onnx.NodeProto.create({ opType: 'MatMul', input: ['h', 'readout'], output: ['prediction'] }),
@@ -190,7 +218,15 @@ function randomTree(F: number, depth: number, random: RandomSource): Tree {
   const nodes: Tree['nodes'] = [];
   const grow = (d: number, cover: number): number => {
     const id = nodes.length;
-    nodes.push({ feature: -1, threshold: 0, left: -1, right: -1, value: 0.2 * random.normal(), cover, gain: 0 });
+    nodes.push({
+      feature: -1,
+      threshold: 0,
+      left: -1,
+      right: -1,
+      value: 0.2 * random.normal(),
+      cover,
+      gain: 0,
+    });
     if (d < depth) {
       const share = 0.2 + 0.6 * random.next();
       const leftCover = Math.max(1, Math.round(cover * share));
@@ -209,7 +245,12 @@ function randomTree(F: number, depth: number, random: RandomSource): Tree {
 }
 
 /** A random regression tree ensemble (output `prediction` [N, 1]) and its trees. */
-export function treeEnsemble(F: number, trees: number, depth: number, random: RandomSource): { model: GbdtModel; bytes: Uint8Array } {
+export function treeEnsemble(
+  F: number,
+  trees: number,
+  depth: number,
+  random: RandomSource,
+): { model: GbdtModel; bytes: Uint8Array } {
   const model: GbdtModel = {
     kind: 'gbdt',
     objective: 'regression',

@@ -15,7 +15,10 @@ afterAll(async () => {
   for (const s of sessions) await s.release();
 });
 
-async function open(bytes: Uint8Array, card: Record<string, unknown>): Promise<{ session: ModelSession; columns: string[] }> {
+async function open(
+  bytes: Uint8Array,
+  card: Record<string, unknown>,
+): Promise<{ session: ModelSession; columns: string[] }> {
   const checked = checkCard(card);
   const session = await ModelSession.create(bytes, checked.card, innerShapeOf(checked), { forceCpu: true });
   sessions.push(session);
@@ -31,10 +34,13 @@ function additivityError(e: Explanation): number {
 function treeValue(tree: Tree, x: Float32Array, S: number, node = 0): number {
   const n = tree.nodes[node]!;
   if (n.feature < 0) return n.value;
-  if ((S & (1 << n.feature)) !== 0) return treeValue(tree, x, S, x[n.feature]! <= n.threshold ? n.left : n.right);
+  if ((S & (1 << n.feature)) !== 0)
+    return treeValue(tree, x, S, x[n.feature]! <= n.threshold ? n.left : n.right);
   const l = tree.nodes[n.left]!;
   const r = tree.nodes[n.right]!;
-  return (l.cover * treeValue(tree, x, S, n.left) + r.cover * treeValue(tree, x, S, n.right)) / (l.cover + r.cover);
+  return (
+    (l.cover * treeValue(tree, x, S, n.left) + r.cover * treeValue(tree, x, S, n.right)) / (l.cover + r.cover)
+  );
 }
 
 function bruteForceTreeShapley(model: GbdtModel, x: Float32Array): { phi: number[]; base: number } {
@@ -61,19 +67,32 @@ describe('explanations', () => {
     const random = new SeededRandom(7);
     const background = Array.from({ length: 16 }, () => weights.map(() => random.normal()));
     const { session, columns } = await open(bytes, testCard('lin', bytes, 5, { background }));
-    const explainer = new Explainer({ session, bytes, columns, windowBars: 1, random, scoredOutput: 'prediction' });
+    const explainer = new Explainer({
+      session,
+      bytes,
+      columns,
+      windowBars: 1,
+      random,
+      scoredOutput: 'prediction',
+    });
     expect(explainer.method).toBe('exact-shapley');
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 5, maxLength: 5 }), async (xs) => {
-        const x = Float32Array.from(xs);
-        const e = await explainer.explain({ x, background: Float32Array.from(background.flat()) }, 'prediction');
-        weights.forEach((w, i) => {
-          const mean = background.reduce((a, row) => a + Math.fround(row[i]!), 0) / background.length;
-          expect(e.contributions[i]!.contribution).toBeCloseTo(w * (x[i]! - mean), 4);
-        });
-        expect(additivityError(e)).toBeLessThanOrEqual(1e-5);
-        expect(e.contributions.map((c) => c.feature)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 5, maxLength: 5 }),
+        async (xs) => {
+          const x = Float32Array.from(xs);
+          const e = await explainer.explain(
+            { x, background: Float32Array.from(background.flat()) },
+            'prediction',
+          );
+          weights.forEach((w, i) => {
+            const mean = background.reduce((a, row) => a + Math.fround(row[i]!), 0) / background.length;
+            expect(e.contributions[i]!.contribution).toBeCloseTo(w * (x[i]! - mean), 4);
+          });
+          expect(additivityError(e)).toBeLessThanOrEqual(1e-5);
+          expect(e.contributions.map((c) => c.feature)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
+        },
+      ),
       { numRuns: 20 },
     );
   });
@@ -84,7 +103,14 @@ describe('explanations', () => {
     // The trees as stored in the file (leaf values and thresholds are float32 there).
     const model = readGbdtFromOnnx(bytes);
     const { session, columns } = await open(bytes, testCard('trees', bytes, 6));
-    const explainer = new Explainer({ session, bytes, columns, windowBars: 1, random, scoredOutput: 'prediction' });
+    const explainer = new Explainer({
+      session,
+      bytes,
+      columns,
+      windowBars: 1,
+      random,
+      scoredOutput: 'prediction',
+    });
     expect(explainer.method).toBe('tree-shap');
     for (let k = 0; k < 10; k++) {
       const x = Float32Array.from({ length: 6 }, () => random.normal());
@@ -110,15 +136,26 @@ describe('explanations', () => {
     const ort = (await session.runBatch(x, 1))[0]!;
     expect(ort).toBeCloseTo(gruForward(g, x, W), 5);
 
-    const explainer = new Explainer({ session, bytes, columns, windowBars: W, random, scoredOutput: 'prediction' });
+    const explainer = new Explainer({
+      session,
+      bytes,
+      columns,
+      windowBars: W,
+      random,
+      scoredOutput: 'prediction',
+    });
     expect(explainer.method).toBe('exact-shapley');
     const bg = Float32Array.from(background.flat());
     const e = await explainer.explain({ x, background: bg }, 'prediction');
     expect(e.contributions).toHaveLength(F);
     expect(additivityError(e)).toBeLessThanOrEqual(1e-5);
     // Same Shapley values computed with the float64 reference model.
-    const reference = await exactShapley({ x, background: bg, rowWidth: W * F, players: playersFor(F, W) }, async (rows, n) =>
-      Float64Array.from({ length: n }, (_, r) => gruForward(g, rows.subarray(r * W * F, (r + 1) * W * F), W)),
+    const reference = await exactShapley(
+      { x, background: bg, rowWidth: W * F, players: playersFor(F, W) },
+      async (rows, n) =>
+        Float64Array.from({ length: n }, (_, r) =>
+          gruForward(g, rows.subarray(r * W * F, (r + 1) * W * F), W),
+        ),
     );
     reference.contributions.forEach((p, i) => expect(e.contributions[i]!.contribution).toBeCloseTo(p, 4));
   });
@@ -130,14 +167,26 @@ describe('explanations', () => {
     const random = new SeededRandom(5);
     const background = Array.from({ length: 32 }, () => weights.map(() => random.normal()));
     const { session, columns } = await open(bytes, testCard('wide', bytes, M, { background }));
-    const explainer = new Explainer({ session, bytes, columns, windowBars: 1, random, scoredOutput: 'prediction' });
+    const explainer = new Explainer({
+      session,
+      bytes,
+      columns,
+      windowBars: 1,
+      random,
+      scoredOutput: 'prediction',
+    });
     expect(explainer.method).toBe('sampled-shapley');
     const x = Float32Array.from(weights, () => random.normal());
     const bg = Float32Array.from(background.flat());
     const e = await explainer.explain({ x, background: bg }, 'prediction');
     expect(additivityError(e)).toBeLessThanOrEqual(1e-5);
     // Against the rows actually drawn, the linear model's truth is w_i (x_i - mean b_i); each estimate within 5 SE.
-    const direct = await sampledShapley({ x, background: bg, rowWidth: M, players: playersFor(M, 1) }, (rows, n) => session.runBatch(rows, n), new SeededRandom(9), 256);
+    const direct = await sampledShapley(
+      { x, background: bg, rowWidth: M, players: playersFor(M, 1) },
+      (rows, n) => session.runBatch(rows, n),
+      new SeededRandom(9),
+      256,
+    );
     direct.contributions.forEach((p, i) => {
       const used = Math.min(256, 32);
       let mean = 0;

@@ -44,7 +44,11 @@ export interface Explanation {
 const { onnx } = onnxProto;
 
 /** The tree ensemble inside an ONNX file if the scored output comes straight from it, else null. */
-export function treeEnsembleFor(bytes: Uint8Array, scoredOutput: string, featureCount: number): OnnxTreeShap | null {
+export function treeEnsembleFor(
+  bytes: Uint8Array,
+  scoredOutput: string,
+  featureCount: number,
+): OnnxTreeShap | null {
   const model = onnx.ModelProto.decode(bytes);
   const node = model.graph?.node?.find((n) => n.opType === 'TreeEnsembleRegressor');
   if (!node || node.output?.[0] !== scoredOutput) return null;
@@ -53,7 +57,11 @@ export function treeEnsembleFor(bytes: Uint8Array, scoredOutput: string, feature
     decoded = decodeTreeEnsemble(bytes);
   } catch (error) {
     // No covers: path-dependent TreeSHAP is impossible; the caller uses Shapley against the background.
-    if (error instanceof AppErrorException && (error.details as { field?: string } | undefined)?.field === 'onnx.nodes_hitrates') return null;
+    if (
+      error instanceof AppErrorException &&
+      (error.details as { field?: string } | undefined)?.field === 'onnx.nodes_hitrates'
+    )
+      return null;
     throw error;
   }
   // A LOGISTIC/SOFTMAX post transform makes the output a probability, not the sum of leaves TreeSHAP explains.
@@ -77,12 +85,22 @@ export class Explainer {
   private readonly trees: OnnxTreeShap | null;
   private readonly random: RandomSource;
 
-  constructor(options: { session: ModelSession; bytes: Uint8Array; columns: string[]; windowBars: number; random: RandomSource; scoredOutput: string }) {
+  constructor(options: {
+    session: ModelSession;
+    bytes: Uint8Array;
+    columns: string[];
+    windowBars: number;
+    random: RandomSource;
+    scoredOutput: string;
+  }) {
     this.session = options.session;
     this.columns = options.columns;
     this.windowBars = options.windowBars;
     this.random = options.random;
-    this.trees = options.windowBars === 1 ? treeEnsembleFor(options.bytes, options.scoredOutput, options.columns.length) : null;
+    this.trees =
+      options.windowBars === 1
+        ? treeEnsembleFor(options.bytes, options.scoredOutput, options.columns.length)
+        : null;
   }
 
   get method(): ExplanationMethod {
@@ -93,7 +111,8 @@ export class Explainer {
   async explain(input: ExplainInput, outputName: string): Promise<Explanation> {
     const F = this.columns.length;
     const width = F * this.windowBars;
-    if (input.x.length !== width) throw appError('BAD_INPUT', `Expected an input row of ${width} values, got ${input.x.length}.`);
+    if (input.x.length !== width)
+      throw appError('BAD_INPUT', `Expected an input row of ${width} values, got ${input.x.length}.`);
     const values = input.values ?? input.x.subarray(width - F);
     const make = (phi: ArrayLike<number>, se?: ArrayLike<number> | null): Contribution[] =>
       this.columns.map((feature, i) => ({
@@ -116,8 +135,16 @@ export class Explainer {
       };
     }
     if (!input.background || input.background.length === 0)
-      throw appError('BAD_INPUT', 'A background sample is needed to explain a model that is not a tree ensemble.');
-    const problem = { x: input.x, background: input.background, rowWidth: width, players: playersFor(F, this.windowBars) };
+      throw appError(
+        'BAD_INPUT',
+        'A background sample is needed to explain a model that is not a tree ensemble.',
+      );
+    const problem = {
+      x: input.x,
+      background: input.background,
+      rowWidth: width,
+      players: playersFor(F, this.windowBars),
+    };
     const f = (rows: Float32Array, n: number): Promise<Float64Array> => this.session.runBatch(rows, n);
     const result =
       F <= MAX_EXACT_PLAYERS ? await exactShapley(problem, f) : await sampledShapley(problem, f, this.random);

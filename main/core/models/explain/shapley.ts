@@ -43,9 +43,13 @@ export interface ShapleyProblem {
 }
 
 function check(p: ShapleyProblem): number {
-  if (p.x.length !== p.rowWidth) throw appError('BAD_INPUT', `x has ${p.x.length} values, rows have ${p.rowWidth}.`);
+  if (p.x.length !== p.rowWidth)
+    throw appError('BAD_INPUT', `x has ${p.x.length} values, rows have ${p.rowWidth}.`);
   if (p.background.length === 0 || p.background.length % p.rowWidth !== 0)
-    throw appError('BAD_INPUT', `The background sample must be a non-empty multiple of ${p.rowWidth} values.`);
+    throw appError(
+      'BAD_INPUT',
+      `The background sample must be a non-empty multiple of ${p.rowWidth} values.`,
+    );
   return p.background.length / p.rowWidth;
 }
 
@@ -63,7 +67,8 @@ export function playersFor(columns: number, windowBars: number): number[][] {
 /** Exact Shapley over all 2^M coalitions (M <= 14) in one batched call. */
 export async function exactShapley(p: ShapleyProblem, f: BatchFn): Promise<ShapleyResult> {
   const M = p.players.length;
-  if (M > MAX_EXACT_PLAYERS) throw appError('BAD_INPUT', `Exact Shapley handles up to ${MAX_EXACT_PLAYERS} players, got ${M}.`);
+  if (M > MAX_EXACT_PLAYERS)
+    throw appError('BAD_INPUT', `Exact Shapley handles up to ${MAX_EXACT_PLAYERS} players, got ${M}.`);
   const allB = check(p);
   const coalitions = 1 << M;
   // Keep the one batched call bounded: use the first B background rows that fit.

@@ -53,7 +53,9 @@ export function ExplanationPanel() {
         <>
           <div className="toolbar" data-testid="explanation-summary">
             <span>
-              {explanation.model} · {new Date(explanation.timeMs).toISOString().replace('T', ' ').slice(0, 16)} · {explanation.method} · output {explanation.output}
+              {explanation.model} ·{' '}
+              {new Date(explanation.timeMs).toISOString().replace('T', ' ').slice(0, 16)} ·{' '}
+              {explanation.method} · output {explanation.output}
             </span>
           </div>
           <div className="toolbar">
@@ -80,7 +82,10 @@ export function ExplanationPanel() {
             items={explanation.contributions.map((c) => ({
               label: c.feature,
               value: c.contribution,
-              detail: c.standardError !== undefined ? `${formatValue(c.value)} (±${c.standardError.toFixed(4)})` : formatValue(c.value),
+              detail:
+                c.standardError !== undefined
+                  ? `${formatValue(c.value)} (±${c.standardError.toFixed(4)})`
+                  : formatValue(c.value),
             }))}
           />
         </>

@@ -8,7 +8,8 @@ function toBase64(buffer: ArrayBuffer): string {
   const bytes = new Uint8Array(buffer);
   let binary = '';
   // Chunked: String.fromCharCode with a huge spread overflows the stack.
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }
 
@@ -22,13 +23,17 @@ function fieldOf(error: AppError): string | null {
 function CardDetails({ m }: { m: ModelSummary }) {
   const card = m.card ?? {};
   const label = card['label'] as { definition?: string; meaning?: string } | undefined;
-  const training = card['training'] as { data?: { source?: string; firstBar?: string; lastBar?: string } } | undefined;
-  const evaluation = card['evaluation'] as { verdict?: string; outOfSample?: { overall?: { metrics?: Record<string, number> } } } | undefined;
+  const training = card['training'] as
+    { data?: { source?: string; firstBar?: string; lastBar?: string } } | undefined;
+  const evaluation = card['evaluation'] as
+    { verdict?: string; outOfSample?: { overall?: { metrics?: Record<string, number> } } } | undefined;
   const metrics = evaluation?.outOfSample?.overall?.metrics;
   return (
     <dl className="kv" data-testid={`model-card-${m.name}`}>
       <dt>sha256</dt>
-      <dd data-testid="model-sha256" style={{ fontFamily: 'monospace', wordBreak: 'break-all' }}>{m.sha256}</dd>
+      <dd data-testid="model-sha256" style={{ fontFamily: 'monospace', wordBreak: 'break-all' }}>
+        {m.sha256}
+      </dd>
       <dt>inputs</dt>
       <dd>
         {m.layout} · {m.features.length} features: {m.features.join(', ')}
@@ -113,7 +118,12 @@ export function ModelManager() {
     setBusy(name);
     setActionError(null);
     const api = getApi();
-    const reply = action === 'load' ? await api.models.load({ name }) : action === 'unload' ? await api.models.unload({ name }) : await api.models.verify({ name });
+    const reply =
+      action === 'load'
+        ? await api.models.load({ name })
+        : action === 'unload'
+          ? await api.models.unload({ name })
+          : await api.models.verify({ name });
     setBusy(null);
     if (!reply.ok) setActionError(`${name}: ${reply.error.message}`);
     refresh();
@@ -161,7 +171,11 @@ export function ModelManager() {
             <Fragment key={m.name}>
               <tr data-testid={`model-row-${m.name}`}>
                 <td>
-                  <button className="link" onClick={() => setExpanded(expanded === m.name ? null : m.name)} aria-expanded={expanded === m.name}>
+                  <button
+                    className="link"
+                    onClick={() => setExpanded(expanded === m.name ? null : m.name)}
+                    aria-expanded={expanded === m.name}
+                  >
                     {m.name}
                   </button>
                 </td>
@@ -172,15 +186,25 @@ export function ModelManager() {
                   {m.error ? `: ${m.error.message}` : ''}
                 </td>
                 <td data-testid="model-provider">{m.provider ?? '-'}</td>
-                <td data-testid="model-latency">{m.latency && m.latency.count > 0 ? `${m.latency.p50Us} / ${m.latency.p99Us}` : '-'}</td>
+                <td data-testid="model-latency">
+                  {m.latency && m.latency.count > 0 ? `${m.latency.p50Us} / ${m.latency.p99Us}` : '-'}
+                </td>
                 <td>{m.latency?.count ?? 0}</td>
                 <td>
                   {m.status === 'loaded' ? (
-                    <button disabled={busy !== null} data-testid={`unload-${m.name}`} onClick={() => void act(m.name, 'unload')}>
+                    <button
+                      disabled={busy !== null}
+                      data-testid={`unload-${m.name}`}
+                      onClick={() => void act(m.name, 'unload')}
+                    >
                       Unload
                     </button>
                   ) : (
-                    <button disabled={busy !== null} data-testid={`load-${m.name}`} onClick={() => void act(m.name, 'load')}>
+                    <button
+                      disabled={busy !== null}
+                      data-testid={`load-${m.name}`}
+                      onClick={() => void act(m.name, 'load')}
+                    >
                       Load
                     </button>
                   )}{' '}
@@ -208,10 +232,22 @@ export function ModelManager() {
       <fieldset data-testid="model-import">
         <legend>Import a model</legend>
         <label>
-          ONNX file <input type="file" accept=".onnx" data-testid="import-onnx" onChange={(e) => setOnnxFile(e.target.files?.[0] ?? null)} />
+          ONNX file{' '}
+          <input
+            type="file"
+            accept=".onnx"
+            data-testid="import-onnx"
+            onChange={(e) => setOnnxFile(e.target.files?.[0] ?? null)}
+          />
         </label>{' '}
         <label>
-          Model card <input type="file" accept=".json,application/json" data-testid="import-card" onChange={(e) => setCardFile(e.target.files?.[0] ?? null)} />
+          Model card{' '}
+          <input
+            type="file"
+            accept=".json,application/json"
+            data-testid="import-card"
+            onChange={(e) => setCardFile(e.target.files?.[0] ?? null)}
+          />
         </label>{' '}
         <button data-testid="import-submit" disabled={busy !== null} onClick={() => void doImport()}>
           Import
