@@ -94,6 +94,8 @@ export const backtestConfigSchema = z
     currency: z.string().min(1).max(16).default('USD'),
     /** Risk limits over the backtest defaults (main/core/backtest/backtester.ts BACKTEST_RISK_LIMITS; docs/backtest-metrics.md). */
     risk: riskLimitsPatchSchema.default({}),
+    /** Model for model-driven strategies (model-threshold, hybrid); default: the bundled default model. */
+    model: name.optional(),
     /** Symbol the series is traded as (defaults to the stored series' symbol or the file name). */
     symbol: symbol.optional(),
     startMs: epochMs.optional(),

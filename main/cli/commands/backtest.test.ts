@@ -14,6 +14,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+// Each case spawns the CLI (several processes for the usage errors); the shared test machine is slow.
+const CLI_TIMEOUT_MS = 240_000;
+
 describeWithData('vantage backtest (CLI on real data)', () => {
   const orcl = testDataPath('backtrader', 'orcl-1995-2014.txt');
   const btc = testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json');
@@ -45,7 +48,7 @@ describeWithData('vantage backtest (CLI on real data)', () => {
     expect(page).toContain('<svg');
     expect(page).toContain('Drawdown');
     expect(page).not.toMatch(/<script|<link|src=|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
-  });
+  }, CLI_TIMEOUT_MS);
 
   it('runs on the Binance 5m file with same-bar close fills, stops and JSON output', async () => {
     const out = join(dir, 'btc.json');
@@ -57,7 +60,22 @@ describeWithData('vantage backtest (CLI on real data)', () => {
     expect(report.config.fill.marketFill).toBe('close');
     expect(report.trades.some((t) => t.exitReason === 'stop-loss')).toBe(true);
     expect(summary.metrics.tradeCount).toBe(report.metrics.tradeCount);
-  });
+  }, CLI_TIMEOUT_MS);
+
+  it('backtests the bundled default model with model-threshold; trades carry explanation ids models:explain resolves', async () => {
+    const out = join(dir, 'model.json');
+    const result = await runCliProcess(['backtest', '--data', btc, '--strategy', 'model-threshold', '--param', 'enterAbove=0.55', '--param', 'exitBelow=0.5', '--size', '0.01', '--out', out]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as BacktestReport;
+    expect(report.config.model).toBe('default-btc-5m');
+    expect(report.trades.length).toBeGreaterThan(10);
+    for (const t of report.trades) {
+      expect(t.explanationId).toMatch(/^default-btc-5m@\d+$/);
+      // The explained bar is the decision bar: it closed no later than the entry fill.
+      expect(Number(t.explanationId!.split('@')[1]) + 5 * 60_000).toBeLessThanOrEqual(t.entryTime);
+      expect(t.entryReason).toMatch(/^model p_up 0\.\d{4} > 0\.55$/);
+    }
+  }, CLI_TIMEOUT_MS);
 
   it('exits 2 on bad usage and 1 on a missing file, writing nothing', async () => {
     const out = join(dir, 'never.json');
@@ -75,5 +93,5 @@ describeWithData('vantage backtest (CLI on real data)', () => {
     const missing = await runCliProcess(['backtest', '--data', join(dir, 'nope.json')]);
     expect(missing.code).toBe(1);
     expect(existsSync(out)).toBe(false);
-  });
+  }, CLI_TIMEOUT_MS);
 });

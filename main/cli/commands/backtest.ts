@@ -10,6 +10,11 @@ import { AppErrorException } from '../../../shared/errors.ts';
 import { BUILTIN_STRATEGY_IDS, listBuiltinStrategies } from '../../core/strategy/builtins/index.ts';
 import { buildReport, runConfiguredBacktest } from '../../core/backtest/report.ts';
 import { renderHtmlReport } from '../../core/backtest/html-report.ts';
+import { builtinInfo } from '../../core/strategy/builtins/index.ts';
+import { predictionSource, predictionsFromRegistry } from '../../core/backtest/model-predictions.ts';
+import { ModelRegistry } from '../../core/models/registry.ts';
+import { DEFAULT_MODEL } from '../../core/models/module.ts';
+import { resourcesDir } from '../context.ts';
 
 /**
  * `vantage backtest`: one built-in strategy over a series file or a stored series, through the
@@ -40,6 +45,7 @@ interface RawOptions {
   out?: string;
   html?: string;
   list?: boolean;
+  model?: string;
 }
 
 function number(flag: string, text: string | undefined, isValid: (n: number) => boolean, what: string): number | undefined {
@@ -103,6 +109,7 @@ export function buildConfig(raw: RawOptions): BacktestConfig {
     cash: number('--cash', raw.cash, (n) => n > 0, 'a positive amount'),
     currency: raw.currency,
     ...(raw.symbol ? { symbol: raw.symbol } : {}),
+    ...(raw.model ? { model: raw.model } : {}),
   });
   if (!parsed.success) throw new CliError(`Invalid backtest settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, EXIT_USAGE);
   return parsed.data;
@@ -152,6 +159,7 @@ export function register(program: Command): void {
     .option('--symbol <symbol>', 'symbol name in the report (default: from the series)')
     .option('--out <file>', 'write the JSON report here')
     .option('--html <file>', 'write a self-contained HTML report here')
+    .option('--model <name>', `model for model-threshold and hybrid (bundled or in the data folder's models/; default ${DEFAULT_MODEL})`)
     .option('--list', 'list the built-in strategies and their parameters')
     .action(async (raw: RawOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
@@ -169,9 +177,20 @@ export function register(program: Command): void {
       const started = performance.now();
       let result;
       try {
-        result = await runConfiguredBacktest(config, symbol, bars, { onProgress: (done, total) => progress.update(done, total) });
+        let predictions;
+        if (builtinInfo(config.strategy.id).isModelDriven) {
+          config.model ??= DEFAULT_MODEL;
+          const registry = new ModelRegistry({ resourcesDir: resourcesDir(), dataDir });
+          try {
+            predictions = predictionSource(await predictionsFromRegistry(registry, config.model, symbol, bars));
+          } finally {
+            // An open ONNX session keeps the process alive.
+            await registry.unload(config.model);
+          }
+        }
+        result = await runConfiguredBacktest(config, symbol, bars, { onProgress: (done, total) => progress.update(done, total), ...(predictions ? { predictions } : {}) });
       } catch (error) {
-        if (error instanceof AppErrorException) throw new CliError(error.message, error.code === 'STRATEGY_INVALID' || error.code === 'RULE_PARSE_ERROR' ? EXIT_USAGE : 1);
+        if (error instanceof AppErrorException) throw new CliError(error.message, error.code === 'STRATEGY_INVALID' || error.code === 'RULE_PARSE_ERROR' || error.code === 'NOT_FOUND' ? EXIT_USAGE : 1);
         throw error;
       } finally {
         progress.stop();

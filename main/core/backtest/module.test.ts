@@ -8,6 +8,8 @@ import { SystemScheduler } from '../../runtime/system-clock.ts';
 import { marketModule } from '../data/module.ts';
 import { backtestModule } from './module.ts';
 import { describeWithData, testDataPath } from '../../../tests/support/test-data.ts';
+import type { Reply } from '../../../shared/errors.ts';
+import type { BacktestReport, SweepResult } from '../../../shared/contract/backtest.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -37,7 +39,7 @@ describeWithData('backtest engine module', () => {
     engine.bus.listen((stream, payload) => {
       if (stream === 'backtest:progress') phases.add((payload as { phase: string }).phase);
     });
-    const run = await engine.dispatcher.dispatch('backtest:run', { runId: 'r1', series, config: { strategy: { id: 'sma-cross', params: { fast: 10, slow: 30 } }, sizing: { kind: 'fixed-quantity', quantity: 0.01 } } }, { origin: 'test' });
+    const run = (await engine.dispatcher.dispatch('backtest:run', { runId: 'r1', series, config: { strategy: { id: 'sma-cross', params: { fast: 10, slow: 30 } }, sizing: { kind: 'fixed-quantity', quantity: 0.01 } } }, { origin: 'test' })) as Reply<BacktestReport>;
     expect(run.ok).toBe(true);
     if (!run.ok) return;
     expect(run.value.symbol).toBe('BTC/USDT');
@@ -47,7 +49,7 @@ describeWithData('backtest engine module', () => {
     expect(run.value.metrics.tradeCount).toBe(run.value.trades.filter((t) => !t.isOpen).length);
     expect(phases.has('bars')).toBe(true);
 
-    const sweep = await engine.dispatcher.dispatch('backtest:sweep', { runId: 's1', series, config: { strategy: { id: 'sma-cross' } }, grid: [{ param: 'fast', values: [5, 10] }, { param: 'slow', values: [50, 100] }], threads: 2 }, { origin: 'test' });
+    const sweep = (await engine.dispatcher.dispatch('backtest:sweep', { runId: 's1', series, config: { strategy: { id: 'sma-cross' } }, grid: [{ param: 'fast', values: [5, 10] }, { param: 'slow', values: [50, 100] }], threads: 2 }, { origin: 'test' })) as Reply<SweepResult>;
     expect(sweep.ok).toBe(true);
     if (sweep.ok) expect(sweep.value.rows).toHaveLength(4);
   });
@@ -74,7 +76,7 @@ describeWithData('backtest engine module', () => {
     const badStrategy = await engine.dispatcher.dispatch('backtest:run', { runId: 'y', series, config: { strategy: { id: 'sma-cross', params: { fast: 50, slow: 10 } } } }, { origin: 'test' });
     expect(badStrategy.ok).toBe(false);
     if (!badStrategy.ok) expect(badStrategy.error.code).toBe('STRATEGY_INVALID');
-    const strategies = await engine.dispatcher.dispatch('backtest:strategies', {}, { origin: 'test' });
+    const strategies = (await engine.dispatcher.dispatch('backtest:strategies', {}, { origin: 'test' })) as Reply<{ id: string }[]>;
     expect(strategies.ok && strategies.value.map((s) => s.id)).toContain('hybrid');
   });
 });

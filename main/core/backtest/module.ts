@@ -5,7 +5,10 @@ import { MAX_CURVE_POINTS, type BacktestReport } from '../../../shared/contract/
 import type { CandleColumns, SeriesKey } from '../../../shared/market.ts';
 import type { CandleStore } from '../data/candle-store.ts';
 import { MARKET_STORE_SERVICE } from '../data/module.ts';
-import { listBuiltinStrategies } from '../strategy/builtins/index.ts';
+import { builtinInfo, listBuiltinStrategies } from '../strategy/builtins/index.ts';
+import { DEFAULT_MODEL, MODELS_SERVICE } from '../models/module.ts';
+import { predictionsFromRegistry, type ModelProvider, type PredictionArrays } from './model-predictions.ts';
+import type { BacktestConfig } from '../../../shared/contract/backtest.ts';
 import { selectRange } from './report.ts';
 import { startReportJob, startSweep } from './sweep.ts';
 
@@ -43,6 +46,14 @@ export const backtestModule: EngineModule = {
       running.set(runId, handle);
     };
 
+    /** Model outputs for model-driven strategies, from the models module's registry. */
+    const modelPredictions = async (config: BacktestConfig, symbol: string, bars: CandleColumns): Promise<PredictionArrays | null> => {
+      if (!builtinInfo(config.strategy.id).isModelDriven) return null;
+      const registry = context.services.get(MODELS_SERVICE) as ModelProvider | undefined;
+      if (!registry) throw appError('ENGINE_UNAVAILABLE', `${config.strategy.id} needs a model, but the models module is not running.`);
+      return predictionsFromRegistry(registry, config.model ?? DEFAULT_MODEL, symbol, bars);
+    };
+
     const progress = (runId: string, phase: string) => (done: number, total: number) => context.bus.publish('backtest:progress', { runId, done, total, phase });
 
     const handlers: Handlers = {
@@ -51,8 +62,9 @@ export const backtestModule: EngineModule = {
       'backtest:run': async (request) => {
         if (running.has(request.runId)) throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
         const bars = loadBars(request.series, request.config.startMs, request.config.endMs);
-        const config = { ...request.config, symbol: request.config.symbol ?? request.series.symbol };
-        const job = startReportJob(config.symbol, bars, config, MAX_CURVE_POINTS, progress(request.runId, 'bars'));
+        const config = { ...request.config, symbol: request.config.symbol ?? request.series.symbol, ...(builtinInfo(request.config.strategy.id).isModelDriven ? { model: request.config.model ?? DEFAULT_MODEL } : {}) };
+        const predictions = await modelPredictions(config, config.symbol, bars);
+        const job = startReportJob(config.symbol, bars, config, MAX_CURVE_POINTS, progress(request.runId, 'bars'), predictions);
         claim(request.runId, job);
         try {
           const report: BacktestReport = await job.result;
@@ -64,8 +76,11 @@ export const backtestModule: EngineModule = {
       'backtest:sweep': async (request) => {
         if (running.has(request.runId)) throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
         const bars = loadBars(request.series, request.config.startMs, request.config.endMs);
+        const symbol = request.config.symbol ?? request.series.symbol;
+        const predictions = await modelPredictions(request.config, symbol, bars);
         const sweep = startSweep({
-          symbol: request.config.symbol ?? request.series.symbol,
+          ...(predictions ? { predictions } : {}),
+          symbol,
           bars,
           config: request.config,
           grid: request.grid,

@@ -34,6 +34,10 @@ export async function runConfiguredBacktest(config: BacktestConfig, symbol: stri
   const bars = selectRange(allBars, config.startMs, config.endMs);
   if (bars.time.length < 2) throw appError('BACKTEST_FAILED', `The selected range holds ${bars.time.length} bars; a backtest needs at least 2.`);
   const strategy = createBuiltinStrategy(config.strategy.id, config.strategy.params);
+  // Predictions are indexed like allBars; the selected range may start later.
+  const offset = bars === allBars ? 0 : allBars.time.indexOf(bars.time[0]!);
+  const source = options.predictions;
+  const predictions = source && offset > 0 ? { predict: (s: string, i: number, closeMs: number) => source.predict(s, i + offset, closeMs) } : source;
   const run = await runBacktest({
     series: [{ symbol, bars }],
     strategies: [{ strategyId: config.strategy.id, symbol, strategy, params: config.strategy.params, sizing: config.sizing, protection: config.protection }],
@@ -41,7 +45,7 @@ export async function runConfiguredBacktest(config: BacktestConfig, symbol: stri
     cash: config.cash,
     currency: config.currency,
     risk: config.risk,
-    ...(options.predictions ? { predictions: options.predictions } : {}),
+    ...(predictions ? { predictions } : {}),
     ...(options.isCancelled ? { isCancelled: options.isCancelled } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     isRecordingDecisions: !options.isMetricsOnly,

@@ -4,6 +4,7 @@ import { MAX_SWEEP_RUNS, type BacktestConfig, type BacktestReport, type Metrics,
 import type { CandleColumns } from '../features/types.ts';
 import { resolveStrategyParams } from '../strategy/builtins/index.ts';
 import { sortByMetric } from './metrics.ts';
+import type { PredictionArrays } from './model-predictions.ts';
 
 /**
  * Parameter sweeps and walk-forward runs on a pool of worker threads. The bars are copied once
@@ -63,7 +64,7 @@ export class BacktestPool {
   private readonly cancelFlag = new SharedArrayBuffer(4);
   private isClosed = false;
 
-  constructor(symbol: string, bars: CandleColumns, threads: number) {
+  constructor(symbol: string, bars: CandleColumns, threads: number, predictions: PredictionArrays | null = null) {
     const buffers = {} as Record<keyof CandleColumns, SharedArrayBuffer>;
     for (const key of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
       const shared = new SharedArrayBuffer(bars[key].length * 8);
@@ -72,7 +73,7 @@ export class BacktestPool {
     }
     const count = Math.max(1, Math.min(threads, 64));
     for (let i = 0; i < count; i++) {
-      this.workers.push(new Worker(new URL('./sweep-thread.ts', import.meta.url), { workerData: { symbol, buffers, cancel: this.cancelFlag } }));
+      this.workers.push(new Worker(new URL('./sweep-thread.ts', import.meta.url), { workerData: { symbol, buffers, cancel: this.cancelFlag, predictions } }));
     }
   }
 
@@ -168,6 +169,8 @@ export interface SweepInput {
   threads: number;
   walkForward?: { folds: number; inSampleShare: number; objective: MetricName };
   onProgress?: (progress: SweepProgress) => void;
+  /** Model outputs for model-driven strategies (computed once for the whole series). */
+  predictions?: PredictionArrays;
 }
 
 export interface SweepHandle {
@@ -180,7 +183,7 @@ export function startSweep(input: SweepInput): SweepHandle {
   const sets = expandGrid(input.grid);
   // Check every parameter set before any thread starts (a bad value fails the whole request now).
   for (const params of sets) resolveStrategyParams(input.config.strategy.id, { ...input.config.strategy.params, ...params });
-  const pool = new BacktestPool(input.symbol, input.bars, Math.min(input.threads, sets.length * (input.walkForward?.folds ?? 1)));
+  const pool = new BacktestPool(input.symbol, input.bars, Math.min(input.threads, sets.length * (input.walkForward?.folds ?? 1)), input.predictions ?? null);
   const started = performance.now();
   const n = input.bars.time.length;
   const job = (jobId: number, params: Record<string, ParamValue>, from: number, to: number): SweepJob => ({ jobId, config: input.config, params, from, to, isFullReport: false, maxCurvePoints: 0 });
@@ -240,9 +243,9 @@ export interface ReportJobHandle {
 }
 
 /** One full backtest on a worker thread (the engine's event loop stays free). */
-export function startReportJob(symbol: string, bars: CandleColumns, config: BacktestConfig, maxCurvePoints: number, onProgress?: (done: number, total: number) => void): ReportJobHandle {
+export function startReportJob(symbol: string, bars: CandleColumns, config: BacktestConfig, maxCurvePoints: number, onProgress?: (done: number, total: number) => void, predictions: PredictionArrays | null = null): ReportJobHandle {
   resolveStrategyParams(config.strategy.id, config.strategy.params);
-  const pool = new BacktestPool(symbol, bars, 1);
+  const pool = new BacktestPool(symbol, bars, 1, predictions);
   const run = async (): Promise<BacktestReport> => {
     try {
       const [m] = await pool.run([{ jobId: 0, config, params: {}, from: 0, to: bars.time.length, isFullReport: true, maxCurvePoints }], undefined, onProgress);
