@@ -33,6 +33,9 @@ export const latencySchema = z.object({
   p50Us: z.number().nonnegative(),
   p99Us: z.number().nonnegative(),
   maxUs: z.number().nonnegative(),
+  batchRuns: z.number().int().nonnegative(),
+  batchRows: z.number().int().nonnegative(),
+  batchRowsPerSecond: z.number().nonnegative(),
 });
 
 export const modelSummarySchema = z.object({

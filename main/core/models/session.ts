@@ -22,10 +22,16 @@ export interface SessionOptions {
 }
 
 export interface LatencySummary {
+  /** Single-row runs (interactive latency): count and percentiles in microseconds. */
   count: number;
   p50Us: number;
   p99Us: number;
   maxUs: number;
+  /** Multi-row runs (backtests, the prediction pane, Shapley batches). */
+  batchRuns: number;
+  batchRows: number;
+  /** Rows per second over all multi-row runs (0 before the first). */
+  batchRowsPerSecond: number;
 }
 
 function dtypeOf(type: string): string {
@@ -107,6 +113,9 @@ export class ModelSession {
   private readonly innerShape: number[];
   private readonly score: { name: string; column: number; width: number };
   private readonly histogram: hdr.Histogram;
+  private batchRuns = 0;
+  private batchRows = 0;
+  private batchUs = 0;
 
   private constructor(
     session: ThreadedInference,
@@ -203,7 +212,13 @@ export class ModelSession {
     const start = process.hrtime.bigint();
     const out = await this.session.run(this.inputName, input, [rows, ...this.innerShape]);
     const us = Number(process.hrtime.bigint() - start) / 1000;
-    this.histogram.recordValue(Math.max(1, Math.round(us)));
+    // Batch-1 runs go to the latency histogram; larger batches would swamp it, so they count rows/s.
+    if (rows === 1) this.histogram.recordValue(Math.max(1, Math.round(us)));
+    else {
+      this.batchRuns++;
+      this.batchRows += rows;
+      this.batchUs += us;
+    }
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, o] of Object.entries(out))
       tensors[name] =
@@ -231,6 +246,9 @@ export class ModelSession {
       p50Us: h.totalCount > 0 ? h.getValueAtPercentile(50) : 0,
       p99Us: h.totalCount > 0 ? h.getValueAtPercentile(99) : 0,
       maxUs: h.totalCount > 0 ? h.maxValue : 0,
+      batchRuns: this.batchRuns,
+      batchRows: this.batchRows,
+      batchRowsPerSecond: this.batchUs > 0 ? this.batchRows / (this.batchUs / 1e6) : 0,
     };
   }
 

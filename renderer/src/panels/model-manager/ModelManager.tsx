@@ -161,8 +161,8 @@ export function ModelManager() {
             <th>Source</th>
             <th>Status</th>
             <th>Provider</th>
-            <th>p50 / p99 (µs)</th>
-            <th>Runs</th>
+            <th>batch-1 p50 / p99 (µs)</th>
+            <th>runs · batch rows/s</th>
             <th />
           </tr>
         </thead>
@@ -189,7 +189,11 @@ export function ModelManager() {
                 <td data-testid="model-latency">
                   {m.latency && m.latency.count > 0 ? `${m.latency.p50Us} / ${m.latency.p99Us}` : '-'}
                 </td>
-                <td>{m.latency?.count ?? 0}</td>
+                <td data-testid="model-runs">
+                  {m.latency
+                    ? `${m.latency.count} · ${m.latency.batchRuns > 0 ? Math.round(m.latency.batchRowsPerSecond).toLocaleString() : '-'}`
+                    : '-'}
+                </td>
                 <td>
                   {m.status === 'loaded' ? (
                     <button
