@@ -110,7 +110,7 @@ export function curveStats(times: ArrayLike<number>, values: ArrayLike<number>):
       longestBars = n - 1 - peakIndex;
     }
   }
-  const mdd = -maxDrawdown;
+  const mdd = maxDrawdown === 0 ? 0 : -maxDrawdown;
   return {
     totalReturn: orNull(totalReturn),
     cagr: orNull(cagr),
