@@ -60,3 +60,46 @@ export class ManualScheduler implements Scheduler {
     return this.timers.size;
   }
 }
+
+/**
+ * Wraps a scheduler and remembers every pending timer, so an owner (the engine) can cancel all of
+ * them at stop: a stopped engine leaves nothing behind that keeps the process alive or fires later.
+ */
+export class TrackingScheduler implements Scheduler {
+  private readonly inner: Scheduler;
+  private readonly pending = new Set<TimerHandle>();
+
+  constructor(inner: Scheduler) {
+    this.inner = inner;
+  }
+
+  nowMs(): number {
+    return this.inner.nowMs();
+  }
+
+  schedule(delayMs: number, fn: () => void): TimerHandle {
+    let handle: TimerHandle | null = null;
+    const inner = this.inner.schedule(delayMs, () => {
+      if (handle) this.pending.delete(handle);
+      fn();
+    });
+    handle = {
+      cancel: () => {
+        this.pending.delete(handle!);
+        inner.cancel();
+      },
+    };
+    this.pending.add(handle);
+    return handle;
+  }
+
+  pendingCount(): number {
+    return this.pending.size;
+  }
+
+  cancelAll(): number {
+    const count = this.pending.size;
+    for (const h of [...this.pending]) h.cancel();
+    return count;
+  }
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { Dispatcher, StreamBus, type Handlers } from './host.ts';
-import type { Scheduler, TimerHandle } from './clock.ts';
+import { TrackingScheduler, type Scheduler, type TimerHandle } from './clock.ts';
 import { SeededRandom, type RandomSource } from './random.ts';
 import { openDatabase, type OpenedDatabase } from './store/sqlite.ts';
 import { marketMigrations } from './store/market-migrations.ts';
@@ -51,11 +51,14 @@ export class Engine {
   private heartbeat: TimerHandle | null = null;
   private heartbeatSeq = 0;
   private readonly dbStatusCache = new Map<string, DatabaseStatus>();
+  /** Modules schedule through this, so stop() can cancel whatever they left pending. */
+  private readonly moduleScheduler: TrackingScheduler;
 
   constructor(options: EngineOptions) {
     this.options = options;
     this.logger = options.logger ?? silentLogger();
     this.startedAtMs = options.scheduler.nowMs();
+    this.moduleScheduler = new TrackingScheduler(options.scheduler);
     this.handlers['engine:status'] = () => this.status();
     this.handlers['engine:ping'] = (req) => ({ nonce: req.nonce, engineTimeMs: this.options.scheduler.nowMs() });
     this.dispatcher = new Dispatcher({ handlers: this.handlers, logger: this.logger });
@@ -84,7 +87,7 @@ export class Engine {
     const context: EngineContext = {
       dataDir: this.options.dataDir,
       resourcesDir: this.options.resourcesDir,
-      scheduler: this.options.scheduler,
+      scheduler: this.moduleScheduler,
       random: this.options.random ?? new SeededRandom(1),
       bus: this.bus,
       logger: this.logger,
@@ -210,6 +213,8 @@ export class Engine {
         this.logger.error({ module: name, err }, 'module failed to stop');
       }
     }
+    const leftover = this.moduleScheduler.cancelAll();
+    if (leftover > 0) this.logger.warn({ timers: leftover }, 'modules left timers pending at stop; cancelled');
     // Keep the last known database facts for status after the files are closed.
     if (this.marketDb) this.dbStatusCache.set('market', this.marketDb.status());
     if (this.ledgerDb) this.dbStatusCache.set('ledger', this.ledgerDb.status());
