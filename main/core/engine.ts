@@ -96,7 +96,7 @@ export class Engine {
       isTradingEnabled: () => this.haltReasons.size === 0 && this.state !== 'stopped',
       reportProblem: (problem) => this.reportProblem(problem),
       services: this.services,
-      options: this.options.moduleOptions ?? {},
+      options: { forceCpu: this.options.forceCpu ?? false, ...this.options.moduleOptions },
     };
     for (const module of this.options.modules ?? engineModules) {
       try {
