@@ -19,6 +19,7 @@ describe('the app in Chromium against vantage serve', () => {
 
   it('shows the real engine values in the System panel', async () => {
     const { page, problems } = await openApp(browser, serve.url);
+    await page.getByTestId('panel-menu').selectOption('system');
     await expect.poll(() => page.getByTestId('system-state').textContent()).toBe('ready');
     expect(await page.getByTestId('system-data-dir').textContent()).toBe(serve.dataDir);
     expect(await page.getByTestId('system-node-version').textContent()).toMatch(/^24\./);
@@ -54,8 +55,23 @@ describe('the app in Chromium against vantage serve', () => {
     expect(saved).toContain('system');
     await page.reload();
     await page.waitForSelector('[data-app-ready="true"]');
-    expect(await page.evaluate(() => localStorage.getItem('vantage.layout.v1'))).toBe(saved);
+    // The same panels in the same groups after the reload (sizes may be re-normalised).
+    const shape = (json: string | null) => {
+      const layout = JSON.parse(json ?? '{}') as { panels?: Record<string, unknown>; grid?: unknown };
+      const groups: string[][] = [];
+      const walk = (node: unknown): void => {
+        const n = node as { type?: string; data?: unknown };
+        if (n?.type === 'leaf') groups.push([...((n.data as { views?: string[] }).views ?? [])].sort());
+        else if (Array.isArray(n?.data)) n.data.forEach(walk);
+      };
+      walk((layout.grid as { root?: unknown })?.root);
+      return { panels: Object.keys(layout.panels ?? {}).sort(), groups: groups.sort() };
+    };
+    expect(shape(await page.evaluate(() => localStorage.getItem('vantage.layout.v1')))).toEqual(shape(saved));
+    // Every panel is there, and an arrangement change is saved.
+    await page.getByTestId('panel-menu').selectOption('system');
     await expect.poll(() => page.getByTestId('system-panel').isVisible()).toBe(true);
+    await expect.poll(() => page.evaluate(() => localStorage.getItem('vantage.layout.v1'))).not.toBe(saved);
   });
 
   it('refuses a page load or a WebSocket without the token', async () => {
