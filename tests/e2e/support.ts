@@ -8,6 +8,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const OUTPUT_DIR = join(REPO_ROOT, 'test-output', 'e2e');
 export const CHROMIUM_PATH = process.env.VANTAGE_CHROMIUM ?? '/usr/bin/chromium';
+/** Built renderer to serve; defaults to `out/renderer` (what `npm run build:web` writes). */
+const STATIC_DIR_ARGS = process.env.VANTAGE_E2E_STATIC_DIR ? ['--static-dir', process.env.VANTAGE_E2E_STATIC_DIR] : [];
 
 export interface ServeHandle {
   url: string;
@@ -24,7 +26,7 @@ export async function startServe(options: { dataDir?: string; args?: string[]; e
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vantage-e2e-'));
   const child = spawn(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'main', 'cli', 'index.ts'), '--data-dir', dataDir, '--json', 'serve', '--port', '0', ...(options.args ?? [])],
+    ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'main', 'cli', 'index.ts'), '--data-dir', dataDir, '--json', 'serve', '--port', '0', ...STATIC_DIR_ARGS, ...(options.args ?? [])],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VANTAGE_LOG_LEVEL: 'warn', ...options.env } },
   );
   let stderrText = '';
