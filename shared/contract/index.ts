@@ -9,6 +9,7 @@ import { historyRequests, historyStreams } from './history.ts';
 import { backtestRequests, backtestStreams } from './backtest.ts';
 import { modelsRequests, modelsStreams } from './models.ts';
 import { trainingRequests, trainingStreams } from './training.ts';
+import { strategiesRequests, strategiesStreams } from './strategies.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -23,6 +24,7 @@ export const requests = {
   ...backtestRequests,
   ...trainingRequests,
   ...modelsRequests,
+  ...strategiesRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -34,6 +36,7 @@ export const streams = {
   ...backtestStreams,
   ...trainingStreams,
   ...modelsStreams,
+  ...strategiesStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;
