@@ -10,6 +10,7 @@ import { backtestRequests, backtestStreams } from './backtest.ts';
 import { modelsRequests, modelsStreams } from './models.ts';
 import { trainingRequests, trainingStreams } from './training.ts';
 import { strategiesRequests, strategiesStreams } from './strategies.ts';
+import { venuesRequests, venuesStreams } from './venues.ts';
 
 /**
  * The one IPC contract. Each domain keeps its channels in its own file and is merged here.
@@ -25,6 +26,7 @@ export const requests = {
   ...trainingRequests,
   ...modelsRequests,
   ...strategiesRequests,
+  ...venuesRequests,
 } satisfies Record<string, RequestDef>;
 
 export const streams = {
@@ -37,6 +39,7 @@ export const streams = {
   ...trainingStreams,
   ...modelsStreams,
   ...strategiesStreams,
+  ...venuesStreams,
 } satisfies Record<string, StreamDef>;
 
 export type Requests = typeof requests;
