@@ -10,6 +10,8 @@ import { Watchlist } from './watchlist/Watchlist.tsx';
 import { DataManager } from './data-manager/DataManager.tsx';
 import { ModelManager } from './model-manager/ModelManager.tsx';
 import { ExplanationPanel } from './explanation/ExplanationPanel.tsx';
+import { StrategiesPanel } from './strategies/StrategiesPanel.tsx';
+import { SignalsPanel } from './signals/SignalsPanel.tsx';
 
 export interface PanelDefinition {
   /** Stable id, used in the saved layout. */
@@ -36,4 +38,6 @@ export const panels: PanelDefinition[] = [
   { id: 'data-manager', title: 'Data', component: DataManager, defaultArea: 'bottom' },
   { id: 'model-manager', title: 'Models', component: ModelManager, defaultArea: 'bottom' },
   { id: 'explanation', title: 'Explanation', component: ExplanationPanel, defaultArea: 'side' },
+  { id: 'strategies', title: 'Strategies', component: StrategiesPanel, defaultArea: 'bottom' },
+  { id: 'signals', title: 'Signals', component: SignalsPanel, defaultArea: 'side' },
 ];

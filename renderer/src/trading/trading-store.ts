@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { VantageApi } from '../../../shared/client.ts';
 import type { ResponseOf, StreamPayloadOf } from '../../../shared/contract/index.ts';
+import { startStrategiesSync } from './strategies-store.ts';
 
 export type OrderView = ResponseOf<'orders:cancel'>;
 export type FillView = ResponseOf<'orders:list'>['fills'][number];
@@ -106,6 +107,8 @@ export function startTradingSync(api: VantageApi): () => void {
     api.on('risk:changed', (risk) => store.setState({ risk })),
     api.on('alerts:raised', (alerts) => store.setState((s) => ({ alerts: [...alerts.reverse(), ...s.alerts].slice(0, MAX_ALERTS) }))),
   );
+  // Running strategies and their signals (Strategies and Signals panels, chart signal markers).
+  offs.push(startStrategiesSync(api));
   return () => offs.forEach((off) => off());
 }
 

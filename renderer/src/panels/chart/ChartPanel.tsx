@@ -3,23 +3,28 @@ import { getApi } from '../../api.ts';
 import { useAppStore } from '../../store.ts';
 import { CandleChart, type CandleChartHandle, type ChartBar, type ChartMarker } from '../../components/CandleChart.tsx';
 import { useTradingStore } from '../../trading/trading-store.ts';
+import { useStrategiesStore } from '../../trading/strategies-store.ts';
+import { showSignal, signalIdOfMarker, signalMarkers } from '../signals/signal-markers.ts';
 import { chartBus } from './chart-bus.ts';
 import { timeframeMs } from '../../../../shared/market.ts';
 import { useChartSelection } from './selection.ts';
-import { TIMEFRAMES } from '../../../../shared/market.ts';
-import type { CandlesResponse } from '../../../../shared/contract/market.ts';
+import { TIMEFRAMES, emptyCandleColumns } from '../../../../shared/market.ts';
 
-/** Bars per request: the first paint and each scroll-back page. */
-const PAGE_BARS = 2000;
-
-function toChartBars(r: CandlesResponse): ChartBar[] {
-  const bars: ChartBar[] = new Array<ChartBar>(r.time.length);
-  for (let i = 0; i < r.time.length; i++) {
-    bars[i] = { timeMs: r.time[i]!, open: r.open[i]!, high: r.high[i]!, low: r.low[i]!, close: r.close[i]!, volume: r.volume[i]! };
-  }
-  if (r.forming) bars.push({ timeMs: r.forming.time, ...r.forming });
-  return bars;
-}
+/**
+ * Bars of the first request: what is painted first (a screen shows a few hundred bars), so the
+ * chart is up in a fraction of a second whatever the length of the series.
+ */
+const FIRST_PAGE_BARS = 2000;
+/**
+ * Older bars loaded right after the first paint, in one request and one series update
+ * (lightweight-charts re-processes the whole series on every setData, so history goes in once,
+ * not page by page).
+ */
+const HISTORY_BARS = 200_000;
+/** Each scroll-back page beyond that history. */
+const OLDER_PAGE_BARS = 50_000;
+/** Bars the prediction pane asks for. */
+const PREDICTION_BARS = 2000;
 
 function formatOhlcv(bar: ChartBar): string {
   const t = new Date(bar.timeMs).toISOString().replace('T', ' ').slice(0, 16);
@@ -41,16 +46,21 @@ export function ChartPanel() {
   const [crosshair, setCrosshair] = useState<string>('');
   const [message, setMessage] = useState<string | null>(null);
   const [source, setSource] = useState<string>('');
-  const loadingOlder = useRef(false);
   const hasMoreBefore = useRef(false);
+  /** Loads bars before oldestMs for the series shown (set by the effect of that series). */
+  const olderRef = useRef<(oldestMs: number, limit: number, onDone?: () => void) => void>(() => undefined);
 
   useEffect(() => {
     const api = getApi();
     let isActive = true;
     let isLoaded = false;
+    let isLoadingOlder = false;
+    const showCount = (): void => {
+      if (countRef.current) countRef.current.textContent = String(chartRef.current?.barCount() ?? 0);
+    };
     const showLast = (bar: ChartBar | undefined): void => {
       if (lastRef.current) lastRef.current.textContent = bar ? `${bar.close}` : '';
-      if (countRef.current) countRef.current.textContent = String(chartRef.current?.barCount() ?? 0);
+      showCount();
     };
     // Prediction pane: the loaded model's output per bar (each from bars up to that bar only),
     // reloaded when a bar of this series closes; one request at a time.
@@ -58,7 +68,7 @@ export function ChartPanel() {
     const loadPredictions = (): void => {
       if (isPredicting) return;
       isPredicting = true;
-      void api.models.predictions({ venue, symbol, timeframe, limit: PAGE_BARS }).then((p) => {
+      void api.models.predictions({ venue, symbol, timeframe, limit: PREDICTION_BARS }).then((p) => {
         isPredicting = false;
         if (!isActive) return;
         if (!p.ok) {
@@ -75,21 +85,64 @@ export function ChartPanel() {
       });
     };
     setMessage('Loading…');
-    chartRef.current?.setBars([]);
-    void api.market.candles({ venue, symbol, timeframe, limit: PAGE_BARS }).then((reply) => {
+    const chartElement = (): HTMLElement | null => document.querySelector('[data-testid="market-chart"]');
+    // What the chart holds, readable from the DOM (tests and the chart benchmark wait on these):
+    // data-series, data-first-paint ("done" once the first page is drawn) and data-history
+    // ("loading" while older bars are being loaded in the background, "complete" when the
+    // series' history is in the chart or the rest is left to scroll-back).
+    const mark = (attributes: Record<string, string>): void => {
+      const el = chartElement();
+      if (el) Object.assign(el.dataset, attributes);
+    };
+    mark({ series: `${venue}|${symbol}|${timeframe}`, firstPaint: 'pending', history: 'pending' });
+    chartRef.current?.setBars(emptyCandleColumns(0));
+    olderRef.current = (oldestMs, limit, onDone) => {
+      if (isLoadingOlder || !hasMoreBefore.current) return onDone?.();
+      isLoadingOlder = true;
+      void api.market
+        .candles({ venue, symbol, timeframe, toMs: oldestMs, limit, fromEnd: true })
+        .then((reply) => {
+          if (!isActive) return;
+          if (!reply.ok) {
+            setMessage(reply.error.message);
+            return;
+          }
+          hasMoreBefore.current = reply.value.hasMoreBefore;
+          chartRef.current?.prependBars(reply.value);
+          showCount();
+        })
+        .finally(() => {
+          isLoadingOlder = false;
+          if (isActive) onDone?.();
+        });
+    };
+    void api.market.candles({ venue, symbol, timeframe, limit: FIRST_PAGE_BARS }).then((reply) => {
       if (!isActive) return;
       if (!reply.ok) {
         setMessage(reply.error.message);
         return;
       }
-      const bars = toChartBars(reply.value);
-      hasMoreBefore.current = reply.value.hasMoreBefore;
-      chartRef.current?.setBars(bars);
+      const value = reply.value;
+      const forming: ChartBar | null = value.forming ? { timeMs: value.forming.time, ...value.forming } : null;
+      hasMoreBefore.current = value.hasMoreBefore;
+      chartRef.current?.setBars(value, forming);
       isLoaded = true;
-      setSource(reply.value.source);
-      setMessage(bars.length === 0 ? 'No bars.' : null);
-      showLast(bars[bars.length - 1]);
+      setSource(value.source);
+      const n = value.time.length;
+      setMessage(n === 0 && !forming ? 'No bars.' : null);
+      showLast(forming ?? (n > 0 ? { timeMs: value.time[n - 1]!, open: value.open[n - 1]!, high: value.high[n - 1]!, low: value.low[n - 1]!, close: value.close[n - 1]!, volume: value.volume[n - 1]! } : undefined));
       loadPredictions();
+      chartRef.current?.afterPaint(() => {
+        if (!isActive) return;
+        mark({ firstPaint: 'done' });
+        if (!hasMoreBefore.current || n === 0) {
+          mark({ history: 'complete' });
+          return;
+        }
+        // The rest of the history, after the first page is on screen.
+        mark({ history: 'loading' });
+        olderRef.current(value.time[0]!, HISTORY_BARS, () => chartRef.current?.afterPaint(() => isActive && mark({ history: 'complete' })));
+      });
     });
     const off = api.on('market:bar', (updates) => {
       if (!isLoaded) return;
@@ -114,13 +167,16 @@ export function ChartPanel() {
     });
     return () => {
       isActive = false;
+      olderRef.current = () => undefined;
       off();
       offModels();
     };
   }, [venue, symbol, timeframe]);
 
-  // Fill markers for this symbol; a click opens the fill's audit record.
+  // Fill markers (arrows) and strategy signal markers (circles) for this symbol; a click opens
+  // the fill's audit record or the signal in the Signals view.
   const fills = useTradingStore((s) => s.fills);
+  const signals = useStrategiesStore((s) => s.signals);
   useEffect(() => {
     const step = timeframeMs(timeframe);
     const markers: ChartMarker[] = fills
@@ -133,28 +189,13 @@ export function ChartPanel() {
         color: f.side === 'buy' ? '#26a69a' : '#ef5350',
         text: `${f.side} ${f.quantity}`,
       }));
-    chartRef.current?.setMarkers(markers);
-  }, [fills, symbol, timeframe]);
+    chartRef.current?.setMarkers([...markers, ...signalMarkers(signals, symbol, step)]);
+  }, [fills, signals, symbol, timeframe]);
 
   // Other panels (backtest trades, signals) ask the chart to show a time.
   useEffect(() => chartBus.onScrollTo((timeMs) => chartRef.current?.scrollToTime(timeMs)), []);
 
-  const loadOlder = (oldestMs: number): void => {
-    if (loadingOlder.current || !hasMoreBefore.current) return;
-    loadingOlder.current = true;
-    void getApi()
-      .market.candles({ venue, symbol, timeframe, toMs: oldestMs, limit: PAGE_BARS, fromEnd: true })
-      .then((reply) => {
-        if (reply.ok) {
-          hasMoreBefore.current = reply.value.hasMoreBefore;
-          chartRef.current?.prependBars(toChartBars({ ...reply.value, forming: null }));
-          if (countRef.current) countRef.current.textContent = String(chartRef.current?.barCount() ?? 0);
-        }
-      })
-      .finally(() => {
-        loadingOlder.current = false;
-      });
-  };
+  const loadOlder = (oldestMs: number): void => olderRef.current(oldestMs, OLDER_PAGE_BARS);
 
   return (
     <div className="panel-body" data-testid="chart-panel" style={{ display: 'flex', flexDirection: 'column', padding: 0 }}>
@@ -179,6 +220,8 @@ export function ChartPanel() {
         <CandleChart ref={chartRef} theme={theme} testId="market-chart" paneTitle="model" onCrosshair={(bar) => setCrosshair(bar ? formatOhlcv(bar) : '')} onNeedOlder={loadOlder}
           onSelectTime={(t) => chartBus.selectTime(t)}
           onMarkerClick={(id) => {
+            const signalId = signalIdOfMarker(id);
+            if (signalId !== null) return showSignal(signalId);
             useTradingStore.getState().focusOrder(id);
             chartBus.openPanel('audit');
           }}
