@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { useChartSelection } from '../chart/selection.ts';
+import { VenuesSection } from './VenuesSection.tsx';
 import type { FeedState, Ticker } from '../../../../shared/market.ts';
 
 interface Row {
   key: string;
+  /** The demo venue's symbols go by their name alone; other venues' as `venue:symbol`. */
+  testId: string;
   venue: string;
   symbol: string;
   ticker: Ticker | null;
@@ -38,23 +41,29 @@ export function Watchlist() {
       setRows(
         symbols.map((s) => {
           const key = `${s.venue}:${s.symbol}`;
-          return { key, venue: s.venue, symbol: s.symbol, ticker: tickers.get(key) ?? null, state: states.get(key) ?? null };
+          return { key, testId: s.venue === 'demo' ? s.symbol : key, venue: s.venue, symbol: s.symbol, ticker: tickers.get(key) ?? null, state: states.get(key) ?? null };
         }),
       );
     };
-    void api.market.symbols({}).then((reply) => {
-      if (!reply.ok) {
-        setError(reply.error.message);
-        return;
-      }
-      symbols = reply.value.symbols;
-      for (const t of reply.value.tickers) tickers.set(`${t.venue}:${t.symbol}`, t);
-      render();
-    });
-    void api.market.health({}).then((reply) => {
-      if (reply.ok) for (const h of reply.value.feeds) states.set(`${h.venue}:${h.symbol}`, h.state);
-      render();
-    });
+    const load = (): void => {
+      void api.market.symbols({}).then((reply) => {
+        if (!reply.ok) {
+          setError(reply.error.message);
+          return;
+        }
+        setError(null);
+        symbols = reply.value.symbols;
+        for (const t of reply.value.tickers) tickers.set(`${t.venue}:${t.symbol}`, t);
+        render();
+      });
+      void api.market.health({}).then((reply) => {
+        if (reply.ok) for (const h of reply.value.feeds) states.set(`${h.venue}:${h.symbol}`, h.state);
+        render();
+      });
+    };
+    load();
+    // A venue connected or disconnected (here or restored at start): its symbols join or leave.
+    const offVenues = api.on('venues:changed', load);
     const offTicks = api.on('market:ticks', (payload) => {
       for (const t of payload.tickers) tickers.set(`${t.venue}:${t.symbol}`, t);
       render();
@@ -67,11 +76,13 @@ export function Watchlist() {
       isActive = false;
       offTicks();
       offHealth();
+      offVenues();
     };
   }, []);
 
   return (
     <div className="panel-body" data-testid="watchlist">
+      <VenuesSection />
       {error && <p className="bad">{error}</p>}
       <table className="grid">
         <thead>
@@ -92,13 +103,13 @@ export function Watchlist() {
               <tr
                 key={r.key}
                 className={`clickable ${selected === r.key ? 'selected' : ''}`}
-                data-testid={`watch-row-${r.symbol}`}
+                data-testid={`watch-row-${r.testId}`}
                 onClick={() => select(r.venue, r.symbol)}
               >
                 <td>
                   {r.symbol} <span className="muted">{r.venue}</span>
                 </td>
-                <td className="num" data-testid={`watch-last-${r.symbol}`}>
+                <td className="num" data-testid={`watch-last-${r.testId}`}>
                   {t ? formatPrice(t.last) : '–'}
                 </td>
                 <td className={`num ${change === null ? '' : change >= 0 ? 'good' : 'bad'}`}>
@@ -107,7 +118,7 @@ export function Watchlist() {
                 <td className="num">{t ? formatPrice(t.bid) : '–'}</td>
                 <td className="num">{t ? formatPrice(t.ask) : '–'}</td>
                 <td>
-                  <span className={`pill ${r.state === 'live' ? 'good' : r.state === 'stale' || r.state === 'failed' ? 'bad' : 'warn'}`} data-testid={`watch-state-${r.symbol}`}>
+                  <span className={`pill ${r.state === 'live' ? 'good' : r.state === 'stale' || r.state === 'failed' ? 'bad' : 'warn'}`} data-testid={`watch-state-${r.testId}`}>
                     {r.state ?? 'unknown'}
                   </span>
                 </td>
