@@ -8,17 +8,26 @@ import { appError } from '../../../shared/errors.ts';
 import { SqlitePaperStore, paperVenueMigrations } from './paper-store.ts';
 import { TradingService, demoMarketRules } from './trading-service.ts';
 import type { OrderIntent } from '../../../shared/trading.ts';
+import { StrategyHost } from './strategy-host.ts';
+import { MARKET_FEEDS_SERVICE } from '../data/module.ts';
+import type { MarketHub } from '../data/market-hub.ts';
+import { DEFAULT_MODEL, MODELS_SERVICE } from '../models/module.ts';
+import type { ModelRegistry } from '../models/registry.ts';
+import type { StrategyStartRequest } from '../../../shared/contract/strategies.ts';
 
 /** Service name under which the trading service is shared (strategies submit through it). */
 export const TRADING_SERVICE = 'trading';
 const MARKET_DEMO_SERVICE = 'market.demo';
 const PORTFOLIO_PUBLISH_MS = 250;
+/** Settings key of the next strategy instance number: ids (and so position slots) are never reused. */
+const SETTINGS_NEXT_INSTANCE = 'strategies.next-instance';
 
 /**
  * The 'trading' engine module: the paper account on the demo venue (paper is the default
  * account), with risk, order manager, portfolio and the audit ledger on ledger.db; channels
- * orders:*, portfolio:get, risk:*, audit:*; streams orders:changed, portfolio:changed,
- * risk:changed, alerts:raised. Reconciles with the venue before it accepts any order.
+ * orders:*, portfolio:get, risk:*, audit:*, strategies:*; streams orders:changed,
+ * portfolio:changed, risk:changed, alerts:raised, strategies:changed, strategies:signal.
+ * Reconciles with the venue before it accepts any order or starts any strategy.
  */
 export const tradingModule: EngineModule = {
   name: 'trading',
@@ -37,6 +46,8 @@ export const tradingModule: EngineModule = {
         'orders:submit': unavailable, 'orders:cancel': unavailable, 'orders:cancelAll': unavailable, 'orders:list': unavailable,
         'orders:preview': unavailable, 'portfolio:get': unavailable, 'risk:limits': unavailable, 'risk:setLimits': unavailable,
         'risk:killSwitch': unavailable, 'audit:query': unavailable, 'audit:verify': unavailable,
+        'strategies:start': unavailable, 'strategies:stop': unavailable, 'strategies:list': unavailable,
+        'strategies:signals': unavailable, 'strategies:signal': unavailable,
       };
       return { handlers };
     }
@@ -53,6 +64,8 @@ export const tradingModule: EngineModule = {
       portfolioTimer = scheduler.schedule(PORTFOLIO_PUBLISH_MS, () => {
         portfolioTimer = null;
         bus.publish('portfolio:changed', service.portfolio.snapshot(scheduler.nowMs()));
+        // Strategy P&L moves with the same prices and fills.
+        if (strategies.list().some((i) => i.state === 'running')) publishStrategies();
       });
     };
     const service: TradingService = new TradingService({
@@ -68,6 +81,37 @@ export const tradingModule: EngineModule = {
       onFill: () => publishPortfolioSoon(),
     });
     service.onRiskChange((state) => bus.publish('risk:changed', state));
+    const publishStrategies = (): void => bus.publish('strategies:changed', { instances: strategies.list() });
+    const hub = context.services.get(MARKET_FEEDS_SERVICE) as MarketHub | undefined;
+    const strategies: StrategyHost = new StrategyHost({
+      service,
+      feed,
+      scheduler,
+      random: context.random,
+      // Warm-up from the bars the market module already holds for the symbol (history + live).
+      history: (symbol, timeframe, bars) => {
+        const live = hub?.liveCandles(feed.venue, symbol, timeframe, { limit: bars, fromEnd: true });
+        return live ? { bars: live.columns, forming: live.forming } : null;
+      },
+      models: () => (context.services.get(MODELS_SERVICE) as ModelRegistry | undefined) ?? null,
+      defaultModel: () => {
+        const registry = context.services.get(MODELS_SERVICE) as ModelRegistry | undefined;
+        const list = registry?.list() ?? [];
+        return list.some((m) => m.name === DEFAULT_MODEL && m.status !== 'invalid') ? DEFAULT_MODEL : (list.find((m) => m.status === 'loaded')?.name ?? null);
+      },
+      nextInstanceNumber: () => {
+        const row = ledger.db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTINGS_NEXT_INSTANCE) as { value: string } | undefined;
+        const n = row ? Number(row.value) : 1;
+        ledger.db
+          .prepare('INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms')
+          .run(SETTINGS_NEXT_INSTANCE, String(n + 1), Math.floor(scheduler.nowMs()));
+        return n;
+      },
+      onChange: publishStrategies,
+      onSignal: (signal) => bus.publish('strategies:signal', signal),
+      onFailure: (strategyId, message) =>
+        bus.publish('alerts:raised', { id: `strategy-failed-${strategyId}`, tsMs: scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: null, message: `Strategy ${strategyId} stopped: ${message}` }),
+    });
     // Reconciliation runs in the background so the engine starts at once; every trading channel
     // waits for it (protocol step 4: nothing trades before the account is reconciled).
     let reconcileError: unknown = null;
@@ -136,6 +180,27 @@ export const tradingModule: EngineModule = {
         const filter = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Parameters<typeof service.audit.query>[0];
         return { records: service.audit.query({ ...filter, limit }), headSeq: service.audit.head().seq };
       },
+      'strategies:start': async (req) => {
+        await whenReady();
+        requireTrading();
+        const r = req as StrategyStartRequest;
+        return strategies.start({
+          builtin: r.builtin,
+          symbol: r.symbol,
+          timeframe: r.timeframe,
+          params: r.params,
+          sizing: r.sizing,
+          protection: r.protection,
+          model: r.model,
+        });
+      },
+      'strategies:stop': async (req) => {
+        await whenReady();
+        return strategies.stop(req.strategyId, 'stopped by the user');
+      },
+      'strategies:list': () => ({ instances: strategies.list() }),
+      'strategies:signals': (req) => ({ signals: strategies.signals({ strategyId: req.strategyId, symbol: req.symbol, limit: req.limit }) }),
+      'strategies:signal': (req) => strategies.signal(req.signalId),
       'audit:verify': () => {
         const started = performance.now();
         const checkpoint = service.audit.latestCheckpoint();
@@ -147,6 +212,9 @@ export const tradingModule: EngineModule = {
     return {
       handlers,
       async stop() {
+        // Strategies stop first; their working orders stay on the venue like every other one (below).
+        await strategies.stopAll('engine stop', { isCancellingOrders: false });
+        strategies.close();
         portfolioTimer?.cancel();
         for (const u of unsubscribeBooks) u();
         // Working paper orders stay on the (durable) paper venue, as they would on a real one;

@@ -3,18 +3,19 @@ import type { Scheduler } from '../clock.ts';
 import { SeededRandom } from '../random.ts';
 import { openDatabase, type OpenedDatabase } from '../store/sqlite.ts';
 import { ledgerMigrations } from '../store/ledger-migrations.ts';
-import { DemoVenue, DEFAULT_DEMO_SYMBOLS } from '../data/demo-venue.ts';
-import { BarAggregator } from '../data/bar-aggregator.ts';
-import { StrategyEngine } from '../strategy/engine.ts';
-import { createBuiltinStrategy } from '../strategy/builtins/index.ts';
+import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory } from '../data/demo-venue.ts';
+import { builtinInfo, createBuiltinStrategy } from '../strategy/builtins/index.ts';
 import { parseSizing, type ProtectionSpec, type SizingInput } from '../strategy/sizing.ts';
 import type { StrategyParams } from '../strategy/types.ts';
+import type { ModelSource } from '../strategy/live-model.ts';
 import { SqlitePaperStore, paperVenueMigrations } from './paper-store.ts';
 import { TradingService, demoMarketRules } from './trading-service.ts';
+import { StrategyHost } from './strategy-host.ts';
 import { appError } from '../../../shared/errors.ts';
-import { TIMEFRAME_MS, type Timeframe } from '../../../shared/market.ts';
+import type { Timeframe } from '../../../shared/market.ts';
 import type { Fill, Order } from '../../../shared/trading.ts';
 import type { Alert } from '../../../shared/contract/trading.ts';
+import type { Signal } from '../../../shared/contract/strategies.ts';
 
 export interface PaperSessionOptions {
   dataDir: string;
@@ -32,7 +33,11 @@ export interface PaperSessionOptions {
    * scaled by it for this session, so it still means the same real-time silence.
    */
   speed?: number;
+  /** Model registry for model-driven strategies (model-threshold, hybrid), and the model to use. */
+  models?: ModelSource;
+  model?: string;
   onFill?: (fill: Fill) => void;
+  onSignal?: (signal: Signal) => void;
   onOrder?: (order: Order) => void;
   onAlert?: (alert: Alert) => void;
 }
@@ -43,6 +48,7 @@ export interface SessionSummary {
   startedMs: number;
   stoppedMs: number;
   bars: number;
+  signals: number;
   ordersSent: number;
   ordersRejectedByRisk: number;
   fills: number;
@@ -60,25 +66,20 @@ export interface SessionSummary {
 
 /**
  * A headless paper session (`vantage run`): the demo venue, the paper account and the strategy
- * engine wired exactly as in the app (TradingService: risk, order manager, portfolio, audit on
- * ledger.db; paper venue state in paper-venue.db), bars built from the venue's trades.
+ * host wired exactly as in the app (TradingService: risk, order manager, portfolio, audit on
+ * ledger.db; paper venue state in paper-venue.db; StrategyHost: bars from the venue's trades,
+ * features warmed up on the demo venue's history, signals recorded in the audit ledger).
  */
 export class PaperSession {
   readonly service: TradingService;
+  readonly strategies: StrategyHost;
   private readonly options: PaperSessionOptions;
   private readonly ledger: OpenedDatabase;
   private readonly venueDb: OpenedDatabase;
   private readonly demo: DemoVenue;
-  private readonly engine: StrategyEngine | null;
-  private readonly aggregator: BarAggregator;
-  private unsubscribeTrades: (() => void) | null = null;
-  private chain: Promise<void> = Promise.resolve();
-  private bars = 0;
-  private rejectedByRisk = 0;
   private fills = 0;
   private startedMs = 0;
   private reconciliation = { resolved: 0, external: 0, fillsApplied: 0 };
-  private isStopped = false;
 
   constructor(options: PaperSessionOptions) {
     this.options = options;
@@ -87,8 +88,13 @@ export class PaperSession {
       throw appError('BAD_INPUT', `The demo venue has no symbol ${options.symbol}; it has ${DEFAULT_DEMO_SYMBOLS.map((s) => s.symbol).join(', ')}.`);
     }
     // Validate the strategy before opening anything.
-    const strategy = options.strategy === 'none' ? null : createBuiltinStrategy(options.strategy, options.params);
-    const sizing = parseSizing(options.sizing);
+    if (options.strategy !== 'none') {
+      createBuiltinStrategy(options.strategy, options.params);
+      if (builtinInfo(options.strategy).isModelDriven && !options.models) {
+        throw appError('STRATEGY_INVALID', `${options.strategy} needs a model registry to read predictions from.`);
+      }
+    }
+    parseSizing(options.sizing);
     this.ledger = openDatabase({ name: 'ledger.db', path: join(options.dataDir, 'ledger.db'), migrations: ledgerMigrations, durability: 'full' });
     try {
       this.venueDb = openDatabase({ name: 'paper-venue.db', path: join(options.dataDir, 'paper-venue.db'), migrations: paperVenueMigrations, durability: 'full' });
@@ -96,7 +102,8 @@ export class PaperSession {
       this.ledger.close();
       throw err;
     }
-    this.demo = new DemoVenue({ scheduler: options.scheduler, seed: options.seed, symbols: [spec] });
+    const startMs = options.scheduler.nowMs();
+    this.demo = new DemoVenue({ scheduler: options.scheduler, seed: options.seed, symbols: [spec], startMs });
     this.service = new TradingService({
       ledgerDb: this.ledger.db,
       dataDir: options.dataDir,
@@ -119,38 +126,21 @@ export class PaperSession {
       this.service.risk.setConfig(config);
       this.service.audit.append('session.risk-override', { maxFeedAgeMs: config.global.maxFeedAgeMs, speed, why: 'stale-feed limit scaled to market time' });
     }
-    this.engine = strategy
-      ? new StrategyEngine({ orderManager: this.service.orders, portfolio: this.service.portfolio, clock: options.scheduler })
-      : null;
-    if (this.engine && strategy) {
-      this.engine.add({ strategyId: options.strategy, symbol: options.symbol, strategy, params: options.params, sizing, protection: options.protection });
-      this.service.addStrategyStopper(() => this.engine?.stop());
-    }
-    const timeframeMs = TIMEFRAME_MS[options.timeframe];
-    this.aggregator = new BarAggregator({
-      timeframes: [options.timeframe],
-      onBar: ({ bar }) => {
-        this.bars++;
-        const engine = this.engine;
-        if (!engine || this.isStopped) return;
-        engine.onBar(options.symbol, bar.time, bar.time + timeframeMs, bar.open, bar.high, bar.low, bar.close, bar.volume);
-        // Orders are performed one bar at a time, in order.
-        this.chain = this.chain.then(() => engine.drain()).then(() => this.auditDecisions()).catch((err: unknown) => {
-          options.onAlert?.({ id: `session-${bar.time}`, tsMs: options.scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: options.symbol, message: err instanceof Error ? err.message : String(err) });
-        });
+    this.strategies = new StrategyHost({
+      service: this.service,
+      feed: this.demo,
+      scheduler: options.scheduler,
+      random: new SeededRandom(options.seed),
+      // The demo venue's own history (what the app's charts show before the live market) warms the indicators.
+      history: (symbol, timeframe, bars) => {
+        const s = DEFAULT_DEMO_SYMBOLS.find((d) => d.symbol === symbol);
+        return s ? { bars: generateDemoHistory(s, options.seed, startMs, bars, timeframe), forming: null } : null;
       },
+      ...(options.models ? { models: () => options.models ?? null } : {}),
+      ...(options.onSignal ? { onSignal: options.onSignal } : {}),
+      onFailure: (strategyId, message) =>
+        options.onAlert?.({ id: `strategy-failed-${strategyId}`, tsMs: options.scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: options.symbol, message: `Strategy ${strategyId} stopped: ${message}` }),
     });
-  }
-
-  /** Every strategy decision (and what became of it) goes to the audit chain. */
-  private auditDecisions(): void {
-    const decisions = this.engine?.decisions;
-    if (!decisions) return;
-    for (const d of decisions) {
-      if (d.outcome === 'risk-rejected') this.rejectedByRisk++;
-      this.service.audit.append('strategy.decision', { ...d });
-    }
-    decisions.length = 0;
   }
 
   /** Starts the venue, reconciles the account (before any strategy runs), then starts the strategy. */
@@ -159,12 +149,19 @@ export class PaperSession {
     this.demo.start();
     this.service.follow(this.options.symbol);
     this.reconciliation = await this.service.start();
-    const subscription = this.demo.subscribe(this.options.symbol, (event) => {
-      if (event.kind === 'trade') this.aggregator.add(event.trade.tsMs, event.trade.price, event.trade.quantity);
-    });
-    this.unsubscribeTrades = () => subscription.unsubscribe();
-    this.aggregator.start(this.options.scheduler);
-    this.engine?.start();
+    if (this.options.strategy !== 'none') {
+      await this.strategies.start({
+        // The strategy's name is its id in the headless session (its positions carry over between runs).
+        strategyId: this.options.strategy,
+        builtin: this.options.strategy,
+        symbol: this.options.symbol,
+        timeframe: this.options.timeframe,
+        params: this.options.params,
+        sizing: this.options.sizing,
+        protection: this.options.protection,
+        ...(this.options.model !== undefined ? { model: this.options.model } : {}),
+      });
+    }
     this.service.audit.append('session.start', { strategy: this.options.strategy, symbol: this.options.symbol, params: { ...this.options.params }, timeframe: this.options.timeframe });
   }
 
@@ -173,11 +170,9 @@ export class PaperSession {
    * cancelled, the ledger is flushed and a signed checkpoint written.
    */
   async stop(): Promise<SessionSummary> {
-    this.isStopped = true;
-    this.engine?.stop();
-    this.aggregator.stop();
-    this.unsubscribeTrades?.();
-    await this.chain;
+    await this.strategies.stopAll('session stop', { isCancellingOrders: false });
+    this.strategies.close();
+    const instance = this.strategies.instance(this.options.strategy);
     const sent = this.service.orders.allOrders().filter((o) => !o.isExternal);
     const { canceled } = await this.service.stop({ isCancellingOrders: true });
     const stillWorking = this.service.orders.workingOrders().length;
@@ -190,9 +185,10 @@ export class PaperSession {
       symbol: this.options.symbol,
       startedMs: this.startedMs,
       stoppedMs: this.options.scheduler.nowMs(),
-      bars: this.bars,
+      bars: instance?.bars ?? 0,
+      signals: instance?.signals ?? 0,
       ordersSent: sent.length,
-      ordersRejectedByRisk: this.rejectedByRisk,
+      ordersRejectedByRisk: this.strategies.rejectedByRisk(this.options.strategy),
       fills: this.fills,
       canceledAtStop: canceled,
       stillWorking,

@@ -9,6 +9,7 @@ import { RiskEngine } from '../risk/risk-engine.ts';
 import { RiskMonitor, type ProtectiveExit } from '../risk/risk-monitor.ts';
 import { defaultRiskConfig, validateRiskConfig } from '../risk/risk-limits.ts';
 import { FeedBookSource } from './feed-book-source.ts';
+import { CashReservations } from './cash-reservations.ts';
 import { OrderManager, type SubmitResult } from './order-manager.ts';
 import { PaperBroker, jitterLatency, type PaperVenueStore } from './paper-broker.ts';
 import { SqliteOrderJournal } from './sqlite-journal.ts';
@@ -75,6 +76,8 @@ export class TradingService {
   readonly orders: OrderManager;
   readonly risk: RiskEngine;
   readonly monitor: RiskMonitor;
+  /** Cash working orders hold back (Portfolio.reservedCash; risk's available balance). */
+  readonly reservations: CashReservations;
   readonly account: string;
   private readonly db: DatabaseSync;
   private readonly dataDir: string;
@@ -129,6 +132,12 @@ export class TradingService {
       this.loadRiskConfig(),
     );
     this.orders.setRiskGate(this.risk);
+    this.reservations = new CashReservations({
+      orders: this.orders,
+      portfolio: this.portfolio,
+      rules: (s) => this.broker.marketRules(s),
+      referencePrice: (s) => this.books.referencePrice(s),
+    });
     this.monitor = new RiskMonitor({
       clock: this.scheduler,
       risk: this.risk,
@@ -328,6 +337,7 @@ export class TradingService {
     this.audit.append('engine.stop', { account: this.account, canceled, stillWorking: working, equity: this.portfolio.equity() });
     this.audit.flush();
     for (const u of this.unsubscribers.splice(0)) u();
+    this.reservations.close();
     this.orders.close();
     this.broker.close();
     this.books.close();

@@ -1,5 +1,5 @@
 import { AppErrorException, appError } from '../../../shared/errors.ts';
-import { isTerminalOrderState, type Fill, type Order } from '../../../shared/trading.ts';
+import { isTerminalOrderState, type Fill, type Order, type RiskVerdict } from '../../../shared/trading.ts';
 import type { Clock } from '../clock.ts';
 import type { OrderManager } from '../execution/order-manager.ts';
 import type { Portfolio } from '../portfolio/portfolio.ts';
@@ -26,6 +26,8 @@ export interface DecisionRecord {
   clientOrderId: string | null;
   outcome: 'sent' | 'risk-rejected' | 'invalid';
   message: string | null;
+  /** The pre-trade verdict with every check (sent and risk-rejected orders); null for an invalid intent. */
+  verdict: RiskVerdict | null;
 }
 
 /**
@@ -185,6 +187,7 @@ export class StrategyEngine {
         clientOrderId: null,
         outcome: 'sent',
         message: null,
+        verdict: null,
       };
       this.decisions.push(record);
     }
@@ -192,6 +195,7 @@ export class StrategyEngine {
       // The role must be known before the first order event arrives (it arrives inside submit).
       this.pendingRole = action;
       const result = await this.orderManager.submit(intent);
+      if (record) record.verdict = result.verdict;
       if (result.status === 'risk-rejected') {
         if (record) {
           record.outcome = 'risk-rejected';

@@ -1,7 +1,8 @@
 import { appError } from '../../../../shared/errors.ts';
 import { checkRule, compileContextRule, ruleFeatureNames } from '../rules/context-names.ts';
 import type { CompiledRule } from '../rules/compile.ts';
-import type { Strategy, StrategyContext, StrategyParams } from '../types.ts';
+import type { ConditionTrace, TracedStrategy } from '../decision-trace.ts';
+import type { StrategyContext, StrategyParams } from '../types.ts';
 
 /**
  * Built-in strategies (documented with their parameters in docs/strategies.md). All are long-only
@@ -23,14 +24,14 @@ export interface BuiltinInfo {
 }
 
 interface BuiltinEntry extends BuiltinInfo {
-  create(p: Record<string, number | string>): Strategy;
+  create(p: Record<string, number | string>): TracedStrategy;
 }
 
 function finite(x: number): boolean {
   return x - x === 0;
 }
 
-class SmaCross implements Strategy {
+class SmaCross implements TracedStrategy {
   readonly features: readonly string[];
   private readonly fastName: string;
   private readonly slowName: string;
@@ -64,9 +65,22 @@ class SmaCross implements Strategy {
       if (this.allowShort && q >= 0 && !ctx.isEntryPending) ctx.enter('sell', `${this.fastName} crossed below ${this.slowName}`);
     }
   }
+  traceDecision(ctx: StrategyContext): ConditionTrace[] {
+    const f = ctx.features;
+    const a = f.at(this.fast);
+    const b = f.at(this.slow);
+    const pa = f.previous(this.fast);
+    const pb = f.previous(this.slow);
+    const isFinite = finite(a) && finite(b) && finite(pa) && finite(pb);
+    const inputs = { [this.fastName]: a, [this.slowName]: b, [`${this.fastName}[1]`]: pa, [`${this.slowName}[1]`]: pb };
+    return [
+      { name: 'cross above', expression: `${this.fastName} crosses above ${this.slowName}`, isTrue: isFinite && pa <= pb && a > b, inputs },
+      { name: 'cross below', expression: `${this.fastName} crosses below ${this.slowName}`, isTrue: isFinite && pa >= pb && a < b, inputs },
+    ];
+  }
 }
 
-class RsiReversion implements Strategy {
+class RsiReversion implements TracedStrategy {
   readonly features: readonly string[];
   private readonly name: string;
   private readonly oversold: number;
@@ -88,9 +102,17 @@ class RsiReversion implements Strategy {
     if (q === 0 && !ctx.isEntryPending && rsi < this.oversold) ctx.enter('buy', `${this.name} ${rsi.toFixed(2)} < ${this.oversold}`);
     else if (q > 0 && rsi > this.exitAbove) ctx.exit(`${this.name} ${rsi.toFixed(2)} > ${this.exitAbove}`);
   }
+  traceDecision(ctx: StrategyContext): ConditionTrace[] {
+    const rsi = ctx.features.at(this.index);
+    const inputs = { [this.name]: rsi };
+    return [
+      { name: 'entry', expression: `${this.name} < ${this.oversold}`, isTrue: rsi < this.oversold, inputs },
+      { name: 'exit', expression: `${this.name} > ${this.exitAbove}`, isTrue: rsi > this.exitAbove, inputs },
+    ];
+  }
 }
 
-class BollingerBreakout implements Strategy {
+class BollingerBreakout implements TracedStrategy {
   readonly features: readonly string[];
   private readonly upperName: string;
   private readonly middleName: string;
@@ -114,9 +136,18 @@ class BollingerBreakout implements Strategy {
     if (q === 0 && !ctx.isEntryPending && close > upper) ctx.enter('buy', `close ${close} broke above the upper band ${upper.toFixed(6)}`);
     else if (q > 0 && close < middle) ctx.exit(`close ${close} fell below the middle band ${middle.toFixed(6)}`);
   }
+  traceDecision(ctx: StrategyContext): ConditionTrace[] {
+    const upper = ctx.features.at(this.upper);
+    const middle = ctx.features.at(this.middle);
+    const close = ctx.bar.close;
+    return [
+      { name: 'entry', expression: `close > ${this.upperName}`, isTrue: close > upper, inputs: { close, [this.upperName]: upper } },
+      { name: 'exit', expression: `close < ${this.middleName}`, isTrue: close < middle, inputs: { close, [this.middleName]: middle } },
+    ];
+  }
 }
 
-class ModelThreshold implements Strategy {
+class ModelThreshold implements TracedStrategy {
   readonly features: readonly string[] = [];
   private readonly output: string;
   private readonly enterAbove: number;
@@ -137,9 +168,19 @@ class ModelThreshold implements Strategy {
     if (q === 0 && !ctx.isEntryPending && value > this.enterAbove) ctx.enter('buy', `model ${this.output} ${value.toFixed(4)} > ${this.enterAbove}`, explanation);
     else if (q > 0 && value < this.exitBelow) ctx.exit(`model ${this.output} ${value.toFixed(4)} < ${this.exitBelow}`, explanation);
   }
+  traceDecision(ctx: StrategyContext): ConditionTrace[] {
+    const p = ctx.prediction;
+    // As in onBar: only a prediction for this very bar is read.
+    const value = p && p.tsMs === ctx.bar.closeMs ? (p.values[this.output] ?? NaN) : NaN;
+    const name = `model.${this.output}`;
+    return [
+      { name: 'entry', expression: `${name} > ${this.enterAbove}`, isTrue: value > this.enterAbove, inputs: { [name]: value } },
+      { name: 'exit', expression: `${name} < ${this.exitBelow}`, isTrue: value < this.exitBelow, inputs: { [name]: value } },
+    ];
+  }
 }
 
-class RuleStrategy implements Strategy {
+class RuleStrategy implements TracedStrategy {
   readonly features: readonly string[];
   private readonly entryText: string;
   private readonly exitText: string;
@@ -165,6 +206,17 @@ class RuleStrategy implements Strategy {
     const q = ctx.position.quantity;
     if (q === 0 && !ctx.isEntryPending && isEntry) ctx.enter('buy', `entry rule: ${this.entryText}`, explanation);
     else if (q > 0 && isExit) ctx.exit(`exit rule: ${this.exitText}`, explanation);
+  }
+  traceDecision(): ConditionTrace[] {
+    const out: ConditionTrace[] = [];
+    for (const [name, rule] of [['entry', this.entry], ['exit', this.exitRule]] as const) {
+      if (!rule) continue;
+      const t = rule.trace();
+      out.push({ name, expression: rule.text, isTrue: t.isTrue, inputs: t.inputs });
+      // The clauses of a compound rule show which part held (inputs are the rule's, not repeated).
+      if (t.clauses.length > 1) t.clauses.forEach((c, i) => out.push({ name: `${name}: clause ${i + 1}`, expression: c.expression, isTrue: c.isTrue, inputs: {} }));
+    }
+    return out;
   }
 }
 
@@ -276,7 +328,7 @@ export function resolveStrategyParams(id: string, given: StrategyParams): Record
   return out;
 }
 
-export function createBuiltinStrategy(id: string, params: StrategyParams = {}): Strategy {
+export function createBuiltinStrategy(id: string, params: StrategyParams = {}): TracedStrategy {
   const entry = BY_ID.get(id);
   if (!entry) throw appError('STRATEGY_INVALID', `Unknown strategy '${id}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}.`);
   return entry.create(resolveStrategyParams(id, params));

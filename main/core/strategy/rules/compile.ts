@@ -30,6 +30,20 @@ export interface CompiledRule {
   readonly names: ReadonlySet<string>;
   /** Evaluates the rule for the current bar; call exactly once per bar (crosses keep state). */
   evaluate(): boolean;
+  /**
+   * What the last evaluate() saw (for the signal record): its result, the value of every name the
+   * rule reads (`x[1]` = the previous bar's value of a crosses_* argument) and each clause of the
+   * top-level and/or chain with its own result. Reads only: the cross state does not advance.
+   */
+  trace(): RuleTrace;
+}
+
+export interface RuleTrace {
+  isTrue: boolean;
+  /** Name -> value at the last evaluation (NaN while warming up / before a prediction). */
+  inputs: Record<string, number>;
+  /** The top-level `and`/`or` operands (one clause when the rule has no top-level and/or). */
+  clauses: { expression: string; isTrue: boolean }[];
 }
 
 type BoolFn = () => boolean;
@@ -37,9 +51,15 @@ type BoolFn = () => boolean;
 interface CrossState {
   a: NumberSource;
   b: NumberSource;
+  /** Argument texts, for the trace's `a[1]` / `b[1]` inputs. */
+  aText: string;
+  bText: string;
   isAbove: boolean;
   previousA: number;
   previousB: number;
+  /** The previous values the last update compared against (previousA/B then hold the current ones). */
+  priorA: number;
+  priorB: number;
   value: boolean;
 }
 
@@ -48,6 +68,8 @@ function updateCross(s: CrossState): void {
   const b = s.b();
   const pa = s.previousA;
   const pb = s.previousB;
+  s.priorA = pa;
+  s.priorB = pb;
   // x - x === 0 only for finite x.
   const isFinite = a - a === 0 && b - b === 0 && pa - pa === 0 && pb - pb === 0;
   s.value = isFinite && (s.isAbove ? pa <= pb && a > b : pa >= pb && a < b);
@@ -134,9 +156,13 @@ export function compileRule(text: string, resolver: NameResolver): CompiledRule 
         const state: CrossState = {
           a: num(node.args[0]!),
           b: num(node.args[1]!),
+          aText: formatRule(node.args[0]!),
+          bText: formatRule(node.args[1]!),
           isAbove: node.name === 'crosses_above',
           previousA: NaN,
           previousB: NaN,
+          priorA: NaN,
+          priorB: NaN,
           value: false,
         };
         crosses.push(state);
@@ -149,12 +175,83 @@ export function compileRule(text: string, resolver: NameResolver): CompiledRule 
 
   const evaluateTree = bool(root);
   const names = ruleNames(root);
+  // Clause closures are pure reads (a cross clause returns its stored value), so the trace may call them again.
+  const clauses = topLevelClauses(root).map((node) => ({ expression: formatRule(node), isTrue: bool(node) }));
+  const sources = [...names].map((name) => ({ name, source: resolver.resolve(name)! }));
+  let lastResult = false;
   return {
     text,
     names,
     evaluate(): boolean {
       for (let i = 0; i < crosses.length; i++) updateCross(crosses[i]!);
-      return evaluateTree();
+      lastResult = evaluateTree();
+      return lastResult;
+    },
+    trace(): RuleTrace {
+      const inputs: Record<string, number> = {};
+      for (const { name, source } of sources) inputs[name] = source();
+      for (const c of crosses) {
+        inputs[`${c.aText}[1]`] = c.priorA;
+        inputs[`${c.bText}[1]`] = c.priorB;
+      }
+      return { isTrue: lastResult, inputs, clauses: clauses.map((c) => ({ expression: c.expression, isTrue: c.isTrue() })) };
     },
   };
+}
+
+/** The operands of the root's and/or chain (same operator all the way down the left), or the root itself. */
+function topLevelClauses(root: RuleNode): RuleNode[] {
+  if (root.kind !== 'logical') return [root];
+  const op = root.op;
+  const out: RuleNode[] = [];
+  const walk = (node: RuleNode): void => {
+    if (node.kind === 'logical' && node.op === op) {
+      walk(node.left);
+      walk(node.right);
+    } else out.push(node);
+  };
+  walk(root);
+  return out;
+}
+
+/** A rule (or part of one) written back as text: canonical spacing, parentheses only where needed. */
+export function formatRule(node: RuleNode): string {
+  const precedence = (n: RuleNode): number => {
+    switch (n.kind) {
+      case 'logical':
+        return n.op === 'or' ? 1 : 2;
+      case 'not':
+        return 3;
+      case 'compare':
+        return 4;
+      case 'arithmetic':
+        return n.op === '+' || n.op === '-' ? 5 : 6;
+      case 'negate':
+        return 7;
+      default:
+        return 8;
+    }
+  };
+  // Left-associative binary operators: the right operand needs parentheses at equal precedence too.
+  const wrap = (child: RuleNode, min: number): string => (precedence(child) < min ? `(${formatRule(child)})` : formatRule(child));
+  switch (node.kind) {
+    case 'number':
+      return String(node.value);
+    case 'boolean':
+      return node.value ? 'true' : 'false';
+    case 'name':
+      return node.name;
+    case 'negate':
+      return `-${wrap(node.operand, 7)}`;
+    case 'not':
+      return `not ${wrap(node.operand, 3)}`;
+    case 'call':
+      return `${node.name}(${node.args.map(formatRule).join(', ')})`;
+    default: {
+      const p = precedence(node);
+      // Comparisons do not chain, so both sides must bind tighter; the others are left-associative.
+      const leftMin = node.kind === 'compare' ? p + 1 : p;
+      return `${wrap(node.left, leftMin)} ${node.op} ${wrap(node.right, p + 1)}`;
+    }
+  }
 }
