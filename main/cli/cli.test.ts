@@ -63,4 +63,14 @@ describe('vantage CLI', () => {
     expect(status.stdout).toContain('STORE_CORRUPT');
     expect(status.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
+
+  it('db check also checks the paper venue database and fails on a corrupt one', async () => {
+    const fresh = await runCliProcess(['--data-dir', dataDir, '--json', 'db', 'check']);
+    const names = (JSON.parse(fresh.stdout) as { databases: { name: string; integrity: string }[] }).databases.map((d) => [d.name, d.integrity]);
+    expect(names).toContainEqual(['paper-venue.db', 'missing']);
+    writeFileSync(join(dataDir, 'paper-venue.db'), Buffer.alloc(4096, 0x44));
+    const bad = await runCliProcess(['--data-dir', dataDir, 'db', 'check']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/paper-venue\.db\s+corrupt/);
+  });
 });

@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { globalOptions, printJson } from '../context.ts';
 import { marketMigrations } from '../../core/store/market-migrations.ts';
 import { ledgerMigrations } from '../../core/store/ledger-migrations.ts';
+import { paperVenueMigrations } from '../../core/execution/paper-store.ts';
 
 export interface DbCheckResult {
   name: string;
@@ -54,18 +55,20 @@ export function checkDatabase(name: string, path: string, latest: number): DbChe
 export function register(program: Command): void {
   const db = program.command('db').description('Database maintenance.');
   db.command('check')
-    .description('Check market.db and ledger.db (integrity and schema version) without changing them. Exit 1 if any is corrupt.')
+    .description('Check market.db, ledger.db and paper-venue.db (integrity and schema version) without changing them. Exit 1 if any is corrupt.')
     .action((_opts: unknown, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       const results = [
         checkDatabase('market.db', join(dataDir, 'market.db'), marketMigrations.length),
         checkDatabase('ledger.db', join(dataDir, 'ledger.db'), ledgerMigrations.length),
+        // The simulated venue's own state (resting paper orders, balances): the paper account reconciles against it.
+        checkDatabase('paper-venue.db', join(dataDir, 'paper-venue.db'), paperVenueMigrations.length),
       ];
       if (json) printJson({ dataDir, databases: results });
       else {
         for (const r of results) {
           const schema = r.schemaVersion === null ? '-' : `${r.schemaVersion}/${r.latestSchemaVersion}`;
-          process.stdout.write(`${r.name.padEnd(10)} ${r.integrity.padEnd(8)} schema ${schema}  ${r.path}\n`);
+          process.stdout.write(`${r.name.padEnd(14)} ${r.integrity.padEnd(8)} schema ${schema}  ${r.path}\n`);
           for (const p of r.problems.slice(0, 10)) process.stdout.write(`  ${p}\n`);
           if (r.integrity === 'corrupt') {
             process.stdout.write('  Trading stays disabled while this file is corrupt. Restore it from a backup or move it aside.\n');
