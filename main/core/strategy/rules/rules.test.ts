@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AppErrorException } from '../../../../shared/errors.ts';
-import { compileRule, type NameResolver } from './compile.ts';
+import { compileRule, formatRule, type NameResolver } from './compile.ts';
 import { parseRule } from './parser.ts';
 import { checkRule, ruleFeatureNames } from './context-names.ts';
 
@@ -147,4 +147,62 @@ describe('rule language', () => {
     expect(tree.kind).toBe('logical');
     if (tree.kind === 'logical') expect(tree.left.kind).toBe('logical');
   });
+
+  it('traces the last evaluation: result, every value read, the previous values of a cross, and each clause', () => {
+    const v: Record<string, number> = { fast: 1, slow: 2, rsi_14: 40 };
+    const rule = compileRule('crosses_above(fast, slow) and rsi_14 < 70', resolverFrom(v));
+    expect(rule.evaluate()).toBe(false);
+    v.fast = 3;
+    expect(rule.evaluate()).toBe(true);
+    v.rsi_14 = 90; // after the evaluation: the trace reads values now, the result stays the last one
+    const trace = rule.trace();
+    expect(trace.isTrue).toBe(true);
+    expect(trace.inputs).toEqual({ fast: 3, slow: 2, rsi_14: 90, 'fast[1]': 1, 'slow[1]': 2 });
+    expect(trace.clauses).toEqual([
+      { expression: 'crosses_above(fast, slow)', isTrue: true },
+      { expression: 'rsi_14 < 70', isTrue: false },
+    ]);
+    // Tracing does not advance the cross: the next bar without a new cross is false.
+    rule.trace();
+    expect(rule.evaluate()).toBe(false);
+  });
+
+  it('writes a rule back as text that parses to the same rule (property over generated rules)', () => {
+    const name = fc.constantFrom('close', 'sma_10', 'model.p_up', 'volume');
+    const num: fc.Arbitrary<string> = fc.letrec<{ n: string }>((tie) => ({
+      n: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        name,
+        fc.integer({ min: 0, max: 1000 }).map(String),
+        fc.tuple(tie('n'), fc.constantFrom('+', '-', '*', '/'), tie('n')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+        tie('n').map((a) => `-(${a})`),
+      ),
+    })).n;
+    const cond: fc.Arbitrary<string> = fc.letrec<{ c: string }>((tie) => ({
+      c: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.tuple(num, fc.constantFrom('<', '<=', '>', '>=', '==', '!='), num).map(([a, op, b]) => `${a} ${op} ${b}`),
+        fc.tuple(num, num).map(([a, b]) => `crosses_above(${a}, ${b})`),
+        fc.tuple(tie('c'), fc.constantFrom('and', 'or'), tie('c')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
+        tie('c').map((a) => `not (${a})`),
+      ),
+    })).c;
+    fc.assert(
+      fc.property(cond, (text) => {
+        const printed = formatRule(parseRule(text));
+        expect(parseRule(printed)).toEqual(stripColumns(parseRule(text), parseRule(printed)));
+      }),
+    );
+  });
 });
+
+/** The parsed tree of `a` with the columns of `b` (same shape expected): compares structure only. */
+function stripColumns(a: unknown, b: unknown): unknown {
+  if (Array.isArray(a)) return a.map((x, i) => stripColumns(x, (b as unknown[] | undefined)?.[i]));
+  if (a && typeof a === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(a)) out[k] = k === 'column' ? (b as Record<string, unknown> | undefined)?.[k] : stripColumns(v, (b as Record<string, unknown> | undefined)?.[k]);
+    return out;
+  }
+  return a;
+}
