@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { CliError, EXIT_USAGE, globalOptions, printJson } from '../context.ts';
+import { CliError, EXIT_USAGE, globalOptions, printJson, resourcesDir } from '../context.ts';
 import type { Scheduler, TimerHandle } from '../../core/clock.ts';
 import { PaperSession, type SessionSummary } from '../../core/execution/paper-session.ts';
-import { BUILTIN_STRATEGY_IDS } from '../../core/strategy/builtins/index.ts';
+import { BUILTIN_STRATEGY_IDS, builtinInfo } from '../../core/strategy/builtins/index.ts';
+import { ModelRegistry } from '../../core/models/registry.ts';
+import { DEFAULT_MODEL } from '../../core/models/module.ts';
 import { isAppErrorException } from '../../../shared/errors.ts';
 import { isTimeframe, type Timeframe } from '../../../shared/market.ts';
 import type { SizingInput, ProtectionSpec } from '../../core/strategy/sizing.ts';
@@ -74,6 +76,7 @@ interface RunOptions {
   takeProfitPct?: string;
   trailingStopPct?: string;
   seed: string;
+  model?: string;
 }
 
 export function register(program: Command): void {
@@ -95,6 +98,7 @@ export function register(program: Command): void {
     .option('--take-profit-pct <pct>', 'take-profit attached to entries, % from the entry fill')
     .option('--trailing-stop-pct <pct>', 'trailing stop attached to entries, % from the best price')
     .option('--seed <n>', 'demo market seed', '20261125')
+    .option('--model <name>', `model for model-driven strategies (model-threshold, hybrid); default ${DEFAULT_MODEL}`)
     .action(async (raw: RunOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       if (raw.account !== 'paper') throw new CliError(`Only the paper account can run headless (got --account ${raw.account}); live trading runs from the app.`, EXIT_USAGE);
@@ -125,6 +129,9 @@ export function register(program: Command): void {
 
       const scheduler = new ScaledScheduler(speed);
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
+      const isModelDriven = raw.strategy !== 'none' && builtinInfo(raw.strategy).isModelDriven;
+      if (raw.model !== undefined && !isModelDriven) throw new CliError(`--model is only for model-driven strategies (model-threshold, hybrid), not ${raw.strategy}.`, EXIT_USAGE);
+      const models = isModelDriven ? new ModelRegistry({ resourcesDir: resourcesDir(), dataDir }) : null;
       let session: PaperSession;
       try {
         session = new PaperSession({
@@ -138,6 +145,13 @@ export function register(program: Command): void {
           protection,
           seed,
           speed,
+          ...(models ? { models, model: raw.model ?? DEFAULT_MODEL } : {}),
+          onSignal: (sig) =>
+            json
+              ? out(JSON.stringify({ event: 'signal', ...sig }))
+              : out(
+                  `signal ${new Date(sig.tsMs).toISOString()}  ${sig.role} ${sig.side.toUpperCase()} ${sig.quantity} ${sig.symbol}  ${sig.outcome}${sig.message ? ` (${sig.message})` : ''}  ${sig.reason}${sig.prediction ? `  [${sig.prediction.model.name} ${Object.entries(sig.prediction.values).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ')}]` : ''}  audit #${sig.auditSeq}`,
+                ),
           onFill: (f) =>
             json
               ? out(JSON.stringify({ event: 'fill', ...f }))
@@ -145,10 +159,19 @@ export function register(program: Command): void {
           onAlert: (a) => (json ? out(JSON.stringify({ event: 'alert', ...a })) : process.stderr.write(`alert [${a.severity}] ${a.message}\n`)),
         });
       } catch (err) {
+        await models?.close();
         if (isAppErrorException(err)) throw new CliError(err.message, err.code === 'STORE_CORRUPT' ? 1 : EXIT_USAGE);
         throw err;
       }
-      await session.start();
+      try {
+        await session.start();
+      } catch (err) {
+        // A model that fails to load (or any start failure): stop cleanly, then report it.
+        await session.stop();
+        await models?.close();
+        if (isAppErrorException(err)) throw new CliError(err.message, 1);
+        throw err;
+      }
       if (!json) out(`running ${raw.strategy} on ${raw.symbol} (paper, demo venue, ${raw.timeframe} bars, speed ${speed}x)${forMs ? ` for ${raw.for}` : ''}; Ctrl-C stops`);
       else out(JSON.stringify({ event: 'started', strategy: raw.strategy, symbol: raw.symbol, speed }));
 
@@ -169,6 +192,7 @@ export function register(program: Command): void {
         process.on('SIGTERM', onSignal);
         if (forMs !== null) timer = scheduler.schedule(forMs, () => stop(`--for ${raw.for} elapsed`));
       });
+      await models?.close();
       if (json) printJson({ event: 'summary', ...summary });
       else out(formatSummary(summary));
       if (!summary.isAuditOk || summary.stillWorking > 0) process.exitCode = 1;
@@ -178,7 +202,7 @@ export function register(program: Command): void {
 function formatSummary(s: SessionSummary): string {
   const money = (v: number): string => v.toFixed(2);
   return [
-    `summary  ${s.strategy} on ${s.symbol}, ${((s.stoppedMs - s.startedMs) / 1000).toFixed(0)} s of market time, ${s.bars} bars`,
+    `summary  ${s.strategy} on ${s.symbol}, ${((s.stoppedMs - s.startedMs) / 1000).toFixed(0)} s of market time, ${s.bars} bars, ${s.signals} signals`,
     `  orders ${s.ordersSent} sent, ${s.ordersRejectedByRisk} refused by risk, ${s.fills} fills, ${s.canceledAtStop} cancelled at stop, ${s.stillWorking} still working`,
     `  position ${s.position}  realised ${money(s.realisedPnl)}  unrealised ${money(s.unrealisedPnl)}  fees ${money(s.feesPaid)}  equity ${money(s.equity)}`,
     `  reconciled at start: ${s.reconciliation.resolved} orders resolved, ${s.reconciliation.external} external, ${s.reconciliation.fillsApplied} fills applied`,
