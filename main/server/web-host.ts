@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { servePort, type Dispatcher, type StreamBus } from '../core/host.ts';
 import type { Scheduler } from '../core/clock.ts';
 import type { PortLike } from '../../shared/protocol.ts';
+import { encodeHostMessage } from '../../shared/binary-message.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 
 export const CONTENT_SECURITY_POLICY =
@@ -139,11 +140,15 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   };
 }
 
-/** JSON over a WebSocket, as a PortLike. Unparsable frames become a message the host rejects as malformed. */
+/**
+ * The contract over a WebSocket, as a PortLike: JSON text frames, except host messages that carry
+ * typed arrays (candle columns), which go as binary frames (shared/binary-message.ts).
+ * Unparsable frames from the client become a message the host rejects as malformed.
+ */
 export function webSocketPort(ws: WebSocket): PortLike {
   return {
     postMessage(message) {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+      if (ws.readyState === ws.OPEN) ws.send(encodeHostMessage(message));
     },
     onMessage(listener) {
       const handler = (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {

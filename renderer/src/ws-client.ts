@@ -1,6 +1,7 @@
 import type { ContractClient } from '../../shared/client.ts';
 import type { HostMessage } from '../../shared/protocol.ts';
 import type { Reply } from '../../shared/errors.ts';
+import { decodeHostMessage } from '../../shared/binary-message.ts';
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -29,6 +30,8 @@ export class WebSocketClient implements ContractClient {
   private connect(): void {
     this.onState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const socket = new WebSocket(this.url);
+    // Replies with typed arrays (candle columns) arrive as binary frames, viewed in place.
+    socket.binaryType = 'arraybuffer';
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
@@ -39,7 +42,9 @@ export class WebSocketClient implements ContractClient {
     socket.onmessage = (event) => {
       let message: HostMessage;
       try {
-        message = JSON.parse(String(event.data)) as HostMessage;
+        message = (
+          event.data instanceof ArrayBuffer ? decodeHostMessage(event.data) : JSON.parse(String(event.data))
+        ) as HostMessage;
       } catch {
         return;
       }

@@ -67,23 +67,56 @@ export const MAX_CANDLES_PER_REQUEST = 500_000;
 /** Largest file content accepted through the contract (bigger files: import by path or CLI). */
 export const MAX_IMPORT_CONTENT_CHARS = 64 * 1024 * 1024;
 
-export const candlesResponseSchema = z.object({
-  venue: z.string(),
-  symbol: z.string(),
-  timeframe,
-  /** Columns: bar i is (time[i], open[i], ...); time is the open time, ascending. */
-  time: z.array(z.number()),
-  open: z.array(z.number()),
-  high: z.array(z.number()),
-  low: z.array(z.number()),
-  close: z.array(z.number()),
-  volume: z.array(z.number()),
-  /** The bar still forming (live feeds only). */
-  forming: candleSchema.nullable(),
-  /** True when older bars exist before the first one returned. */
-  hasMoreBefore: z.boolean(),
-  source: z.enum(['live', 'store']),
-});
+/** A column of a candles reply: a Float64Array of at most MAX_CANDLES_PER_REQUEST finite values. */
+const candleColumn = z
+  .instanceof(Float64Array, { message: 'expected a Float64Array column' })
+  .refine((a) => a.length <= MAX_CANDLES_PER_REQUEST, {
+    message: `more than ${MAX_CANDLES_PER_REQUEST} bars in one reply`,
+  })
+  .refine(
+    (a) => {
+      for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+      return true;
+    },
+    { message: 'a value is NaN or infinite' },
+  );
+
+/**
+ * Bars as columns (Float64Array each, not arrays of numbers): the Electron port carries them by
+ * structured clone, the WebSocket host as binary frames (shared/binary-message.ts), so a
+ * 200,000-bar reply is never a JSON array of numbers.
+ */
+export const candlesResponseSchema = z
+  .object({
+    venue: z.string(),
+    symbol: z.string(),
+    timeframe,
+    /** Columns: bar i is (time[i], open[i], ...); time is the open time (epoch ms), ascending. */
+    time: candleColumn,
+    open: candleColumn,
+    high: candleColumn,
+    low: candleColumn,
+    close: candleColumn,
+    volume: candleColumn,
+    /** The bar still forming (live feeds only). */
+    forming: candleSchema.nullable(),
+    /** True when older bars exist before the first one returned. */
+    hasMoreBefore: z.boolean(),
+    source: z.enum(['live', 'store']),
+  })
+  .superRefine((r, ctx) => {
+    const n = r.time.length;
+    for (const field of ['open', 'high', 'low', 'close', 'volume'] as const) {
+      if (r[field].length !== n)
+        ctx.addIssue({ code: 'custom', path: [field], message: `${r[field].length} values, expected ${n} (as time)` });
+    }
+    for (let i = 1; i < n; i++) {
+      if (!(r.time[i]! > r.time[i - 1]!)) {
+        ctx.addIssue({ code: 'custom', path: ['time', i], message: 'times must strictly increase' });
+        break;
+      }
+    }
+  });
 export type CandlesResponse = z.infer<typeof candlesResponseSchema>;
 
 export const barUpdateSchema = z.object({

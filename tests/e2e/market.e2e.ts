@@ -75,9 +75,11 @@ describe('market data in Chromium against vantage serve', () => {
       await screenshot(page, 'market-data-manager-import');
       await page.getByTestId(`series-show-${id}`).click();
     await page.getByTestId('panel-menu').selectOption('chart');
-      await expect
-        .poll(() => page.getByTestId('chart-bar-count').textContent(), { timeout: 30_000 })
-        .toBe('2000');
+      // The last 2,000 bars are drawn first, the rest of the series follows in the background.
+      const chart = page.getByTestId('market-chart');
+      await expect.poll(() => chart.getAttribute('data-series')).toBe('binance|BTC/USDT|1h');
+      await expect.poll(() => chart.getAttribute('data-history'), { timeout: 30_000 }).toBe('complete');
+      expect(await page.getByTestId('chart-bar-count').textContent()).toBe('5482');
       expect(await page.getByTestId('chart-symbol').textContent()).toContain('binance');
       // Replay the stored series as a live feed at full speed: the chart follows venue "replay".
       await page.getByTestId('replay-speed').selectOption('max');

@@ -178,12 +178,11 @@ describe('market module', () => {
       timeframe: '1m',
       fromMs: 1700000100000,
     });
-    expect(candles).toMatchObject({
-      source: 'store',
-      time: [1700000100000, 1700000220000],
-      close: [11, 11.2],
-      hasMoreBefore: true,
-    });
+    expect(candles).toMatchObject({ source: 'store', hasMoreBefore: true });
+    // Columns come as Float64Arrays (structured clone / binary frames), never JSON number arrays.
+    expect(candles.time).toBeInstanceOf(Float64Array);
+    expect(Array.from(candles.time)).toEqual([1700000100000, 1700000220000]);
+    expect(Array.from(candles.close)).toEqual([11, 11.2]);
     expect(await ok('market:deleteSeries', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' })).toEqual({
       deletedBars: 3,
     });
@@ -240,7 +239,7 @@ describe('market module', () => {
     );
     scheduler.advance(3_000);
     const three = await ok('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' });
-    expect(three.close).toEqual([10, 10.1, 10.2]);
+    expect(Array.from(three.close)).toEqual([10, 10.1, 10.2]);
     expect(await ok('market:replayControl', { action: 'pause' })).toMatchObject({ state: 'paused' });
     scheduler.advance(10_000);
     expect(

@@ -1,8 +1,6 @@
 import type { EngineContext, EngineModule, ModuleInstance } from '../module.ts';
 import type { Handlers } from '../host.ts';
 import { appError, AppErrorException } from '../../../shared/errors.ts';
-import type { CandlesResponse } from '../../../shared/contract/market.ts';
-import type { CandleColumns } from '../../../shared/market.ts';
 import { CandleStore } from './candle-store.ts';
 import { CandleReader } from './candle-reader.ts';
 import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory } from './demo-venue.ts';
@@ -21,19 +19,6 @@ export const MARKET_STORE_SERVICE = 'market.store';
 export const MARKET_FEEDS_SERVICE = 'market.feeds';
 export const MARKET_DEMO_SERVICE = 'market.demo';
 export const MARKET_READER_SERVICE = 'market.reader';
-
-function toArrays(
-  columns: CandleColumns,
-): Pick<CandlesResponse, 'time' | 'open' | 'high' | 'low' | 'close' | 'volume'> {
-  return {
-    time: Array.from(columns.time),
-    open: Array.from(columns.open),
-    high: Array.from(columns.high),
-    low: Array.from(columns.low),
-    close: Array.from(columns.close),
-    volume: Array.from(columns.volume),
-  };
-}
 
 /**
  * The 'market' engine module: history store (market.db), the live market hub with the demo venue
@@ -103,7 +88,7 @@ export const marketModule: EngineModule = {
             venue: req.venue,
             symbol: req.symbol,
             timeframe: req.timeframe,
-            ...toArrays(live.columns),
+            ...live.columns,
             forming: live.forming,
             hasMoreBefore: live.hasMoreBefore,
             source: 'live' as const,
@@ -123,7 +108,7 @@ export const marketModule: EngineModule = {
         const firstMs = columns.time[0];
         return {
           ...key,
-          ...toArrays(columns),
+          ...columns,
           forming: null,
           hasMoreBefore: firstMs !== undefined && info.firstMs !== null && info.firstMs < firstMs,
           source: 'store' as const,

@@ -9,11 +9,14 @@ import {
   createSeriesMarkers,
   type IChartApi,
   type ISeriesApi,
+  type CandlestickData,
+  type HistogramData,
   type ISeriesMarkersPluginApi,
   type SeriesMarker,
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
+import { emptyCandleColumns, type CandleColumns } from '../../../shared/market.ts';
 
 export interface ChartBar {
   /** Bar open time, epoch ms. */
@@ -36,16 +39,27 @@ export interface ChartMarker {
 
 /** Imperative API: live ticks go straight to the series, never through React state. */
 export interface CandleChartHandle {
-  setBars(bars: ChartBar[]): void;
-  /** Adds older bars in front (scroll-back), keeping the view where it is. */
-  prependBars(bars: ChartBar[]): void;
-  /** Updates the last bar or appends a new one. */
-  updateBar(bar: ChartBar): void;
+  /**
+   * Replaces the bars with these columns (plus the forming bar, if any). Columns, not objects:
+   * a 200,000-bar history arrives as Float64Arrays and goes into the series in one pass.
+   */
+  setBars(columns: CandleColumns, forming?: ChartBar | null): void;
+  /** Adds older bars in front (scroll-back, background history), keeping the view where it is. */
+  prependBars(columns: CandleColumns): void;
+  /**
+   * Live bar updates in order: a closed bar is final (appended, or replaces the last closed bar
+   * with its time); a forming bar replaces the previous forming one.
+   */
+  updateBars(updates: readonly { bar: ChartBar; isClosed: boolean }[]): void;
   setMarkers(markers: ChartMarker[]): void;
   /** A line in the lower pane (e.g. model output over time). */
   setPaneLine(points: { timeMs: number; value: number }[]): void;
   scrollToTime(timeMs: number): void;
   barCount(): number;
+  /** Calls back once what was set so far has been drawn (two animation frames later). */
+  afterPaint(callback: () => void): void;
+  /** Sets data-* attributes on the chart element (state that tests and benchmarks read). */
+  annotate(attributes: Record<string, string>): void;
 }
 
 export interface CandleChartProps {
@@ -60,15 +74,138 @@ export interface CandleChartProps {
 }
 
 const toTime = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
+const UP_VOLUME = 'rgba(38,166,154,0.35)';
+const DOWN_VOLUME = 'rgba(239,83,80,0.35)';
+
+/**
+ * The chart's bars: closed bars as growable columns (the source of truth for crosshair lookups
+ * and markers) plus the series data lightweight-charts was given for them, kept so a prepend
+ * builds objects only for the new bars; and the forming bar apart (it lives in its own series).
+ */
+class ChartBars {
+  columns: CandleColumns = emptyCandleColumns(0);
+  /** Closed bars held. */
+  length = 0;
+  candles: CandlestickData<UTCTimestamp>[] = [];
+  volumes: HistogramData<UTCTimestamp>[] = [];
+  forming: ChartBar | null = null;
+
+  /** Closed bars plus the forming one: the chart's logical indices 0..total()-1. */
+  total(): number {
+    return this.length + (this.forming ? 1 : 0);
+  }
+
+  timeAt(i: number): number {
+    return i < this.length ? this.columns.time[i]! : (this.forming?.timeMs ?? NaN);
+  }
+
+  /** The bar that opens at timeMs (closed or forming), or null. */
+  find(timeMs: number): ChartBar | null {
+    if (this.forming?.timeMs === timeMs) return this.forming;
+    const i = this.lowerBound(timeMs);
+    if (i >= this.length || this.columns.time[i] !== timeMs) return null;
+    const c = this.columns;
+    return { timeMs, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, volume: c.volume[i]! };
+  }
+
+  /** First index whose time is >= timeMs (total() if none). */
+  lowerBound(timeMs: number): number {
+    const times = this.columns.time;
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[mid]! < timeMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === this.length && this.forming && this.forming.timeMs < timeMs ? this.total() : lo;
+  }
+
+  /** Puts the first olderCount bars of `older` in front of the closed bars (one preallocated pass). */
+  prepend(older: CandleColumns, olderCount: number): void {
+    const n = olderCount + this.length;
+    const next = emptyCandleColumns(Math.max(1024, Math.ceil(n * 1.25)));
+    const candles = new Array<CandlestickData<UTCTimestamp>>(n);
+    const volumes = new Array<HistogramData<UTCTimestamp>>(n);
+    for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+      next[f].set(older[f].subarray(0, olderCount));
+      next[f].set(this.columns[f].subarray(0, this.length), olderCount);
+    }
+    const { time, open, high, low, close, volume } = older;
+    for (let i = 0; i < olderCount; i++) {
+      const t = toTime(time[i]!);
+      const o = open[i]!;
+      const c = close[i]!;
+      candles[i] = { time: t, open: o, high: high[i]!, low: low[i]!, close: c };
+      volumes[i] = { time: t, value: volume[i]!, color: c >= o ? UP_VOLUME : DOWN_VOLUME };
+    }
+    for (let i = 0; i < this.length; i++) {
+      candles[olderCount + i] = this.candles[i]!;
+      volumes[olderCount + i] = this.volumes[i]!;
+    }
+    this.columns = next;
+    this.length = n;
+    this.candles = candles;
+    this.volumes = volumes;
+  }
+
+  /**
+   * Adds a closed bar (or replaces the last closed one with the same time). Returns 'append',
+   * 'replace', or null for a bar older than the last closed one (ignored).
+   */
+  putClosed(bar: ChartBar): 'append' | 'replace' | null {
+    const last = this.length - 1;
+    if (last >= 0 && bar.timeMs < this.columns.time[last]!) return null;
+    const isReplace = last >= 0 && bar.timeMs === this.columns.time[last];
+    const i = isReplace ? last : this.length;
+    if (!isReplace) {
+      if (this.length === this.columns.time.length) {
+        const bigger = emptyCandleColumns(Math.max(1024, this.length * 2));
+        for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) bigger[f].set(this.columns[f]);
+        this.columns = bigger;
+      }
+      this.length++;
+    }
+    const c = this.columns;
+    c.time[i] = bar.timeMs;
+    c.open[i] = bar.open;
+    c.high[i] = bar.high;
+    c.low[i] = bar.low;
+    c.close[i] = bar.close;
+    c.volume[i] = bar.volume;
+    this.candles[i] = toCandle(bar);
+    this.volumes[i] = toVolume(bar);
+    if (this.forming && this.forming.timeMs <= bar.timeMs) this.forming = null;
+    return isReplace ? 'replace' : 'append';
+  }
+
+  clear(): void {
+    this.columns = emptyCandleColumns(0);
+    this.length = 0;
+    this.candles = [];
+    this.volumes = [];
+    this.forming = null;
+  }
+}
+
+function toCandle(bar: ChartBar): CandlestickData<UTCTimestamp> {
+  return { time: toTime(bar.timeMs), open: bar.open, high: bar.high, low: bar.low, close: bar.close };
+}
+
+function toVolume(bar: ChartBar): HistogramData<UTCTimestamp> {
+  return { time: toTime(bar.timeMs), value: bar.volume, color: bar.close >= bar.open ? UP_VOLUME : DOWN_VOLUME };
+}
 
 export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(function CandleChart(props, ref) {
   const containerRef = useRef<HTMLDivElement>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const candlesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const volumeRef = useRef<ISeriesApi<'Histogram'> | null>(null);
+  const formingCandleRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
+  const formingVolumeRef = useRef<ISeriesApi<'Histogram'> | null>(null);
   const paneLineRef = useRef<ISeriesApi<'Line'> | null>(null);
   const markersRef = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
-  const barsRef = useRef<ChartBar[]>([]);
+  const barsRef = useRef(new ChartBars());
   const markerListRef = useRef<ChartMarker[]>([]);
   const propsRef = useRef(props);
   propsRef.current = props;
@@ -93,34 +230,26 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       },
       grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
     });
-    const candles = chart.addSeries(CandlestickSeries, {
-      upColor: '#26a69a',
-      downColor: '#ef5350',
-      borderVisible: false,
-      wickUpColor: '#26a69a',
-      wickDownColor: '#ef5350',
-    });
-    const volume = chart.addSeries(HistogramSeries, { priceScaleId: 'volume', priceFormat: { type: 'volume' }, color: 'rgba(76,154,255,0.35)' });
+    const candleStyle = { upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350' };
+    const volumeStyle = { priceScaleId: 'volume', priceFormat: { type: 'volume' as const }, color: 'rgba(76,154,255,0.35)' };
+    // Closed bars and the forming bar are separate series. Why: lightweight-charts rebuilds a
+    // series' items on every update() (O(bars): ~0.3 s per tick at 200,000 bars, measured), so
+    // live ticks go to a one-bar series and the big series changes only when a bar closes.
+    const candles = chart.addSeries(CandlestickSeries, { ...candleStyle, lastValueVisible: false, priceLineVisible: false });
+    const volume = chart.addSeries(HistogramSeries, { ...volumeStyle, lastValueVisible: false, priceLineVisible: false });
+    const formingCandle = chart.addSeries(CandlestickSeries, candleStyle);
+    const formingVolume = chart.addSeries(HistogramSeries, { ...volumeStyle, lastValueVisible: false, priceLineVisible: false });
     chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     chartRef.current = chart;
     candlesRef.current = candles;
     volumeRef.current = volume;
+    formingCandleRef.current = formingCandle;
+    formingVolumeRef.current = formingVolume;
     markersRef.current = createSeriesMarkers(candles, []);
 
     const byTime = (t: Time | undefined): ChartBar | null => {
       if (t === undefined) return null;
-      const ms = Number(t) * 1000;
-      const bars = barsRef.current;
-      let lo = 0;
-      let hi = bars.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        const v = bars[mid]!.timeMs;
-        if (v === ms) return bars[mid]!;
-        if (v < ms) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return null;
+      return barsRef.current.find(Number(t) * 1000);
     };
     chart.subscribeCrosshairMove((param) => propsRef.current.onCrosshair?.(byTime(param.time)));
     chart.subscribeClick((param) => {
@@ -141,7 +270,7 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       const buttons: { id: string; x: number; y: number; label: string }[] = [];
       for (const m of markerListRef.current) {
         const x = chart.timeScale().timeToCoordinate(toTime(m.timeMs));
-        const bar = barsRef.current.find((b) => b.timeMs === m.timeMs);
+        const bar = barsRef.current.find(m.timeMs);
         const y = bar ? candles.priceToCoordinate(m.position === 'belowBar' ? bar.low : bar.high) : null;
         if (x === null || y === null) continue;
         buttons.push({ id: m.id, x, y: m.position === 'belowBar' ? y + 14 : y - 14, label: m.text ?? m.id });
@@ -149,15 +278,14 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       setMarkerButtons(buttons);
     };
     chart.timeScale().subscribeVisibleLogicalRangeChange((range) => {
-      if (range && range.from < 20 && barsRef.current.length > 0) propsRef.current.onNeedOlder?.(barsRef.current[0]!.timeMs);
+      const bars = barsRef.current;
+      const total = bars.total();
+      if (range && range.from < 20 && total > 0) propsRef.current.onNeedOlder?.(bars.timeAt(0));
       layoutMarkersRef.current();
       // The visible time span, readable from the DOM (panels and tests can tell what the chart shows).
-      const bars = barsRef.current;
-      if (range && bars.length > 0) {
-        const from = bars[Math.max(0, Math.min(bars.length - 1, Math.ceil(range.from)))]!;
-        const to = bars[Math.max(0, Math.min(bars.length - 1, Math.floor(range.to)))]!;
-        el.dataset.visibleFromMs = String(from.timeMs);
-        el.dataset.visibleToMs = String(to.timeMs);
+      if (range && total > 0) {
+        el.dataset.visibleFromMs = String(bars.timeAt(Math.max(0, Math.min(total - 1, Math.ceil(range.from)))));
+        el.dataset.visibleToMs = String(bars.timeAt(Math.max(0, Math.min(total - 1, Math.floor(range.to)))));
       }
     });
     chart.timeScale().subscribeSizeChange(() => layoutMarkersRef.current());
@@ -174,33 +302,63 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
   useImperativeHandle(
     ref,
     () => ({
-      setBars(bars) {
-        barsRef.current = bars.slice();
-        candlesRef.current?.setData(bars.map((b) => ({ time: toTime(b.timeMs), open: b.open, high: b.high, low: b.low, close: b.close })));
-        volumeRef.current?.setData(
-          bars.map((b) => ({ time: toTime(b.timeMs), value: b.volume, color: b.close >= b.open ? 'rgba(38,166,154,0.35)' : 'rgba(239,83,80,0.35)' })),
-        );
+      setBars(columns, forming) {
+        const bars = barsRef.current;
+        bars.clear();
+        bars.prepend(columns, columns.time.length);
+        bars.forming = forming && (bars.length === 0 || forming.timeMs > bars.timeAt(bars.length - 1)) ? forming : null;
+        candlesRef.current?.setData(bars.candles);
+        volumeRef.current?.setData(bars.volumes);
+        formingCandleRef.current?.setData(bars.forming ? [toCandle(bars.forming)] : []);
+        formingVolumeRef.current?.setData(bars.forming ? [toVolume(bars.forming)] : []);
       },
       prependBars(older) {
-        const first = barsRef.current[0]?.timeMs ?? Infinity;
-        const fresh = older.filter((b) => b.timeMs < first);
-        if (fresh.length === 0) return;
-        const range = chartRef.current?.timeScale().getVisibleLogicalRange();
-        this.setBars([...fresh, ...barsRef.current]);
-        if (range) chartRef.current?.timeScale().setVisibleLogicalRange({ from: range.from + fresh.length, to: range.to + fresh.length });
-      },
-      updateBar(bar) {
         const bars = barsRef.current;
-        const last = bars[bars.length - 1];
-        if (last && bar.timeMs < last.timeMs) return;
-        if (last && last.timeMs === bar.timeMs) bars[bars.length - 1] = bar;
-        else bars.push(bar);
-        candlesRef.current?.update({ time: toTime(bar.timeMs), open: bar.open, high: bar.high, low: bar.low, close: bar.close });
-        volumeRef.current?.update({
-          time: toTime(bar.timeMs),
-          value: bar.volume,
-          color: bar.close >= bar.open ? 'rgba(38,166,154,0.35)' : 'rgba(239,83,80,0.35)',
-        });
+        // Only bars before the first one shown (a page may overlap what is loaded).
+        const first = bars.total() > 0 ? bars.timeAt(0) : Infinity;
+        let count = 0;
+        while (count < older.time.length && older.time[count]! < first) count++;
+        if (count === 0) return;
+        const range = chartRef.current?.timeScale().getVisibleLogicalRange();
+        bars.prepend(older, count);
+        candlesRef.current?.setData(bars.candles);
+        volumeRef.current?.setData(bars.volumes);
+        if (range) chartRef.current?.timeScale().setVisibleLogicalRange({ from: range.from + count, to: range.to + count });
+      },
+      updateBars(updates) {
+        const bars = barsRef.current;
+        let closedCount = 0;
+        const formingBefore = bars.forming;
+        for (const { bar, isClosed } of updates) {
+          if (isClosed) {
+            const kind = bars.putClosed(bar);
+            if (kind === null) continue;
+            closedCount++;
+            // One closed bar: update() the big series; several (a replay at full speed): one setData below.
+            if (closedCount === 1) {
+              candlesRef.current?.update(bars.candles[bars.length - 1]!);
+              volumeRef.current?.update(bars.volumes[bars.length - 1]!);
+            }
+          } else if (bars.length === 0 || bar.timeMs > bars.timeAt(bars.length - 1)) {
+            if (!bars.forming || bar.timeMs >= bars.forming.timeMs) bars.forming = bar;
+          }
+        }
+        if (closedCount > 1) {
+          candlesRef.current?.setData(bars.candles);
+          volumeRef.current?.setData(bars.volumes);
+        }
+        const forming = bars.forming;
+        if (forming === formingBefore && closedCount === 0) return;
+        if (!forming) {
+          formingCandleRef.current?.setData([]);
+          formingVolumeRef.current?.setData([]);
+        } else if (formingBefore && formingBefore.timeMs === forming.timeMs && closedCount === 0) {
+          formingCandleRef.current?.update(toCandle(forming));
+          formingVolumeRef.current?.update(toVolume(forming));
+        } else {
+          formingCandleRef.current?.setData([toCandle(forming)]);
+          formingVolumeRef.current?.setData([toVolume(forming)]);
+        }
       },
       setMarkers(markers) {
         markerListRef.current = markers.slice().sort((a, b) => a.timeMs - b.timeMs);
@@ -226,12 +384,20 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       },
       scrollToTime(timeMs) {
         const bars = barsRef.current;
-        const index = bars.findIndex((b) => b.timeMs >= timeMs);
-        if (index < 0) return;
+        const index = bars.lowerBound(timeMs);
+        if (index >= bars.total()) return;
         chartRef.current?.timeScale().setVisibleLogicalRange({ from: Math.max(0, index - 60), to: index + 60 });
       },
       barCount() {
-        return barsRef.current.length;
+        return barsRef.current.total();
+      },
+      afterPaint(callback) {
+        // lightweight-charts draws in the next animation frame; the one after it runs once that
+        // frame has been produced.
+        requestAnimationFrame(() => requestAnimationFrame(callback));
+      },
+      annotate(attributes) {
+        if (containerRef.current) Object.assign(containerRef.current.dataset, attributes);
       },
     }),
     [],

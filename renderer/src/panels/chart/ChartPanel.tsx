@@ -85,15 +85,11 @@ export function ChartPanel() {
       });
     };
     setMessage('Loading…');
-    const chartElement = (): HTMLElement | null => document.querySelector('[data-testid="market-chart"]');
     // What the chart holds, readable from the DOM (tests and the chart benchmark wait on these):
     // data-series, data-first-paint ("done" once the first page is drawn) and data-history
     // ("loading" while older bars are being loaded in the background, "complete" when the
     // series' history is in the chart or the rest is left to scroll-back).
-    const mark = (attributes: Record<string, string>): void => {
-      const el = chartElement();
-      if (el) Object.assign(el.dataset, attributes);
-    };
+    const mark = (attributes: Record<string, string>): void => chartRef.current?.annotate(attributes);
     mark({ series: `${venue}|${symbol}|${timeframe}`, firstPaint: 'pending', history: 'pending' });
     chartRef.current?.setBars(emptyCandleColumns(0));
     olderRef.current = (oldestMs, limit, onDone) => {
@@ -148,12 +144,14 @@ export function ChartPanel() {
       if (!isLoaded) return;
       let last: ChartBar | undefined;
       let hasClosed = false;
+      const mine: { bar: ChartBar; isClosed: boolean }[] = [];
       for (const u of updates) {
         if (u.venue !== venue || u.symbol !== symbol || u.timeframe !== timeframe) continue;
         last = { timeMs: u.bar.time, ...u.bar };
-        chartRef.current?.updateBar(last);
+        mine.push({ bar: last, isClosed: u.isClosed });
         if (u.isClosed) hasClosed = true;
       }
+      if (mine.length > 0) chartRef.current?.updateBars(mine);
       if (hasClosed) loadPredictions();
       if (last) {
         showLast(last);
