@@ -1,0 +1,102 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ManualScheduler } from '../clock.ts';
+import { ModelRegistry } from '../models/registry.ts';
+import { DEFAULT_MODEL } from '../models/module.ts';
+import { PaperSession } from './paper-session.ts';
+import type { Signal } from '../../../shared/contract/strategies.ts';
+
+/**
+ * `vantage run` in-process (the CLI tests run it as a child process): the headless session goes
+ * through the same StrategyHost as the app, so a model-driven strategy gets predictions, its
+ * signals are audited with the model's identity, and a clean stop leaves nothing working.
+ */
+
+const T0 = Date.UTC(2026, 0, 5, 9, 30, 10);
+let dataDir: string;
+let scheduler: ManualScheduler;
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'vantage-paper-session-'));
+  scheduler = new ManualScheduler(T0);
+});
+afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function runUntil(cond: () => boolean, maxMs: number, stepMs = 50): Promise<void> {
+  const endMs = scheduler.nowMs() + maxMs;
+  while (!cond()) {
+    if (scheduler.nowMs() >= endMs) throw new Error(`condition not met within ${maxMs} ms of market time`);
+    await new Promise<void>((r) => setImmediate(r));
+    scheduler.advance(stepMs);
+  }
+}
+
+async function drive<T>(promise: Promise<T>): Promise<T> {
+  let isDone = false;
+  void promise.then(
+    () => (isDone = true),
+    () => (isDone = true),
+  );
+  while (!isDone) {
+    await new Promise<void>((r) => setImmediate(r));
+    scheduler.advance(1);
+  }
+  return promise;
+}
+
+describe('headless paper session (vantage run)', () => {
+  it('runs model-threshold on the default model: warmed-up features give a prediction on the first bar, the signal is audited with the model, and stop cancels the protective order', async () => {
+    const models = new ModelRegistry({ resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'), dataDir, forceCpu: true });
+    const signals: Signal[] = [];
+    const session = new PaperSession({
+      dataDir,
+      scheduler,
+      symbol: 'BTC/USDT',
+      strategy: 'model-threshold',
+      params: { enterAbove: -1, exitBelow: -2 },
+      timeframe: '1m',
+      sizing: { kind: 'fixed-notional', notional: 1000 },
+      protection: { stopLoss: 0.03 },
+      seed: 11,
+      models,
+      model: DEFAULT_MODEL,
+      onSignal: (s) => signals.push(s),
+    });
+    try {
+      await drive(session.start());
+      // The first whole bar closes within two minutes; with features warm it already has a prediction.
+      await runUntil(() => signals.some((s) => s.role === 'protective'), 3 * 60_000);
+      const entry = signals.find((s) => s.role === 'entry')!;
+      expect(entry).toMatchObject({ strategyId: 'model-threshold', outcome: 'sent', side: 'buy' });
+      expect(entry.prediction?.model.name).toBe(DEFAULT_MODEL);
+      const detail = session.strategies.signal(entry.signalId);
+      expect(detail.explanation?.method).toBe('tree-shap');
+      const summary = await drive(session.stop());
+      expect(summary).toMatchObject({ strategy: 'model-threshold', signals: signals.length, stillWorking: 0, isAuditOk: true, canceledAtStop: 1 });
+      expect(summary.bars).toBeGreaterThanOrEqual(1);
+      expect(summary.position).toBeGreaterThan(0);
+    } finally {
+      await models.close();
+    }
+  });
+
+  it('refuses a model-driven strategy without a model registry before opening anything', () => {
+    expect(
+      () =>
+        new PaperSession({
+          dataDir,
+          scheduler,
+          symbol: 'BTC/USDT',
+          strategy: 'hybrid',
+          params: {},
+          timeframe: '1m',
+          sizing: { kind: 'fixed-notional', notional: 1000 },
+          protection: {},
+          seed: 1,
+        }),
+    ).toThrow(/needs a model registry/);
+    expect(existsSync(join(dataDir, 'ledger.db'))).toBe(false);
+  });
+});
