@@ -49,7 +49,7 @@ export class Portfolio {
   private readonly seenFillIds = new Set<string>();
   private realisedTotal = 0;
   private feesTotal = 0;
-  /** Quote cash reserved by working buy orders (and margin for sells), maintained by the order manager. */
+  /** Quote cash reserved by working buy orders (and margin for sells that open shorts); the trading service keeps it (execution/cash-reservations.ts). */
   reservedCash = 0;
   lastUpdateMs = 0;
 
