@@ -1,24 +1,14 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { expect, it } from 'vitest';
+
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 import { describeWithData, testDataPath } from '../support/test-data.ts';
 
 describeWithData('Backtest lab in Chromium against vantage serve', () => {
-  let serve: ServeHandle;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    serve = await startServe();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
-  });
+  const app = useServeAndBrowser();
 
   it('runs an SMA crossover on real ORCL daily bars; metrics and trades appear; a trade moves the chart', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('data-manager');
     await page.getByTestId('import-file').setInputFiles(testDataPath('backtrader', 'orcl-1995-2014.txt'));
     await page.getByTestId('import-venue').fill('yahoo');

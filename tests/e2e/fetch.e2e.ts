@@ -1,30 +1,25 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 import { describeWithData, testDataPath } from '../support/test-data.ts';
 import { BinanceTestServer } from '../binance-server/server.ts';
 import { loadCandleRows } from '../binance-server/recording.ts';
 
 describeWithData('Data manager: fetch from a venue (local Binance server)', () => {
   let venue: BinanceTestServer;
-  let serve: ServeHandle;
-  let browser: Browser;
 
   beforeAll(async () => {
     const candles = loadCandleRows(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'));
     venue = await new BinanceTestServer({ candles: new Map([['BTCUSDT 5m', candles]]) }).start();
-    serve = await startServe({ env: { VANTAGE_VENUE_URL_BINANCE: venue.httpUrl } });
-    browser = await launchBrowser();
   });
   afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
     await venue?.close();
   });
+  // Registered after the venue's hooks: starts once the venue listens, stops before it closes.
+  const app = useServeAndBrowser(() => ({ env: { VANTAGE_VENUE_URL_BINANCE: venue.httpUrl } }));
 
   it('downloads a range with progress and lists the stored series', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('data-manager');
     await page.getByTestId('fetch-venue').fill('binance');
     await page.getByTestId('fetch-symbol').fill('BTC/USDT');

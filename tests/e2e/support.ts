@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -101,4 +102,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(OUTPUT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: false });
   return path;
+}
+
+/**
+ * One `vantage serve` (own temp data folder and port) and one Chromium for a describe block:
+ * started before its tests, stopped after. `options` may be a function when it needs values that
+ * exist only once other beforeAll hooks ran (e.g. a local venue's URL).
+ */
+export function useServeAndBrowser(
+  options: Parameters<typeof startServe>[0] | (() => Parameters<typeof startServe>[0]) = {},
+): { readonly serve: ServeHandle; readonly browser: Browser } {
+  const handles = {} as { serve: ServeHandle; browser: Browser };
+  beforeAll(async () => {
+    handles.serve = await startServe(typeof options === 'function' ? options() : options);
+    handles.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await handles.browser?.close();
+    await handles.serve?.stop();
+  });
+  return handles;
 }

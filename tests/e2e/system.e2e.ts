@@ -1,27 +1,16 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { Browser } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 
 describe('the app in Chromium against vantage serve', () => {
-  let serve: ServeHandle;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    serve = await startServe();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
-  });
+  const app = useServeAndBrowser();
 
   it('shows the real engine values in the System panel', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('system');
     await expect.poll(() => page.getByTestId('system-state').textContent()).toBe('ready');
-    expect(await page.getByTestId('system-data-dir').textContent()).toBe(serve.dataDir);
+    expect(await page.getByTestId('system-data-dir').textContent()).toBe(app.serve.dataDir);
     expect(await page.getByTestId('system-node-version').textContent()).toMatch(/^24\./);
     expect(await page.getByTestId('system-ort-version').textContent()).toBe('1.30.0');
     expect(await page.getByTestId('system-provider').textContent()).toBe('cpu');
@@ -40,7 +29,7 @@ describe('the app in Chromium against vantage serve', () => {
   });
 
   it('exposes no require or process globals to the page', async () => {
-    const { page } = await openApp(browser, serve.url);
+    const { page } = await openApp(app.browser, app.serve.url);
     const globals = await page.evaluate(() => ({
       require: typeof (globalThis as Record<string, unknown>).require,
       process: typeof (globalThis as Record<string, unknown>).process,
@@ -50,7 +39,7 @@ describe('the app in Chromium against vantage serve', () => {
   });
 
   it('keeps the panel layout across a reload', async () => {
-    const { page } = await openApp(browser, serve.url);
+    const { page } = await openApp(app.browser, app.serve.url);
     const saved = await page.evaluate(() => localStorage.getItem('vantage.layout.v1'));
     expect(saved).toContain('system');
     await page.reload();
@@ -75,12 +64,12 @@ describe('the app in Chromium against vantage serve', () => {
   });
 
   it('refuses a page load or a WebSocket without the token', async () => {
-    const base = `http://127.0.0.1:${serve.port}`;
+    const base = `http://127.0.0.1:${app.serve.port}`;
     expect((await fetch(`${base}/`)).status).toBe(401);
     expect((await fetch(`${base}/?token=wrong`)).status).toBe(401);
-    expect((await fetch(`${base}/?token=${serve.token}`)).status).toBe(200);
+    expect((await fetch(`${base}/?token=${app.serve.token}`)).status).toBe(200);
     const outcome = await new Promise<string>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${serve.port}/ws`);
+      const ws = new WebSocket(`ws://127.0.0.1:${app.serve.port}/ws`);
       ws.on('open', () => resolve('open'));
       ws.on('error', () => resolve('refused'));
       ws.on('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
@@ -89,7 +78,7 @@ describe('the app in Chromium against vantage serve', () => {
   });
 
   it('validates WebSocket requests like every other host', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${serve.port}/ws?token=${serve.token}`);
+    const ws = new WebSocket(`ws://127.0.0.1:${app.serve.port}/ws?token=${app.serve.token}`);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

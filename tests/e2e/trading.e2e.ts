@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 
 async function lastPrice(page: Page): Promise<number> {
   await expect.poll(async () => Number((await page.getByTestId('ticket-last-price').textContent())?.replace(/[^\d.]/g, '')), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -13,20 +13,10 @@ async function showPanel(page: Page, id: string): Promise<void> {
 }
 
 describe('paper trading in Chromium against vantage serve', () => {
-  let serve: ServeHandle;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    serve = await startServe();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
-  });
+  const app = useServeAndBrowser();
 
   it('submits a paper order that fills, updates blotter and positions, and its chart marker opens its audit record', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await showPanel(page, 'order-ticket');
     await lastPrice(page);
     await page.getByTestId('ticket-side-buy').click();
@@ -55,7 +45,7 @@ describe('paper trading in Chromium against vantage serve', () => {
   });
 
   it('rejects an order outside the 2% price band and shows why', async () => {
-    const { page } = await openApp(browser, serve.url);
+    const { page } = await openApp(app.browser, app.serve.url);
     await showPanel(page, 'order-ticket');
     const price = await lastPrice(page);
     await page.getByTestId('ticket-side-buy').click();
@@ -69,7 +59,7 @@ describe('paper trading in Chromium against vantage serve', () => {
   });
 
   it('kill switch cancels working orders and halts trading', async () => {
-    const { page } = await openApp(browser, serve.url);
+    const { page } = await openApp(app.browser, app.serve.url);
     await showPanel(page, 'order-ticket');
     const price = await lastPrice(page);
     await page.getByTestId('ticket-side-buy').click();

@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import type { Page } from 'playwright-core';
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 import { describeWithData, testDataPath } from '../support/test-data.ts';
 
 /** The panel that holds the Train section. */
@@ -23,20 +23,10 @@ async function waitForProgress(page: Page): Promise<void> {
 }
 
 describeWithData('Model manager: train a model from the app', () => {
-  let serve: ServeHandle;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    serve = await startServe();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
-  });
+  const app = useServeAndBrowser();
 
   it('imports the Binance 5m file, trains a small model with progress, shows its out-of-sample result, and cancels another', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('data-manager');
     await page.getByTestId('import-file').setInputFiles(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'));
     await page.getByTestId('import-venue').fill('binance');
@@ -62,7 +52,7 @@ describeWithData('Model manager: train a model from the app', () => {
     expect(auc).toBeGreaterThan(0.3);
     expect(auc).toBeLessThan(0.7);
     expect(await page.getByTestId('train-result').textContent()).toMatch(/walk-forward over 2 folds/);
-    expect(readdirSync(join(serve.dataDir, 'models')).sort()).toEqual(['btc-5m-app.card.json', 'btc-5m-app.onnx']);
+    expect(readdirSync(join(app.serve.dataDir, 'models')).sort()).toEqual(['btc-5m-app.card.json', 'btc-5m-app.onnx']);
     // The Model manager lists the new model as a user model straight away.
     await expect.poll(() => page.getByTestId('model-row-btc-5m-app').textContent(), { timeout: 10_000 }).toMatch(/user/);
     await screenshot(page, 'training-result');
@@ -76,7 +66,7 @@ describeWithData('Model manager: train a model from the app', () => {
     await page.getByTestId('train-cancel').click();
     await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 30_000 }).toBe('cancelled');
     expect(await page.getByTestId('train-message').textContent()).toMatch(/nothing was saved/);
-    expect(existsSync(join(serve.dataDir, 'models', 'cancelled-model.onnx'))).toBe(false);
+    expect(existsSync(join(app.serve.dataDir, 'models', 'cancelled-model.onnx'))).toBe(false);
     expect(problems.pageErrors).toEqual([]);
   });
 });

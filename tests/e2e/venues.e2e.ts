@@ -1,15 +1,12 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 import { describeWithData, testDataPath } from '../support/test-data.ts';
 import { BinanceTestServer, type CandleRow } from '../binance-server/server.ts';
 import { loadCandleRows, loadRecording, type Recording } from '../binance-server/recording.ts';
 
 describeWithData('Watchlist: connect a live venue (local Binance server fed by a real recording)', () => {
   let venue: BinanceTestServer;
-  let serve: ServeHandle;
-  let browser: Browser;
   let recording: Recording;
   let minuteBars: CandleRow[];
 
@@ -20,17 +17,15 @@ describeWithData('Watchlist: connect a live venue (local Binance server fed by a
     const endMs = Math.floor(Date.now() / 60_000) * 60_000 + 5 * 60_000;
     minuteBars = rows.map((r, i) => [endMs - (rows.length - i) * 60_000, r[1], r[2], r[3], r[4], r[5]]);
     venue = await new BinanceTestServer({ recordings: [recording], candles: new Map([['BTCUSDT 1m', minuteBars]]) }).start();
-    serve = await startServe({ env: { VANTAGE_VENUE_URL_BINANCE: venue.httpUrl } });
-    browser = await launchBrowser();
   });
   afterAll(async () => {
-    await browser?.close();
-    await serve?.stop();
     await venue?.close();
   });
+  // Registered after the venue's hooks: starts once the venue listens, stops before it closes.
+  const app = useServeAndBrowser(() => ({ env: { VANTAGE_VENUE_URL_BINANCE: venue.httpUrl } }));
 
   it('a typo in a symbol is refused with the reason; a good symbol streams into the watchlist and the chart', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
+    const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('watchlist');
     await page.getByTestId('venue-open').click();
     await page.getByTestId('venue-id').fill('binance');
