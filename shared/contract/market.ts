@@ -1,22 +1,14 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { epochMsField, symbolField, timeframeField, venueField } from './fields.ts';
 import { FEED_STATES, TIMEFRAMES } from '../market.ts';
 
 /** Market data channels: symbols and tickers, candle history, stored series, import, feed health. */
 
-const venue = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
-const symbol = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const timeframe = z.enum(TIMEFRAMES);
-/** Epoch ms within years 1970..2200. */
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = venueField;
+const symbol = symbolField;
+const timeframe = timeframeField;
+const epochMs = epochMsField;
 
 export const candleSchema = z.object({
   time: z.number(),
@@ -69,7 +61,7 @@ export const MAX_IMPORT_CONTENT_CHARS = 64 * 1024 * 1024;
 
 /** A column of a candles reply: a Float64Array of at most MAX_CANDLES_PER_REQUEST finite values. */
 const candleColumn = z
-  .instanceof(Float64Array, { message: 'expected a Float64Array column' })
+  .custom<Float64Array>((v) => v instanceof Float64Array, { message: 'expected a Float64Array column' })
   .refine((a) => a.length <= MAX_CANDLES_PER_REQUEST, {
     message: `more than ${MAX_CANDLES_PER_REQUEST} bars in one reply`,
   })

@@ -562,6 +562,8 @@ export class DemoVenue implements MarketFeed {
     symbols?: readonly DemoSymbol[];
     bookIntervalMs?: number;
     startMs?: number;
+    /** Start prices by symbol (e.g. the last stored close, so a restart continues the market). */
+    startPrices?: Readonly<Record<string, number>>;
   }) {
     this.scheduler = options.scheduler;
     this.market = new DemoMarket({
@@ -569,6 +571,7 @@ export class DemoVenue implements MarketFeed {
       startMs: options.startMs ?? options.scheduler.nowMs(),
       ...(options.symbols ? { symbols: options.symbols } : {}),
       ...(options.bookIntervalMs ? { bookIntervalMs: options.bookIntervalMs } : {}),
+      ...(options.startPrices ? { startPrices: options.startPrices } : {}),
     });
     this.market.symbols.forEach((s, i) => this.indexBySymbol.set(s.symbol, i));
     this.monitor = new FeedHealthMonitor({

@@ -3,7 +3,9 @@ import type { Handlers } from '../host.ts';
 import { appError, AppErrorException } from '../../../shared/errors.ts';
 import { CandleStore } from './candle-store.ts';
 import { CandleReader } from './candle-reader.ts';
-import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory } from './demo-venue.ts';
+import { DemoVenue, DEFAULT_DEMO_SYMBOLS, generateDemoHistory, type DemoSymbol } from './demo-venue.ts';
+import { LiveBarRecorder } from './live-bar-recorder.ts';
+import { TIMEFRAME_MS, emptyCandleColumns, type CandleColumns } from '../../../shared/market.ts';
 import { MarketHub } from './market-hub.ts';
 import { importCandles } from './import.ts';
 import { ReplayFeed } from './replay.ts';
@@ -21,6 +23,41 @@ export const MARKET_DEMO_SERVICE = 'market.demo';
 export const MARKET_READER_SERVICE = 'market.reader';
 
 /**
+ * The demo venue's 1m history for a symbol: the bars recorded by earlier sessions (market.db)
+ * within the last DEMO_HISTORY_DAYS, preceded by generated bars that end at the first recorded
+ * open. Without recorded bars: generated bars ending at the symbol's initial price. The live
+ * market continues from the last close (returned as startPrice); while the app was closed, no
+ * bars exist (the chart shows that time as absent rather than inventing it).
+ */
+export function composeDemoHistory(
+  spec: DemoSymbol,
+  seed: number,
+  startMs: number,
+  store: CandleStore | null,
+): { history: CandleColumns; startPrice: number } {
+  const minute = TIMEFRAME_MS['1m'];
+  const barCount = DEMO_HISTORY_DAYS * 1440;
+  const endOpenMs = Math.floor(startMs / minute) * minute;
+  const firstOpenMs = endOpenMs - barCount * minute;
+  const recorded = store
+    ? store.query({ venue: 'demo', symbol: spec.symbol, timeframe: '1m' }, { fromMs: firstOpenMs, toMs: endOpenMs })
+    : emptyCandleColumns(0);
+  const n = recorded.time.length;
+  if (n === 0) return { history: generateDemoHistory(spec, seed, startMs, barCount), startPrice: spec.initialPrice };
+  const beforeCount = Math.round((recorded.time[0]! - firstOpenMs) / minute);
+  const before =
+    beforeCount > 0
+      ? generateDemoHistory({ ...spec, initialPrice: recorded.open[0]! }, seed, recorded.time[0]!, beforeCount)
+      : emptyCandleColumns(0);
+  const history = emptyCandleColumns(beforeCount + n);
+  for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
+    history[f].set(before[f]);
+    history[f].set(recorded[f], before.time.length);
+  }
+  return { history, startPrice: recorded.close[n - 1]! };
+}
+
+/**
  * The 'market' engine module: history store (market.db), the live market hub with the demo venue
  * connected by default (options.demo === false leaves it off; options.demoSeed picks the market),
  * and the market:* channels and streams.
@@ -31,10 +68,22 @@ export const marketModule: EngineModule = {
     const { scheduler, bus, logger } = context;
     const store = context.marketDb ? new CandleStore(context.marketDb.db) : null;
     const reader = context.marketDb ? new CandleReader(context.marketDb.path) : null;
+    // Closed bars of live feeds go to market.db (not the replay venue's: they come from there).
+    const recorder = store
+      ? new LiveBarRecorder({
+          store,
+          scheduler,
+          onError: (err, barCount) =>
+            logger.error({ err, barCount }, 'could not store closed live bars in market.db; they were dropped'),
+        })
+      : null;
     const hub = new MarketHub({
       scheduler,
       onBars: (updates) => {
-        for (const u of updates) bus.publish('market:bar', u);
+        for (const u of updates) {
+          bus.publish('market:bar', u);
+          if (u.isClosed && recorder && u.venue !== 'replay') recorder.record(u.venue, u.symbol, u.timeframe, u.bar);
+        }
       },
       onTickers: (tickers) => bus.publish('market:ticks', { tickers }),
       onHealth: (feeds) => bus.publish('market:health', { feeds }),
@@ -47,13 +96,10 @@ export const marketModule: EngineModule = {
       const rawSeed = context.options.demoSeed;
       const seed = typeof rawSeed === 'number' && Number.isSafeInteger(rawSeed) ? rawSeed : DEFAULT_DEMO_SEED;
       const startMs = scheduler.nowMs();
-      const demo = new DemoVenue({ scheduler, seed, startMs });
-      hub.addFeed(demo, {
-        history: (symbol) => {
-          const spec = DEFAULT_DEMO_SYMBOLS.find((s) => s.symbol === symbol);
-          return spec ? generateDemoHistory(spec, seed, startMs, DEMO_HISTORY_DAYS * 1440) : null;
-        },
-      });
+      const histories = new Map(DEFAULT_DEMO_SYMBOLS.map((spec) => [spec.symbol, composeDemoHistory(spec, seed, startMs, store)]));
+      const startPrices = Object.fromEntries([...histories].map(([symbol, h]) => [symbol, h.startPrice]));
+      const demo = new DemoVenue({ scheduler, seed, startMs, startPrices });
+      hub.addFeed(demo, { history: (symbol) => histories.get(symbol)?.history ?? null });
       demo.start();
       context.services.set(MARKET_DEMO_SERVICE, demo);
       logger.info({ seed, symbols: demo.symbols() }, 'demo venue started');
@@ -211,7 +257,10 @@ export const marketModule: EngineModule = {
     return {
       handlers,
       async stop() {
+        // Bars that closed since the hub's last publish, then everything queued, into market.db.
+        hub.flush();
         await hub.stop();
+        recorder?.stop();
         await reader?.close();
       },
     };
