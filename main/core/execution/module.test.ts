@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Engine } from '../engine.ts';
-import { Dispatcher } from '../host.ts';
+import { join } from 'node:path';
+import type { Engine } from '../engine.ts';
+import type { Dispatcher } from '../host.ts';
 import { ManualScheduler } from '../clock.ts';
-import { SeededRandom } from '../random.ts';
 import { marketModule } from '../data/module.ts';
 import { tradingModule } from './module.ts';
+import { ManualDriver, startTestEngine } from './test-support/manual-driver.ts';
 import type { RequestChannel, ResponseOf } from '../../../shared/contract/index.ts';
 import type { AppError } from '../../../shared/errors.ts';
 
@@ -18,51 +18,20 @@ let scheduler: ManualScheduler;
 let dispatcher: Dispatcher;
 const published: { stream: string; payload: unknown }[] = [];
 
-/** Lets the engine work: microtasks, then 1 ms of scheduler time, until the promise settles. */
-async function drive<T>(promise: Promise<T>): Promise<T> {
-  let isDone = false;
-  void promise.then(
-    () => (isDone = true),
-    () => (isDone = true),
-  );
-  for (let i = 0; i < 100_000 && !isDone; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-    scheduler.advance(1);
-  }
-  return promise;
-}
-
-async function ok<C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> {
-  const reply = await drive(dispatcher.dispatch(channel, payload, { origin: 'test' }));
-  if (!reply.ok) throw new Error(`${channel} failed: ${reply.error.code} ${reply.error.message}`);
-  return reply.value as ResponseOf<C>;
-}
-
-async function fail(channel: RequestChannel, payload: unknown): Promise<AppError> {
-  const reply = await drive(dispatcher.dispatch(channel, payload, { origin: 'test' }));
-  if (reply.ok) throw new Error(`${channel} unexpectedly succeeded`);
-  return reply.error;
-}
+let driver: ManualDriver;
+const drive = <T>(promise: Promise<T>): Promise<T> => driver.drive(promise);
+const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> => driver.ok(channel, payload);
+const fail = (channel: RequestChannel, payload: unknown): Promise<AppError> => driver.fail(channel, payload);
 
 async function startEngine(): Promise<void> {
-  engine = new Engine({
-    dataDir,
-    resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'),
-    version: '0.0.0-test',
-    scheduler,
-    random: new SeededRandom(3),
-    modules: [marketModule, tradingModule],
-    moduleOptions: { demoSeed: 77 },
-  });
-  engine.bus.listen((stream, payload) => published.push({ stream, payload }));
-  await drive(engine.start());
-  dispatcher = new Dispatcher({ handlers: engine.handlerTable() });
+  ({ engine, dispatcher } = await startTestEngine({ dataDir, driver, scheduler, modules: [marketModule, tradingModule], published }));
   scheduler.advance(2000); // books arrive
 }
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'vantage-trading-module-'));
   scheduler = new ManualScheduler(T0);
+  driver = new ManualDriver(scheduler, () => dispatcher);
   published.length = 0;
   await startEngine();
 });

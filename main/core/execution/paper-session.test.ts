@@ -6,6 +6,7 @@ import { ManualScheduler } from '../clock.ts';
 import { ModelRegistry } from '../models/registry.ts';
 import { DEFAULT_MODEL } from '../models/module.ts';
 import { PaperSession } from './paper-session.ts';
+import { ManualDriver } from './test-support/manual-driver.ts';
 import type { Signal } from '../../../shared/contract/strategies.ts';
 
 /**
@@ -17,34 +18,14 @@ import type { Signal } from '../../../shared/contract/strategies.ts';
 const T0 = Date.UTC(2026, 0, 5, 9, 30, 10);
 let dataDir: string;
 let scheduler: ManualScheduler;
+let driver: ManualDriver;
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'vantage-paper-session-'));
   scheduler = new ManualScheduler(T0);
+  driver = new ManualDriver(scheduler);
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
-
-async function runUntil(cond: () => boolean, maxMs: number, stepMs = 50): Promise<void> {
-  const endMs = scheduler.nowMs() + maxMs;
-  while (!cond()) {
-    if (scheduler.nowMs() >= endMs) throw new Error(`condition not met within ${maxMs} ms of market time`);
-    await new Promise<void>((r) => setImmediate(r));
-    scheduler.advance(stepMs);
-  }
-}
-
-async function drive<T>(promise: Promise<T>): Promise<T> {
-  let isDone = false;
-  void promise.then(
-    () => (isDone = true),
-    () => (isDone = true),
-  );
-  while (!isDone) {
-    await new Promise<void>((r) => setImmediate(r));
-    scheduler.advance(1);
-  }
-  return promise;
-}
 
 describe('headless paper session (vantage run)', () => {
   it('runs model-threshold on the default model: warmed-up features give a prediction on the first bar, the signal is audited with the model, and stop cancels the protective order', async () => {
@@ -65,15 +46,15 @@ describe('headless paper session (vantage run)', () => {
       onSignal: (s) => signals.push(s),
     });
     try {
-      await drive(session.start());
+      await driver.drive(session.start());
       // The first whole bar closes within two minutes; with features warm it already has a prediction.
-      await runUntil(() => signals.some((s) => s.role === 'protective'), 3 * 60_000);
+      await driver.runUntil(() => signals.some((s) => s.role === 'protective'), 3 * 60_000);
       const entry = signals.find((s) => s.role === 'entry')!;
       expect(entry).toMatchObject({ strategyId: 'model-threshold', outcome: 'sent', side: 'buy' });
       expect(entry.prediction?.model.name).toBe(DEFAULT_MODEL);
       const detail = session.strategies.signal(entry.signalId);
       expect(detail.explanation?.method).toBe('tree-shap');
-      const summary = await drive(session.stop());
+      const summary = await driver.drive(session.stop());
       expect(summary).toMatchObject({ strategy: 'model-threshold', signals: signals.length, stillWorking: 0, isAuditOk: true, canceledAtStop: 1 });
       expect(summary.bars).toBeGreaterThanOrEqual(1);
       expect(summary.position).toBeGreaterThan(0);

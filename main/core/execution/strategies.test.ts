@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Engine } from '../engine.ts';
-import { Dispatcher } from '../host.ts';
+import { join } from 'node:path';
+import type { Engine } from '../engine.ts';
+import type { Dispatcher } from '../host.ts';
 import { ManualScheduler } from '../clock.ts';
-import { SeededRandom } from '../random.ts';
 import type { EngineModule } from '../module.ts';
 import { marketModule } from '../data/module.ts';
 import { modelsModule } from '../models/module.ts';
 import { tradingModule } from './module.ts';
+import { ManualDriver, startTestEngine } from './test-support/manual-driver.ts';
 import type { RequestChannel, ResponseOf } from '../../../shared/contract/index.ts';
 import type { AppError } from '../../../shared/errors.ts';
 import type { Signal, StrategyInstance } from '../../../shared/contract/strategies.ts';
@@ -27,58 +27,18 @@ let scheduler: ManualScheduler;
 let dispatcher: Dispatcher;
 const published: { stream: string; payload: unknown }[] = [];
 
-/** Lets the engine work: microtasks, then stepMs of scheduler time, until the promise settles. */
-async function drive<T>(promise: Promise<T>, stepMs = 1): Promise<T> {
-  let isDone = false;
-  void promise.then(
-    () => (isDone = true),
-    () => (isDone = true),
-  );
-  for (let i = 0; i < 100_000 && !isDone; i++) {
-    await new Promise<void>((r) => setImmediate(r));
-    scheduler.advance(stepMs);
-  }
-  return promise;
-}
-
-/** Runs the market until cond holds (at most maxMs of market time); model runs on a worker get real time. */
-async function runUntil(cond: () => boolean, maxMs: number, stepMs = 50): Promise<void> {
-  const endMs = scheduler.nowMs() + maxMs;
-  while (!cond()) {
-    if (scheduler.nowMs() >= endMs) throw new Error(`condition not met within ${maxMs} ms of market time`);
-    await new Promise<void>((r) => setImmediate(r));
-    scheduler.advance(stepMs);
-  }
-}
-
-async function ok<C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> {
-  const reply = await drive(dispatcher.dispatch(channel, payload, { origin: 'test' }));
-  if (!reply.ok) throw new Error(`${channel} failed: ${reply.error.code} ${reply.error.message}`);
-  return reply.value as ResponseOf<C>;
-}
-
-async function fail(channel: RequestChannel, payload: unknown): Promise<AppError> {
-  const reply = await drive(dispatcher.dispatch(channel, payload, { origin: 'test' }));
-  if (reply.ok) throw new Error(`${channel} unexpectedly succeeded`);
-  return reply.error;
-}
+let driver: ManualDriver;
+const drive = <T>(promise: Promise<T>): Promise<T> => driver.drive(promise);
+const runUntil = (cond: () => boolean, maxMs: number, stepMs?: number): Promise<void> => driver.runUntil(cond, maxMs, stepMs);
+const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> => driver.ok(channel, payload);
+const fail = (channel: RequestChannel, payload: unknown): Promise<AppError> => driver.fail(channel, payload);
 
 async function startEngine(modules: EngineModule[]): Promise<void> {
   dataDir = mkdtempSync(join(tmpdir(), 'vantage-strategies-'));
   scheduler = new ManualScheduler(T0);
+  driver = new ManualDriver(scheduler, () => dispatcher);
   published.length = 0;
-  engine = new Engine({
-    dataDir,
-    resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'),
-    version: '0.0.0-test',
-    scheduler,
-    random: new SeededRandom(3),
-    modules,
-    moduleOptions: { demoSeed: 77, forceCpu: true },
-  });
-  engine.bus.listen((stream, payload) => published.push({ stream, payload }));
-  await drive(engine.start());
-  dispatcher = new Dispatcher({ handlers: engine.handlerTable() });
+  ({ engine, dispatcher } = await startTestEngine({ dataDir, driver, scheduler, modules, published }));
   scheduler.advance(2000); // books arrive
 }
 
