@@ -8,6 +8,8 @@ import { DEFAULT_MODEL } from '../models/module.ts';
 import { PaperSession } from './paper-session.ts';
 import { ManualDriver } from './test-support/manual-driver.ts';
 import type { Signal } from '../../../shared/contract/strategies.ts';
+import type { Alert } from '../../../shared/contract/trading.ts';
+import type { ModelSource } from '../strategy/live-model.ts';
 
 /**
  * `vantage run` in-process (the CLI tests run it as a child process): the headless session goes
@@ -80,4 +82,37 @@ describe('headless paper session (vantage run)', () => {
     ).toThrow(/needs a model registry/);
     expect(existsSync(join(dataDir, 'ledger.db'))).toBe(false);
   });
+
+  it('a strategy whose model fails at inference stops as failed, says why, raises an alert and is audited', async () => {
+    const registry = new ModelRegistry({ resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'), dataDir, forceCpu: true });
+    // The real card and file, but a session whose runs fail (as a crashed inference worker would).
+    const broken: ModelSource = {
+      entry: (name) => registry.entry(name),
+      load: () => Promise.resolve({ runAll: () => Promise.reject(new Error('inference worker exited')) } as unknown as Awaited<ReturnType<ModelSource['load']>>),
+    };
+    const alerts: Alert[] = [];
+    const session = new PaperSession({
+      dataDir,
+      scheduler,
+      symbol: 'BTC/USDT',
+      strategy: 'model-threshold',
+      params: {},
+      timeframe: '1m',
+      sizing: { kind: 'fixed-notional', notional: 1000 },
+      protection: {},
+      seed: 11,
+      models: broken,
+      model: DEFAULT_MODEL,
+      onAlert: (a) => alerts.push(a),
+    });
+    await driver.drive(session.start());
+    await driver.runUntil(() => session.strategies.instance('model-threshold')?.state === 'failed', 3 * 60_000);
+    expect(session.strategies.instance('model-threshold')).toMatchObject({ state: 'failed', stopReason: 'inference worker exited', signals: 0 });
+    expect(alerts.some((a) => a.kind === 'strategy-error' && /inference worker exited/.test(a.message))).toBe(true);
+    const failed = session.service.audit.query({ type: 'strategy.failed', limit: 10 });
+    expect(failed.map((r) => r.payload)).toEqual([expect.objectContaining({ strategyId: 'model-threshold', reason: 'inference worker exited' })]);
+    const summary = await driver.drive(session.stop());
+    expect(summary).toMatchObject({ isAuditOk: true, stillWorking: 0 });
+  });
 });
+

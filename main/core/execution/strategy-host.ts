@@ -143,9 +143,6 @@ export class StrategyHost {
     if (this.service.risk.isHalted('kill-switch')) {
       throw appError('TRADING_HALTED', 'The kill switch is engaged: release it (Risk dashboard) before starting a strategy.');
     }
-    if (request.strategyId !== undefined && this.instances.get(request.strategyId)?.info.state === 'running') {
-      throw appError('STRATEGY_INVALID', `Strategy id '${request.strategyId}' is already running.`);
-    }
     let model: LiveModel | null = null;
     if (info.isModelDriven) {
       const models = this.options.models?.() ?? null;
@@ -157,6 +154,13 @@ export class StrategyHost {
       throw appError('STRATEGY_INVALID', `${request.builtin} does not read a model; leave 'model' out.`);
     }
 
+    // Loading a model takes a while: the kill switch may have been engaged meanwhile.
+    if (this.service.risk.isHalted('kill-switch')) {
+      throw appError('TRADING_HALTED', 'The kill switch was engaged while the strategy was starting; it was not started.');
+    }
+    if (request.strategyId !== undefined && this.instances.get(request.strategyId)?.info.state === 'running') {
+      throw appError('STRATEGY_INVALID', `Strategy id '${request.strategyId}' is already running.`);
+    }
     const strategyId = request.strategyId ?? this.makeInstanceId(request.builtin, request.symbol);
     const timeframeMs = TIMEFRAME_MS[request.timeframe];
     const engine = new StrategyEngine({ orderManager: this.service.orders, portfolio: this.service.portfolio, clock: this.scheduler });
