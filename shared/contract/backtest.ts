@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { epochMsField, symbolField, venueField } from './fields.ts';
 import { TIMEFRAMES } from '../market.ts';
 import { riskLimitsPatchSchema } from './trading.ts';
 
@@ -11,9 +12,9 @@ import { riskLimitsPatchSchema } from './trading.ts';
  */
 
 const name = z.string().min(1).max(64);
-const venue = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
-const symbol = z.string().min(1).max(64).regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = venueField;
+const symbol = symbolField;
+const epochMs = epochMsField;
 const paramValue = z.union([z.number().finite(), z.string().max(4000)]);
 
 export const sizingSchema = z.discriminatedUnion('kind', [

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { ccxtVenueField, epochMsField, symbolField } from './fields.ts';
 import { TIMEFRAMES } from '../market.ts';
 
 /** Downloading candle history from a venue into market.db, as jobs with progress and cancel. */
 
-const venue = z.string().min(1).max(32).regex(/^[a-z0-9]+$/, 'a ccxt exchange id such as binance');
-const symbol = z.string().min(1).max(64).regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = ccxtVenueField;
+const symbol = symbolField;
+const epochMs = epochMsField;
 const jobId = z.string().min(1).max(64);
 
 export const fetchJobSchema = z.object({

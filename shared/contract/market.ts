@@ -1,22 +1,14 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
-import { FEED_STATES, TIMEFRAMES } from '../market.ts';
+import { epochMsField, symbolField, timeframeField, venueField } from './fields.ts';
+import { FEED_STATES } from '../market.ts';
 
 /** Market data channels: symbols and tickers, candle history, stored series, import, feed health. */
 
-const venue = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
-const symbol = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const timeframe = z.enum(TIMEFRAMES);
-/** Epoch ms within years 1970..2200. */
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = venueField;
+const symbol = symbolField;
+const timeframe = timeframeField;
+const epochMs = epochMsField;
 
 export const candleSchema = z.object({
   time: z.number(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
-import { TIMEFRAMES } from '../market.ts';
+import { epochMsField, symbolField, timeframeField, venueField } from './fields.ts';
 import { appErrorSchema } from '../errors.ts';
 
 /** Local model runtime: registry, load/unload, import, verify, predictions over a chart, explanations. */
@@ -10,18 +10,10 @@ const modelName = z
   .min(1)
   .max(64)
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, . _ -');
-const venue = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
-const symbol = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const timeframe = z.enum(TIMEFRAMES);
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = venueField;
+const symbol = symbolField;
+const timeframe = timeframeField;
+const epochMs = epochMsField;
 
 /** Imports travel inside one IPC message (4 MiB): ONNX files up to ~2.2 MB here; larger ones via `vantage models import`. */
 export const MAX_IMPORT_ONNX_BASE64 = 3_000_000;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { symbolField } from './fields.ts';
 import { protectionSchema, sizingSchema } from './backtest.ts';
 import { explanationSchema } from './models.ts';
 import { riskVerdictSchema } from './trading.ts';
@@ -13,7 +14,7 @@ import { TIMEFRAMES } from '../market.ts';
  * in `vantage run` and the backtester.
  */
 
-const symbol = z.string().min(1).max(40).regex(/^[A-Za-z0-9._:/-]+$/);
+const symbol = symbolField;
 const instanceId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/);
 const builtinId = z.string().min(1).max(64).regex(/^[a-z0-9-]+$/);
 const paramValue = z.union([z.number().finite(), z.string().max(500), z.boolean()]);

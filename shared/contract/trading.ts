@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { symbolField } from './fields.ts';
 import { ORDER_SIDES, ORDER_STATES, ORDER_TYPES, TIME_IN_FORCE } from '../trading.ts';
 
-const symbol = z.string().min(1).max(40).regex(/^[A-Za-z0-9._:/-]+$/);
+const symbol = symbolField;
 const id = z.string().min(1).max(64);
 const positive = z.number().finite().positive();
 const percent = z.number().finite().positive().max(10_000);

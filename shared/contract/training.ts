@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { ccxtVenueField, epochMsField, symbolField } from './fields.ts';
 import { TIMEFRAMES } from '../market.ts';
 
 /**
@@ -9,9 +10,9 @@ import { TIMEFRAMES } from '../market.ts';
  * folder (<dataDir>/models) where the model registry finds it. The limits match `vantage train`.
  */
 
-const venue = z.string().min(1).max(32).regex(/^[a-z0-9]+$/, 'a venue id such as binance');
-const symbol = z.string().min(1).max(64).regex(/^[A-Za-z0-9_./:-]+$/, 'letters, digits, _ . / : - only');
-const epochMs = z.number().int().min(0).max(7_258_118_400_000);
+const venue = ccxtVenueField;
+const symbol = symbolField;
+const epochMs = epochMsField;
 const jobId = z.string().min(1).max(64);
 
 /** Model names become file names: the same rule as `vantage train --name`. */

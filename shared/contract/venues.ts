@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRequests, defineStreams } from './define.ts';
+import { ccxtVenueField } from './fields.ts';
 import { FEED_STATES } from '../market.ts';
 
 /**
@@ -8,11 +9,7 @@ import { FEED_STATES } from '../market.ts';
  * the next start. Public data needs no API keys.
  */
 
-const venueId = z
-  .string()
-  .min(1)
-  .max(32)
-  .regex(/^[a-z0-9]+$/, 'a ccxt exchange id: lower-case letters and digits (binance, kraken, coinbase)');
+const venueId = ccxtVenueField;
 const symbol = z
   .string()
   .min(3)
