@@ -336,6 +336,31 @@ describe('backtester', () => {
     expect(run.decisions.filter((d) => d.outcome === 'risk-rejected').every((d) => d.message!.includes('order-rate-global'))).toBe(true);
   });
 
+  it('applies a duplicate-order window per strategy: two strategies may send the same order on the same bar, one strategy not twice', async () => {
+    const bars = barsFromCloses([1, 1, 1, 2, 3]);
+    const series = [{ symbol: 'AAA/USD', bars }];
+    const risk = { duplicateWindowMs: 60_000 };
+    const strategies = ['a', 'b'].map((strategyId) => ({ strategyId, symbol: 'AAA/USD', strategy: scripted({ enterAt: [2] }), sizing: QTY }));
+    const pair = await runBacktest({ series, strategies, fill: fill(), cash: 1_000_000, risk });
+    expect(pair.decisions.map((d) => [d.strategyId, d.outcome])).toEqual([
+      ['a', 'sent'],
+      ['b', 'sent'],
+    ]);
+    const twice = scripted({
+      onBar: (ctx) => {
+        if (ctx.bar.index !== 2) return;
+        ctx.submit({ side: 'buy', type: 'market', quantity: 1, reason: 'first' });
+        ctx.submit({ side: 'buy', type: 'market', quantity: 1, reason: 'second' });
+      },
+    });
+    const guarded = await runOne(bars, twice, { risk });
+    expect(guarded.decisions.map((d) => d.outcome)).toEqual(['sent', 'risk-rejected']);
+    expect(guarded.decisions[1]!.message).toContain('(duplicate-order)');
+    // The backtest default window is 0: the guard is off and both orders go out.
+    const unguarded = await runOne(bars, twice);
+    expect(unguarded.decisions.map((d) => d.outcome)).toEqual(['sent', 'sent']);
+  });
+
   it('sends every order through the risk engine: a breached limit rejects the entry and nothing trades', async () => {
     const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2] }), { risk: { maxOrderNotional: 50 } });
     expect(run.fills).toHaveLength(0);

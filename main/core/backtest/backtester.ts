@@ -1,9 +1,9 @@
 import { appError } from '../../../shared/errors.ts';
 import type { FillConfig, Metrics, TradeRecord } from '../../../shared/contract/backtest.ts';
 import type { RiskLimits, RiskLimitsPatch } from '../../../shared/contract/trading.ts';
-import type { Fill, Order, RiskVerdict } from '../../../shared/trading.ts';
+import type { Fill, Order } from '../../../shared/trading.ts';
 import { MemoryOrderJournal } from '../execution/journal.ts';
-import { OrderManager, type PreTradeGate } from '../execution/order-manager.ts';
+import { OrderManager } from '../execution/order-manager.ts';
 import type { CandleColumns } from '../features/types.ts';
 import { Portfolio } from '../portfolio/portfolio.ts';
 import { RiskEngine } from '../risk/risk-engine.ts';
@@ -96,8 +96,8 @@ export interface BacktestRun {
  * change a research result: position size, leverage and order size are the sizing policy's to
  * decide, the price band would refuse protective limits placed far from the close, and the loss
  * halts (daily loss, drawdown) are reset by a person live, which no backtest can do, and the
- * duplicate guard would refuse the take-profit placed beside a stop-loss of the same size. Override any
- * of them per run with config.risk.
+ * duplicate guard (window 0: off) would refuse the take-profit placed beside a stop-loss of the
+ * same size by the same strategy. Override any of them per run with config.risk.
  */
 export const BACKTEST_RISK_LIMITS: RiskLimits = {
   ...DEFAULT_RISK_LIMITS,
@@ -170,7 +170,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     },
     { global: { ...BACKTEST_RISK_LIMITS, ...stripUndefined(input.risk ?? {}) }, strategies: {}, symbols: {} },
   );
-  orderManager.setRiskGate(duplicateWindowMs(risk.getConfig().global) > 0 ? risk : withoutDuplicateGuard(risk));
+  orderManager.setRiskGate(risk);
   const engine = new StrategyEngine({ orderManager, portfolio, clock });
   engine.isRecordingDecisions = input.isRecordingDecisions ?? true;
   // The order manager counts by scanning every order of the run (O(orders) per check); each
@@ -350,27 +350,6 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     strategies,
     barCount: total,
     elapsedBars: done,
-  };
-}
-
-function duplicateWindowMs(limits: RiskLimits): number {
-  return limits.duplicateWindowMs;
-}
-
-/**
- * The risk engine counts an order placed in the same millisecond as a duplicate even with a 0 ms
- * window; in a backtest a window of 0 means the guard is off (every other check still applies).
- */
-function withoutDuplicateGuard(risk: RiskEngine): PreTradeGate {
-  return {
-    check(order: Order): RiskVerdict {
-      const verdict = risk.check(order);
-      if (verdict.isApproved) return verdict;
-      const checks = verdict.checks.map((c) => (c.check === 'duplicate-order' ? { ...c, isPassed: true, message: 'duplicate guard off in this backtest' } : c));
-      const failed = checks.find((c) => !c.isPassed);
-      return { isApproved: !failed, checks, reason: failed ? `Order not sent: ${failed.message} (${failed.check}).` : null };
-    },
-    recordSubmitted: (order) => risk.recordSubmitted(order),
   };
 }
 

@@ -7,6 +7,11 @@ import type { Fill, Order, OrderState } from '../../../shared/trading.ts';
  * loop never touches a disk.
  */
 export interface OrderJournal {
+  /**
+   * Whether audit payloads are kept. False (the in-memory journal of a backtest, by default): the
+   * payloads would be dropped, so the order manager does not build them and passes an empty one.
+   */
+  readonly isKeepingAudit: boolean;
   /** Unique, never reused client order id sequence number (survives restarts when durable). */
   nextOrderSequence(): number;
   /** Persists a new order (state pending-submit) and its audit record atomically, before sending. */
@@ -39,7 +44,7 @@ export class MemoryOrderJournal implements OrderJournal {
   private latestFillMs = 0;
   /** Audit records kept only when asked (backtests usually do not need them). */
   readonly auditRecords: { type: string; payload: Record<string, unknown> }[] = [];
-  private readonly isKeepingAudit: boolean;
+  readonly isKeepingAudit: boolean;
 
   constructor(options: { isKeepingAudit?: boolean } = {}) {
     this.isKeepingAudit = options.isKeepingAudit ?? false;

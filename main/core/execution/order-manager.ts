@@ -3,12 +3,11 @@ import type { Portfolio } from '../portfolio/portfolio.ts';
 import type { Broker, SubmitOutcome, VenueOrder } from './broker.ts';
 import type { OrderJournal } from './journal.ts';
 import { canTransition } from './order-state.ts';
-import { floorToStep, roundPriceForSide, ceilToStep } from './precision.ts';
+import { StepGrid } from './precision.ts';
 import { appError } from '../../../shared/errors.ts';
 import {
   isTerminalOrderState,
   type Fill,
-  type MarketRules,
   type Order,
   type OrderIntent,
   type OrderState,
@@ -50,6 +49,9 @@ export type OrderListener = (order: Order) => void;
 export type FillEventListener = (fill: Fill, order: Order | null) => void;
 
 const DEFAULT_SUBMIT_TIMEOUT_MS = 10_000;
+// The audit payload handed to a journal that keeps none (OrderJournal.isKeepingAudit false): the
+// records are not built at all, so a backtest does not pay for what it would drop.
+const NOT_KEPT: Record<string, unknown> = Object.freeze({});
 
 /**
  * Orders from intent to terminal state, per the protocol in docs/orders.md:
@@ -76,6 +78,8 @@ export class OrderManager {
   private readonly unknownBySymbol = new Map<string, number>();
   private readonly orderListeners = new Set<OrderListener>();
   private readonly fillListeners = new Set<FillEventListener>();
+  /** Rounding grids by step (quantity steps and tick sizes), built once per step. */
+  private readonly grids = new Map<number, StepGrid>();
   private readonly unsubscribers: (() => void)[] = [];
   /** Invalid transitions refused since start (each is logged and audited). */
   refusedTransitions = 0;
@@ -150,7 +154,7 @@ export class OrderManager {
     const rules = this.broker.marketRules(intent.symbol);
     if (!rules) throw appError('ORDER_INVALID', `Order not sent: ${this.broker.venue} does not list ${intent.symbol}.`);
     validateIntent(intent);
-    const quantity = floorToStep(intent.quantity, rules.quantityStep);
+    const quantity = this.grid(rules.quantityStep).floor(intent.quantity);
     if (!(quantity > 0)) {
       throw appError(
         'ORDER_INVALID',
@@ -172,8 +176,10 @@ export class OrderManager {
       side: intent.side,
       type: intent.type,
       quantity,
-      price: intent.price === undefined ? null : roundPriceForSide(intent.price, rules.tickSize, intent.side),
-      stopPrice: intent.stopPrice === undefined ? null : roundStop(intent.stopPrice, rules, intent.side),
+      // Buy limits round down and sell limits up: rounding never makes the price worse for us.
+      price: intent.price === undefined ? null : intent.side === 'buy' ? this.grid(rules.tickSize).floor(intent.price) : this.grid(rules.tickSize).ceil(intent.price),
+      // Stops round away from the market side's favour: a sell stop lower, a buy stop higher, never tighter.
+      stopPrice: intent.stopPrice === undefined ? null : intent.side === 'buy' ? this.grid(rules.tickSize).ceil(intent.stopPrice) : this.grid(rules.tickSize).floor(intent.stopPrice),
       trailing: intent.trailing ?? null,
       tif: intent.tif,
       isPostOnly: intent.isPostOnly ?? false,
@@ -190,6 +196,15 @@ export class OrderManager {
     };
   }
 
+  private grid(step: number): StepGrid {
+    let grid = this.grids.get(step);
+    if (!grid) {
+      grid = new StepGrid(step);
+      this.grids.set(step, grid);
+    }
+    return grid;
+  }
+
   /** The risk verdict an intent would get now (order ticket preview); sends and records nothing. */
   preview(intent: OrderIntent): { order: Order; verdict: RiskVerdict | null } {
     const order = this.prepare(intent);
@@ -203,13 +218,14 @@ export class OrderManager {
   async submit(intent: OrderIntent): Promise<SubmitResult> {
     const order = this.prepare(intent);
     const verdict: RiskVerdict = this.risk ? this.risk.check(order) : { isApproved: true, checks: [], reason: null };
+    const isAudited = this.journal.isKeepingAudit;
     if (!verdict.isApproved) {
-      this.journal.audit('risk.rejected', { clientOrderId: order.clientOrderId, intent: intentRecord(order), verdict: verdictRecord(verdict) });
+      this.journal.audit('risk.rejected', isAudited ? { clientOrderId: order.clientOrderId, intent: intentRecord(order), verdict: verdictRecord(verdict) } : NOT_KEPT);
       return { status: 'risk-rejected', order: null, verdict };
     }
     order.state = 'pending-submit';
     // Protocol step 1: intent + audit in one transaction before anything is sent.
-    this.journal.recordIntent(order, { intent: intentRecord(order), verdict: verdictRecord(verdict) });
+    this.journal.recordIntent(order, isAudited ? { intent: intentRecord(order), verdict: verdictRecord(verdict) } : NOT_KEPT);
     this.track(order);
     this.risk?.recordSubmitted(order);
     this.emitOrder(order);
@@ -443,13 +459,11 @@ export class OrderManager {
 
   private persist(order: Order, from: OrderState, detail: Record<string, unknown>): void {
     order.updatedMs = Math.floor(this.clock.nowMs());
-    this.journal.recordTransition(order, from, {
-      clientOrderId: order.clientOrderId,
+    this.journal.recordTransition(
+      order,
       from,
-      to: order.state,
-      filledQuantity: order.filledQuantity,
-      ...detail,
-    });
+      this.journal.isKeepingAudit ? { clientOrderId: order.clientOrderId, from, to: order.state, filledQuantity: order.filledQuantity, ...detail } : NOT_KEPT,
+    );
     this.emitOrder(order);
   }
 
@@ -477,11 +491,6 @@ export class OrderManager {
  */
 export function makeClientOrderId(prefix: string, nowMs: number, sequence: number): string {
   return `${prefix}_${Math.floor(nowMs / 1000).toString(36)}_${sequence.toString(36)}`;
-}
-
-function roundStop(price: number, rules: MarketRules, side: 'buy' | 'sell'): number {
-  // Stops round away from the market side's favour: a sell stop lower, a buy stop higher, never tighter.
-  return side === 'buy' ? ceilToStep(price, rules.tickSize) : floorToStep(price, rules.tickSize);
 }
 
 function validateIntent(intent: OrderIntent): void {

@@ -17,6 +17,58 @@ export function stepDecimals(step: number): number {
 
 // Quotients within this relative distance of an integer are that integer (float noise, not value).
 const QUOTIENT_EPSILON = 1e-9;
+// Below this |n x units| the double n * step is within half a unit of the step's last decimal of
+// the exact decimal n x step, so printing it with the step's decimals gives that exact decimal, and
+// parsing it back gives the same double as dividing the integer n x units by 10^decimals (both are
+// correctly rounded values of the same rational).
+const EXACT_UNITS_LIMIT = 2 ** 50;
+
+/**
+ * Rounding to one step, with the step's decimals worked out once (an order manager keeps one grid
+ * per step instead of printing the step for every order). Same results as the functions below.
+ */
+export class StepGrid {
+  readonly step: number;
+  readonly decimals: number;
+  /** step = units / scale exactly; 0 when the step has no such form (results then go through toFixed). */
+  private readonly units: number;
+  private readonly scale: number;
+
+  constructor(step: number) {
+    this.step = step;
+    this.decimals = stepDecimals(step);
+    this.scale = 10 ** this.decimals;
+    const units = Math.round(step * this.scale);
+    this.units = this.decimals <= 15 && Number.isSafeInteger(units) && units / this.scale === step ? units : 0;
+  }
+
+  floor(value: number): number {
+    return this.snap(value, 'floor');
+  }
+
+  ceil(value: number): number {
+    return this.snap(value, 'ceil');
+  }
+
+  nearest(value: number): number {
+    return this.snap(value, 'nearest');
+  }
+
+  private snap(value: number, mode: 'floor' | 'ceil' | 'nearest'): number {
+    const step = this.step;
+    const q = value / step;
+    const nearest = Math.round(q);
+    let n: number;
+    if (Math.abs(q - nearest) <= QUOTIENT_EPSILON * Math.max(1, Math.abs(q))) n = nearest;
+    else if (mode === 'floor') n = Math.floor(q);
+    else if (mode === 'ceil') n = Math.ceil(q);
+    else n = nearest;
+    const scaled = n * this.units;
+    // + 0: a zero result is +0, as Number('0.000') is (-0 would print the same but is not the same value).
+    if (this.units > 0 && Math.abs(scaled) < EXACT_UNITS_LIMIT) return scaled / this.scale + 0;
+    return Number((n * step).toFixed(Math.min(this.decimals, 100)));
+  }
+}
 
 function snap(value: number, step: number, mode: 'floor' | 'ceil' | 'nearest'): number {
   const q = value / step;

@@ -11,6 +11,7 @@ const SEQUENCE_BLOCK = 64;
  * The intent is committed before the order is sent (docs/orders.md, step 1).
  */
 export class SqliteOrderJournal implements OrderJournal {
+  readonly isKeepingAudit = true;
   private readonly db: DatabaseSync;
   private readonly audit_: AuditLedger;
   private readonly upsertOrder: StatementSync;

@@ -112,6 +112,68 @@ describe('pre-trade checks', () => {
     expect(risk.check(order()).isApproved).toBe(true);
   });
 
+  it('counts duplicates per strategy: the same order from another strategy or the manual ticket is not a duplicate', () => {
+    const { risk } = setup();
+    risk.recordSubmitted(order({ strategyId: 's1' }));
+    expect(risk.check(order({ strategyId: 's2' })).isApproved).toBe(true);
+    expect(risk.check(order({ strategyId: 'manual' })).isApproved).toBe(true);
+    risk.recordSubmitted(order({ strategyId: 'manual' }));
+    expect(failed(risk, order({ strategyId: 'manual' }))).toEqual(['duplicate-order']);
+    const verdict = risk.check(order({ strategyId: 's1' }));
+    expect(verdict.reason).toBe('Order not sent: s1 sent an identical buy 0.1 BTC/USDT order 0 ms ago (window 2000 ms) (duplicate-order).');
+    // Another symbol or quantity from the same strategy is a different order.
+    expect(risk.check(order({ strategyId: 's1', quantity: 0.101 })).isApproved).toBe(true);
+  });
+
+  it('refuses a duplicate for exactly the configured window: sent 1,999 ms ago refused, 2,000 ms ago allowed', () => {
+    const { risk, scheduler } = setup();
+    risk.recordSubmitted(order());
+    scheduler.advance(DEFAULT_RISK_LIMITS.duplicateWindowMs - 1);
+    expect(failed(risk, order())).toEqual(['duplicate-order']);
+    scheduler.advance(1);
+    expect(risk.check(order()).isApproved).toBe(true);
+  });
+
+  it('turns the duplicate guard off with a window of 0, even for the same strategy in the same millisecond', () => {
+    const config = defaultRiskConfig();
+    config.global.duplicateWindowMs = 0;
+    const { risk } = setup({ config });
+    risk.recordSubmitted(order());
+    const verdict = risk.check(order(), true);
+    expect(verdict.isApproved).toBe(true);
+    expect(verdict.checks.find((c) => c.check === 'duplicate-order')).toMatchObject({ isPassed: true, value: 0, message: 'duplicate guard off (window 0 ms)' });
+    // A window set per strategy applies to that strategy only.
+    const perStrategy = defaultRiskConfig();
+    perStrategy.strategies['fast'] = { duplicateWindowMs: 0 };
+    const mixed = setup({ config: perStrategy });
+    mixed.risk.recordSubmitted(order({ strategyId: 'fast' }));
+    mixed.risk.recordSubmitted(order({ strategyId: 'slow' }));
+    expect(mixed.risk.check(order({ strategyId: 'fast' })).isApproved).toBe(true);
+    expect(failed(mixed.risk, order({ strategyId: 'slow' }))).toEqual(['duplicate-order']);
+  });
+
+  it('remembers orders sent while the window was 0 once a window is set', () => {
+    const config = defaultRiskConfig();
+    config.global.duplicateWindowMs = 0;
+    const { risk, scheduler } = setup({ config });
+    risk.recordSubmitted(order());
+    scheduler.advance(500);
+    risk.setConfig(defaultRiskConfig());
+    expect(failed(risk, order())).toEqual(['duplicate-order']);
+  });
+
+  it('builds the results of an approved order only when read, with the same values a preview reports', () => {
+    const { risk } = setup();
+    const verdict = risk.check(order());
+    const preview = risk.check(order(), true);
+    expect(verdict.checks.map((c) => ({ ...c, message: '' }))).toEqual(preview.checks.map((c) => ({ ...c, message: '' })));
+    expect(verdict.checks.every((c) => c.message === '')).toBe(true);
+    expect(preview.checks.every((c) => c.message !== '')).toBe(true);
+    // A plain copy (as sent over the port) carries the results.
+    expect(JSON.parse(JSON.stringify(verdict)).checks).toHaveLength(21);
+    expect(structuredClone(verdict).checks).toHaveLength(21);
+  });
+
   it('halts on a stale feed, an UNKNOWN order on the instrument, the kill switch, symbols not allowed and outside trading hours', () => {
     expect(failed(setup({ lastDataMs: NOW - 60_000 }).risk, order())).toEqual(['stale-feed']);
     expect(failed(setup({ lastDataMs: null }).risk, order())).toEqual(['stale-feed']);

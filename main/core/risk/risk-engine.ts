@@ -23,6 +23,20 @@ export type HaltKind = 'kill-switch' | 'daily-loss' | 'drawdown';
 
 const DAY_MS = 86_400_000;
 const RING_SIZE = 4096;
+// The longest duplicate window the limits schema allows (shared/contract/trading.ts).
+const MAX_DUPLICATE_WINDOW_MS = 86_400_000;
+const SENT_SWEEP_MIN = 10_000;
+
+interface LimitsEntry {
+  limits: RiskLimits;
+  /** Unit of the order-rate checks, written once per limits. */
+  rateUnit: string;
+}
+
+interface SentBySide {
+  buy: Map<number, number>;
+  sell: Map<number, number>;
+}
 
 /**
  * Pre-trade checks (every rule, every order, each with value and limit) and the state they need:
@@ -34,14 +48,17 @@ const RING_SIZE = 4096;
 export class RiskEngine implements PreTradeGate {
   private config: RiskConfig;
   private readonly inputs: RiskInputs;
-  private readonly limitsCache = new Map<string, RiskLimits>();
+  // Effective limits by strategy, then symbol (no key strings built per order).
+  private readonly limitsCache = new Map<string, Map<string, LimitsEntry>>();
   private readonly allowedSets = new WeakMap<readonly string[], Set<string>>();
   // Order timestamps for rate limits: one global ring and one per strategy (sliding windows).
   private readonly globalTimes = new Float64Array(RING_SIZE);
   private globalCount = 0;
   private readonly strategyTimes = new Map<string, { times: Float64Array; count: number }>();
-  // Last time each symbol/side/quantity was sent, for the duplicate guard.
-  private readonly lastSent = new Map<string, number>();
+  // Duplicate guard: when each strategy last sent each symbol/side/quantity (strategy -> symbol -> side -> quantity -> ms).
+  private readonly lastSent = new Map<string, Map<string, SentBySide>>();
+  private lastSentCount = 0;
+  private lastSentSweepAt = SENT_SWEEP_MIN;
   private readonly halts = new Map<HaltKind, { message: string; sinceMs: number }>();
   private readonly reduceOnly = new Set<string>();
   private isAccountReduceOnly_ = false;
@@ -69,13 +86,22 @@ export class RiskEngine implements PreTradeGate {
   }
 
   limitsFor(strategyId: string, symbol: string): RiskLimits {
-    const key = `${strategyId}\u0000${symbol}`;
-    let limits = this.limitsCache.get(key);
-    if (!limits) {
-      limits = effectiveLimits(this.config, strategyId, symbol);
-      this.limitsCache.set(key, limits);
+    return this.limitsEntry(strategyId, symbol).limits;
+  }
+
+  private limitsEntry(strategyId: string, symbol: string): LimitsEntry {
+    let bySymbol = this.limitsCache.get(strategyId);
+    if (!bySymbol) {
+      bySymbol = new Map();
+      this.limitsCache.set(strategyId, bySymbol);
     }
-    return limits;
+    let entry = bySymbol.get(symbol);
+    if (!entry) {
+      const limits = effectiveLimits(this.config, strategyId, symbol);
+      entry = { limits, rateUnit: `orders/${limits.orderRateWindowMs}ms` };
+      bySymbol.set(symbol, entry);
+    }
+    return entry;
   }
 
   halt(kind: HaltKind, message: string): void {
@@ -129,11 +155,15 @@ export class RiskEngine implements PreTradeGate {
     return this.peakEquity > 0 ? Math.max(0, ((this.peakEquity - equity) / this.peakEquity) * 100) : 0;
   }
 
-  /** Every rule for one order. isDetailed: write a message for passed checks too (order ticket preview). */
+  /**
+   * Every rule for one order. isDetailed: write a message for passed checks too (order ticket
+   * preview). Every rule is evaluated for every order; an approved order's results are kept as
+   * numbers and become RiskCheckResult objects only when `verdict.checks` is read (an order
+   * manager sending thousands of orders a second rarely reads them).
+   */
   check(order: Order, isDetailed = false): RiskVerdict {
-    isDetailedNow = isDetailed;
-    const checks: RiskCheckResult[] = [];
-    const limits = this.limitsFor(order.strategyId, order.symbol);
+    const entry = this.limitsEntry(order.strategyId, order.symbol);
+    const limits = entry.limits;
     const portfolio = this.inputs.portfolio;
     const nowMs = this.inputs.clock.nowMs();
     const symbol = order.symbol;
@@ -147,86 +177,96 @@ export class RiskEngine implements PreTradeGate {
     const rules = this.inputs.marketRules(symbol);
     const priceForNotional = order.price ?? order.stopPrice ?? reference ?? 0;
     const notional = order.quantity * priceForNotional;
+    const f = new Float64Array(FACT_COUNT);
 
     // Halts.
     const kill = this.halts.get('kill-switch');
-    checks.push(result('kill-switch', !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0, 'flag', () => kill ? `kill switch engaged: ${kill.message}` : 'kill switch off'));
+    put(f, C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0);
     const dailyLoss = this.dailyLossPct(equity);
-    const isDailyOk = (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing;
-    checks.push(result('daily-loss', isDailyOk, dailyLoss, limits.dailyLossLimitPct, '%', () => `daily loss ${fmt(dailyLoss)}% of start-of-day equity (limit ${limits.dailyLossLimitPct}%)`));
+    put(f, C_DAILY_LOSS, (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing, dailyLoss, limits.dailyLossLimitPct);
     const drawdown = this.drawdownPct(equity);
-    const isDrawdownOk = (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing;
-    checks.push(result('drawdown', isDrawdownOk, drawdown, limits.maxDrawdownPct, '%', () => `drawdown ${fmt(drawdown)}% from peak equity (limit ${limits.maxDrawdownPct}%)`));
+    put(f, C_DRAWDOWN, (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing, drawdown, limits.maxDrawdownPct);
     const lastDataMs = this.inputs.lastMarketDataMs(symbol);
     const feedAge = lastDataMs === null ? Infinity : nowMs - lastDataMs;
-    checks.push(result('stale-feed', feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs, 'ms', () => lastDataMs === null ? `no market data for ${symbol}` : `last market data ${Math.round(feedAge)} ms ago (limit ${limits.maxFeedAgeMs} ms)`));
+    put(f, C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs);
+    f[X_FEED_AGE] = feedAge;
+    f[X_HAS_DATA] = lastDataMs === null ? 0 : 1;
     const hasUnknown = this.inputs.hasUnknownOrder(symbol);
-    checks.push(result('unknown-order', !hasUnknown, hasUnknown ? 1 : 0, 0, 'orders', () => hasUnknown ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved` : 'no unknown orders'));
+    put(f, C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0);
 
     // Where and when.
     const isAllowed = limits.allowedSymbols === null || this.allowedSet(limits.allowedSymbols).has(symbol);
-    checks.push(result('allowed-symbol', isAllowed, isAllowed ? 1 : 0, 1, 'flag', () => isAllowed ? `${symbol} allowed` : `${symbol} is not in the allowed symbols`));
+    put(f, C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1);
     const minuteOfDay = Math.floor((nowMs % DAY_MS) / 60_000);
-    const isInHours = inTradingHours(limits.tradingHours, minuteOfDay);
-    checks.push(result('trading-hours', isInHours, minuteOfDay, limits.tradingHours?.endMinuteUtc ?? 1440, 'minute UTC', () => isInHours ? 'inside trading hours' : `outside trading hours (minute ${minuteOfDay} UTC)`));
+    put(f, C_TRADING_HOURS, inTradingHours(limits.tradingHours, minuteOfDay), minuteOfDay, limits.tradingHours?.endMinuteUtc ?? 1440);
     const mustReduce = this.isAccountReduceOnly_ || this.reduceOnly.has(symbol) || order.isReduceOnly;
-    checks.push(result('reduce-only', !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0, 'flag', () => mustReduce ? (isReducing ? 'reduces the position' : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`) : 'not reduce-only'));
+    put(f, C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0);
 
     // Venue rules.
     if (rules) {
-      checks.push(result('venue-min-quantity', order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity, 'base', () => `quantity ${order.quantity} (venue minimum ${rules.minQuantity})`));
-      checks.push(result('venue-max-quantity', order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity, 'base', () => `quantity ${order.quantity} (venue maximum ${rules.maxQuantity})`));
-      checks.push(result('venue-min-notional', notional >= rules.minNotional, notional, rules.minNotional, 'quote', () => `notional ${fmt(notional)} (venue minimum ${rules.minNotional})`));
+      put(f, C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity);
+      put(f, C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity);
+      put(f, C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional);
       const isPrecise =
         isMultipleOfStep(order.quantity, rules.quantityStep) &&
         (order.price === null || isMultipleOfStep(order.price, rules.tickSize)) &&
         (order.stopPrice === null || isMultipleOfStep(order.stopPrice, rules.tickSize));
-      checks.push(result('venue-precision', isPrecise, isPrecise ? 1 : 0, 1, 'flag', () => isPrecise ? 'quantity and prices on the venue grid' : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`));
+      put(f, C_VENUE_PRECISION, isPrecise, isPrecise ? 1 : 0, 1);
     } else {
-      checks.push(result('venue-rules', false, 0, 1, 'flag', () => `no trading rules known for ${symbol}`));
+      put(f, C_VENUE_RULES, false, 0, 1);
     }
 
     // Price and size.
     const bandPrice = order.price;
     let band = 0;
     if (bandPrice !== null) band = reference && reference > 0 ? (Math.abs(bandPrice - reference) / reference) * 100 : Infinity;
-    checks.push(result('price-band', band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct, '%', () => bandPrice === null ? 'no limit price' : reference ? `price ${bandPrice} is ${fmt(band)}% from the reference ${reference} (band ${limits.priceBandPct}%)` : 'no reference price to check the band against'));
+    put(f, C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct);
+    f[X_BAND] = band;
     const hasPrice = priceForNotional > 0;
-    checks.push(result('order-notional', hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional, 'quote', () => hasPrice ? `notional ${fmt(notional)} (limit ${limits.maxOrderNotional})` : 'no price to value the order'));
+    put(f, C_ORDER_NOTIONAL, hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional);
     const available = portfolio.availableBalance();
     const pctAvailable = isReducing ? 0 : available > 0 ? (notional / available) * 100 : notional > 0 ? Infinity : 0;
-    checks.push(result('order-pct-available', pctAvailable <= limits.maxOrderPctOfAvailable, finiteOr(pctAvailable, -1), limits.maxOrderPctOfAvailable, '%', () => `order is ${fmt(pctAvailable)}% of the available balance ${fmt(available)} (limit ${limits.maxOrderPctOfAvailable}%)`));
+    put(f, C_ORDER_PCT_AVAILABLE, pctAvailable <= limits.maxOrderPctOfAvailable, finiteOr(pctAvailable, -1), limits.maxOrderPctOfAvailable);
+    f[X_PCT_AVAILABLE] = pctAvailable;
+    f[X_AVAILABLE] = available;
     const markPrice = reference ?? portfolio.markPrice(symbol);
     const valuationPrice = markPrice > 0 ? markPrice : priceForNotional;
     const positionPct = equity > 0 ? ((Math.abs(after) * valuationPrice) / equity) * 100 : Infinity;
-    const isPositionOk = positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net);
-    checks.push(result('position-pct-equity', isPositionOk, finiteOr(positionPct, -1), limits.maxPositionPctOfEquity, '%', () => `position after the order ${fmt(positionPct)}% of equity (limit ${limits.maxPositionPctOfEquity}%)`));
+    put(f, C_POSITION_PCT_EQUITY, positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net), finiteOr(positionPct, -1), limits.maxPositionPctOfEquity);
+    f[X_POSITION_PCT] = positionPct;
     const grossBefore = portfolio.grossExposure();
     const symbolGrossBefore = Math.abs(net) * (portfolio.markPrice(symbol) || valuationPrice);
     const grossAfter = grossBefore - symbolGrossBefore + Math.abs(after) * valuationPrice;
     const leverage = equity > 0 ? grossAfter / equity : Infinity;
-    const isLeverageOk = leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net);
-    checks.push(result('gross-leverage', isLeverageOk, finiteOr(leverage, -1), limits.maxGrossLeverage, 'x', () => `gross leverage after the order ${fmt(leverage)}x (limit ${limits.maxGrossLeverage}x)`));
+    put(f, C_GROSS_LEVERAGE, leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net), finiteOr(leverage, -1), limits.maxGrossLeverage);
+    f[X_LEVERAGE] = leverage;
 
     // Activity.
     const openOrders = this.inputs.openOrderCount(order.strategyId);
-    checks.push(result('open-orders', openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders, 'orders', () => `${openOrders} open orders for ${order.strategyId} (limit ${limits.maxOpenOrders})`));
+    put(f, C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders);
     const windowStart = nowMs - limits.orderRateWindowMs;
     const strategyRate = countSince(this.strategyTimes.get(order.strategyId), windowStart) + 1;
-    checks.push(result('order-rate-strategy', strategyRate <= limits.maxOrdersPerWindow, strategyRate, limits.maxOrdersPerWindow, `orders/${limits.orderRateWindowMs}ms`, () => `${strategyRate} orders from ${order.strategyId} in ${limits.orderRateWindowMs} ms (limit ${limits.maxOrdersPerWindow})`));
+    put(f, C_ORDER_RATE_STRATEGY, strategyRate <= limits.maxOrdersPerWindow, strategyRate, limits.maxOrdersPerWindow);
     const globalRate = countSince({ times: this.globalTimes, count: this.globalCount }, windowStart) + 1;
-    checks.push(result('order-rate-global', globalRate <= limits.maxGlobalOrdersPerWindow, globalRate, limits.maxGlobalOrdersPerWindow, `orders/${limits.orderRateWindowMs}ms`, () => `${globalRate} orders in ${limits.orderRateWindowMs} ms (limit ${limits.maxGlobalOrdersPerWindow})`));
-    const duplicates = this.countDuplicates(order, nowMs - limits.duplicateWindowMs);
-    checks.push(result('duplicate-order', duplicates === 0, duplicates, 0, 'orders', () => duplicates === 0 ? 'no identical order in the window' : `an identical ${order.side} ${order.quantity} ${symbol} order was sent less than ${limits.duplicateWindowMs} ms ago`));
+    put(f, C_ORDER_RATE_GLOBAL, globalRate <= limits.maxGlobalOrdersPerWindow, globalRate, limits.maxGlobalOrdersPerWindow);
+    const duplicateAgeMs = this.duplicateAgeMs(order, nowMs, limits.duplicateWindowMs);
+    const duplicates = Number.isNaN(duplicateAgeMs) ? 0 : 1;
+    put(f, C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0);
+    f[X_DUPLICATE_AGE] = duplicateAgeMs;
+    f[X_REFERENCE] = reference ?? NaN;
+    f[X_HAS_PRICE] = hasPrice ? 1 : 0;
 
-    let reason: string | null = null;
-    for (const c of checks) {
-      if (!c.isPassed) {
-        reason = `Order not sent: ${c.message} (${c.check}).`;
+    const facts: CheckFacts = { order, limits, rules, kill, rateUnit: entry.rateUnit, values: f };
+    let failed = -1;
+    for (let c = 0; c < CHECK_COUNT; c++) {
+      if (isPresent(c, rules !== null) && f[c * 3] === 0) {
+        failed = c;
         break;
       }
     }
-    return { isApproved: reason === null, checks, reason };
+    if (failed < 0 && !isDetailed) return approvedVerdict(facts);
+    const checks = buildChecks(facts, isDetailed);
+    return { isApproved: failed < 0, checks, reason: failed < 0 ? null : `Order not sent: ${describeCheck(failed, facts)} (${CHECK_NAMES[failed]}).` };
   }
 
   private allowedSet(list: readonly string[]): Set<string> {
@@ -249,21 +289,55 @@ export class RiskEngine implements PreTradeGate {
     }
     s.times[s.count % RING_SIZE] = nowMs;
     s.count++;
-    this.lastSent.set(duplicateKey(order), nowMs);
-    // Bound the map: forget entries older than a day (longer than any duplicate window).
-    if (this.lastSent.size > 10_000) {
-      for (const [key, tsMs] of this.lastSent) if (tsMs < nowMs - 86_400_000) this.lastSent.delete(key);
+    // Recorded whatever the window now is: a window raised later still sees recent orders.
+    let bySymbol = this.lastSent.get(order.strategyId);
+    if (!bySymbol) {
+      bySymbol = new Map();
+      this.lastSent.set(order.strategyId, bySymbol);
     }
+    let sides = bySymbol.get(order.symbol);
+    if (!sides) {
+      sides = { buy: new Map(), sell: new Map() };
+      bySymbol.set(order.symbol, sides);
+    }
+    const byQuantity = order.side === 'buy' ? sides.buy : sides.sell;
+    const sizeBefore = byQuantity.size;
+    byQuantity.set(order.quantity, nowMs);
+    if (byQuantity.size > sizeBefore && ++this.lastSentCount > this.lastSentSweepAt) this.sweepLastSent(nowMs);
   }
 
-  private countDuplicates(order: Order, sinceMs: number): number {
-    const last = this.lastSent.get(duplicateKey(order));
-    return last !== undefined && last >= sinceMs ? 1 : 0;
+  /**
+   * How long ago the same strategy sent the same symbol, side and quantity, if within the window
+   * (NaN when not, or when the window is 0: the guard is off). Orders of other strategies, or the
+   * manual ticket's ('manual'), are never duplicates of this one.
+   */
+  private duplicateAgeMs(order: Order, nowMs: number, windowMs: number): number {
+    if (!(windowMs > 0)) return NaN;
+    const sides = this.lastSent.get(order.strategyId)?.get(order.symbol);
+    if (!sides) return NaN;
+    const lastMs = (order.side === 'buy' ? sides.buy : sides.sell).get(order.quantity);
+    if (lastMs === undefined) return NaN;
+    const ageMs = nowMs - lastMs;
+    return ageMs < windowMs ? ageMs : NaN;
   }
-}
 
-function duplicateKey(order: Order): string {
-  return `${order.symbol}|${order.side}|${order.quantity}`;
+  /** Bounds the duplicate memory: forgets orders older than the longest window allowed; amortised O(1) per order. */
+  private sweepLastSent(nowMs: number): void {
+    const oldestMs = nowMs - MAX_DUPLICATE_WINDOW_MS;
+    let kept = 0;
+    for (const bySymbol of this.lastSent.values()) {
+      for (const sides of bySymbol.values()) {
+        for (const byQuantity of [sides.buy, sides.sell]) {
+          for (const [quantity, tsMs] of byQuantity) {
+            if (tsMs < oldestMs) byQuantity.delete(quantity);
+            else kept++;
+          }
+        }
+      }
+    }
+    this.lastSentCount = kept;
+    this.lastSentSweepAt = Math.max(SENT_SWEEP_MIN, 2 * kept);
+  }
 }
 
 function countSince(ring: { times: Float64Array; count: number } | undefined, sinceMs: number): number {
@@ -287,11 +361,182 @@ function inTradingHours(hours: { startMinuteUtc: number; endMinuteUtc: number } 
   return start < end ? minute >= start && minute < end : minute >= start || minute < end;
 }
 
-// Messages are written only where someone reads them (failed checks, or a detailed preview):
-// formatting 21 strings per order would cost more than the checks themselves.
-let isDetailedNow = false;
-function result(check: string, isPassed: boolean, value: number, limit: number, unit: string, message: () => string): RiskCheckResult {
-  return { check, isPassed, value, limit, unit, message: isPassed && !isDetailedNow ? '' : message() };
+// The checks in the order they are reported, and where each one's numbers sit in a facts array:
+// [isPassed (1/0), value, limit] at 3 x index, then the extra numbers messages are written from.
+const CHECK_NAMES = [
+  'kill-switch', 'daily-loss', 'drawdown', 'stale-feed', 'unknown-order', 'allowed-symbol', 'trading-hours', 'reduce-only',
+  'venue-min-quantity', 'venue-max-quantity', 'venue-min-notional', 'venue-precision', 'venue-rules',
+  'price-band', 'order-notional', 'order-pct-available', 'position-pct-equity', 'gross-leverage',
+  'open-orders', 'order-rate-strategy', 'order-rate-global', 'duplicate-order',
+] as const;
+const CHECK_UNITS: readonly string[] = [
+  'flag', '%', '%', 'ms', 'orders', 'flag', 'minute UTC', 'flag',
+  'base', 'base', 'quote', 'flag', 'flag',
+  '%', 'quote', '%', '%', 'x',
+  'orders', '', '', 'orders',
+];
+const CHECK_COUNT = CHECK_NAMES.length;
+const C_KILL_SWITCH = 0;
+const C_DAILY_LOSS = 1;
+const C_DRAWDOWN = 2;
+const C_STALE_FEED = 3;
+const C_UNKNOWN_ORDER = 4;
+const C_ALLOWED_SYMBOL = 5;
+const C_TRADING_HOURS = 6;
+const C_REDUCE_ONLY = 7;
+const C_VENUE_MIN_QUANTITY = 8;
+const C_VENUE_MAX_QUANTITY = 9;
+const C_VENUE_MIN_NOTIONAL = 10;
+const C_VENUE_PRECISION = 11;
+const C_VENUE_RULES = 12;
+const C_PRICE_BAND = 13;
+const C_ORDER_NOTIONAL = 14;
+const C_ORDER_PCT_AVAILABLE = 15;
+const C_POSITION_PCT_EQUITY = 16;
+const C_GROSS_LEVERAGE = 17;
+const C_OPEN_ORDERS = 18;
+const C_ORDER_RATE_STRATEGY = 19;
+const C_ORDER_RATE_GLOBAL = 20;
+const C_DUPLICATE_ORDER = 21;
+const X_FEED_AGE = CHECK_COUNT * 3;
+const X_HAS_DATA = X_FEED_AGE + 1;
+const X_BAND = X_FEED_AGE + 2;
+const X_REFERENCE = X_FEED_AGE + 3;
+const X_HAS_PRICE = X_FEED_AGE + 4;
+const X_PCT_AVAILABLE = X_FEED_AGE + 5;
+const X_AVAILABLE = X_FEED_AGE + 6;
+const X_POSITION_PCT = X_FEED_AGE + 7;
+const X_LEVERAGE = X_FEED_AGE + 8;
+const X_DUPLICATE_AGE = X_FEED_AGE + 9;
+const FACT_COUNT = X_FEED_AGE + 10;
+
+function put(f: Float64Array, check: number, isPassed: boolean, value: number, limit: number): void {
+  f[check * 3] = isPassed ? 1 : 0;
+  f[check * 3 + 1] = value;
+  f[check * 3 + 2] = limit;
+}
+
+/** With market rules the four venue checks are reported; without, the single venue-rules failure. */
+function isPresent(check: number, hasRules: boolean): boolean {
+  if (check === C_VENUE_RULES) return !hasRules;
+  if (check >= C_VENUE_MIN_QUANTITY && check <= C_VENUE_PRECISION) return hasRules;
+  return true;
+}
+
+/** What one check() decided, kept as numbers (see the layout above) until someone reads the results. */
+interface CheckFacts {
+  order: Order;
+  limits: RiskLimits;
+  rules: MarketRules | null;
+  kill: { message: string; sinceMs: number } | undefined;
+  rateUnit: string;
+  values: Float64Array;
+}
+
+function buildChecks(facts: CheckFacts, isDetailed: boolean): RiskCheckResult[] {
+  const f = facts.values;
+  const hasRules = facts.rules !== null;
+  const checks: RiskCheckResult[] = [];
+  for (let c = 0; c < CHECK_COUNT; c++) {
+    if (!isPresent(c, hasRules)) continue;
+    const isPassed = f[c * 3] === 1;
+    checks.push({
+      check: CHECK_NAMES[c]!,
+      isPassed,
+      value: f[c * 3 + 1]!,
+      limit: f[c * 3 + 2]!,
+      unit: c === C_ORDER_RATE_STRATEGY || c === C_ORDER_RATE_GLOBAL ? facts.rateUnit : CHECK_UNITS[c]!,
+      // Messages are written only where someone reads them (failed checks, or a detailed preview).
+      message: isPassed && !isDetailed ? '' : describeCheck(c, facts),
+    });
+  }
+  return checks;
+}
+
+/** An approved verdict whose results are built on first read (then kept). */
+function approvedVerdict(facts: CheckFacts): RiskVerdict {
+  let checks: RiskCheckResult[] | null = null;
+  return {
+    isApproved: true,
+    reason: null,
+    get checks(): RiskCheckResult[] {
+      checks ??= buildChecks(facts, false);
+      return checks;
+    },
+    set checks(value: RiskCheckResult[]) {
+      checks = value;
+    },
+  };
+}
+
+function describeCheck(check: number, facts: CheckFacts): string {
+  const { order, limits, values: f } = facts;
+  const symbol = order.symbol;
+  const rules = facts.rules!;
+  const isPassed = f[check * 3] === 1;
+  const value = f[check * 3 + 1]!;
+  switch (check) {
+    case C_KILL_SWITCH:
+      return facts.kill ? `kill switch engaged: ${facts.kill.message}` : 'kill switch off';
+    case C_DAILY_LOSS:
+      return `daily loss ${fmt(value)}% of start-of-day equity (limit ${limits.dailyLossLimitPct}%)`;
+    case C_DRAWDOWN:
+      return `drawdown ${fmt(value)}% from peak equity (limit ${limits.maxDrawdownPct}%)`;
+    case C_STALE_FEED:
+      return f[X_HAS_DATA] === 0 ? `no market data for ${symbol}` : `last market data ${Math.round(f[X_FEED_AGE]!)} ms ago (limit ${limits.maxFeedAgeMs} ms)`;
+    case C_UNKNOWN_ORDER:
+      return value === 1 ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved` : 'no unknown orders';
+    case C_ALLOWED_SYMBOL:
+      return value === 1 ? `${symbol} allowed` : `${symbol} is not in the allowed symbols`;
+    case C_TRADING_HOURS:
+      return isPassed ? 'inside trading hours' : `outside trading hours (minute ${value} UTC)`;
+    case C_REDUCE_ONLY: {
+      const mustReduce = f[check * 3 + 2] === 1;
+      const isReducing = value === 1;
+      if (!mustReduce) return 'not reduce-only';
+      return isReducing ? 'reduces the position' : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`;
+    }
+    case C_VENUE_MIN_QUANTITY:
+      return `quantity ${order.quantity} (venue minimum ${rules.minQuantity})`;
+    case C_VENUE_MAX_QUANTITY:
+      return `quantity ${order.quantity} (venue maximum ${rules.maxQuantity})`;
+    case C_VENUE_MIN_NOTIONAL:
+      return `notional ${fmt(value)} (venue minimum ${rules.minNotional})`;
+    case C_VENUE_PRECISION:
+      return value === 1 ? 'quantity and prices on the venue grid' : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`;
+    case C_VENUE_RULES:
+      return `no trading rules known for ${symbol}`;
+    case C_PRICE_BAND: {
+      const reference = f[X_REFERENCE]!;
+      if (order.price === null) return 'no limit price';
+      return !Number.isNaN(reference) && reference !== 0
+        ? `price ${order.price} is ${fmt(f[X_BAND]!)}% from the reference ${reference} (band ${limits.priceBandPct}%)`
+        : 'no reference price to check the band against';
+    }
+    case C_ORDER_NOTIONAL:
+      return f[X_HAS_PRICE] === 1 ? `notional ${fmt(value)} (limit ${limits.maxOrderNotional})` : 'no price to value the order';
+    case C_ORDER_PCT_AVAILABLE:
+      return `order is ${fmt(f[X_PCT_AVAILABLE]!)}% of the available balance ${fmt(f[X_AVAILABLE]!)} (limit ${limits.maxOrderPctOfAvailable}%)`;
+    case C_POSITION_PCT_EQUITY:
+      return `position after the order ${fmt(f[X_POSITION_PCT]!)}% of equity (limit ${limits.maxPositionPctOfEquity}%)`;
+    case C_GROSS_LEVERAGE:
+      return `gross leverage after the order ${fmt(f[X_LEVERAGE]!)}x (limit ${limits.maxGrossLeverage}x)`;
+    case C_OPEN_ORDERS:
+      return `${value - 1} open orders for ${order.strategyId} (limit ${limits.maxOpenOrders})`;
+    case C_ORDER_RATE_STRATEGY:
+      return `${value} orders from ${order.strategyId} in ${limits.orderRateWindowMs} ms (limit ${limits.maxOrdersPerWindow})`;
+    case C_ORDER_RATE_GLOBAL:
+      return `${value} orders in ${limits.orderRateWindowMs} ms (limit ${limits.maxGlobalOrdersPerWindow})`;
+    case C_DUPLICATE_ORDER: {
+      const ageMs = f[X_DUPLICATE_AGE]!;
+      if (!(limits.duplicateWindowMs > 0)) return 'duplicate guard off (window 0 ms)';
+      return Number.isNaN(ageMs)
+        ? `no identical order from ${order.strategyId} in the last ${limits.duplicateWindowMs} ms`
+        : `${order.strategyId} sent an identical ${order.side} ${order.quantity} ${symbol} order ${Math.round(ageMs)} ms ago (window ${limits.duplicateWindowMs} ms)`;
+    }
+    default:
+      return CHECK_NAMES[check] ?? 'unknown check';
+  }
 }
 
 function finiteOr(value: number, fallback: number): number {
