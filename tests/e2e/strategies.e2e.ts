@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, openApp, screenshot, startServe, type ServeHandle } from './support.ts';
+import { launchBrowser, openApp, screenshot, startServe, type PageProblems, type ServeHandle } from './support.ts';
 
 /**
  * Strategies started from the app on the paper account (demo venue, real time): a signal needs a
@@ -23,8 +23,9 @@ async function startStrategy(page: Page, builtin: string, params: Record<string,
   for (const [name, value] of Object.entries(params)) await page.getByTestId(`strategy-param-${name}`).fill(value);
   await page.getByTestId('strategy-sizing-kind').selectOption('fixed-notional');
   await page.getByTestId('strategy-sizing-notional').fill('1000');
-  await page.getByTestId('strategy-start').click();
-  await expect.poll(() => page.getByTestId('strategy-start-result').textContent(), { timeout: 30_000 }).toMatch(/^Started \S+/);
+  await page.getByTestId('strategy-start').press('Enter');
+  // Ids are `<builtin>-<symbol>-<n>`: the line of this start, not one left from an earlier start.
+  await expect.poll(() => page.getByTestId('strategy-start-result').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Started ${builtin}-\\S+`));
   const id = /^Started (\S+)/.exec((await page.getByTestId('strategy-start-result').textContent())!)![1]!;
   const row = page.locator(`[data-testid="strategy-row"][data-strategy-id="${id}"]`);
   await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
@@ -46,11 +47,16 @@ async function selectFirstSignal(page: Page, strategyId: string): Promise<string
 describe('strategies, signals and explanations in Chromium against vantage serve', () => {
   let serve: ServeHandle;
   let browser: Browser;
+  // One page for the whole file: the tests follow one session (strategies started earlier are
+  // stopped by the kill switch later), and a page per test would leave live pages competing for CPU.
+  let page: Page;
+  let problems: PageProblems;
   let modelSignalId = '';
 
   beforeAll(async () => {
     serve = await startServe();
     browser = await launchBrowser();
+    ({ page, problems } = await openApp(browser, serve.url));
   });
   afterAll(async () => {
     await browser?.close();
@@ -58,18 +64,17 @@ describe('strategies, signals and explanations in Chromium against vantage serve
   });
 
   it('shows parameter errors on their field, from the form and from the engine', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
     await showPanel(page, 'strategies');
     await page.getByTestId('strategy-builtin').selectOption('sma-cross');
     await page.getByTestId('strategy-param-fast').fill('2.5');
     await page.getByTestId('strategy-sizing-notional').fill('');
-    await page.getByTestId('strategy-start').click();
+    await page.getByTestId('strategy-start').press('Enter');
     await expect.poll(() => page.getByTestId('strategy-error-param.fast').textContent()).toMatch(/whole number/);
     await expect.poll(() => page.getByTestId('strategy-error-sizing.notional').textContent()).toMatch(/Required/);
     // In range for the form, out of range for the built-in (1..100000): the engine's refusal lands on the field.
     await page.getByTestId('strategy-param-fast').fill('0');
     await page.getByTestId('strategy-sizing-notional').fill('1000');
-    await page.getByTestId('strategy-start').click();
+    await page.getByTestId('strategy-start').press('Enter');
     await expect.poll(() => page.getByTestId('strategy-error-param.fast').textContent(), { timeout: 30_000 }).toMatch(/fast/);
     expect(await page.getByTestId('strategy-start-result').count()).toBe(0);
     await screenshot(page, 'strategies-form-errors');
@@ -77,7 +82,6 @@ describe('strategies, signals and explanations in Chromium against vantage serve
   });
 
   it('a rules strategy started from the app signals, and its signal shows the rules that fired and every risk check', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { page, problems } = await openApp(browser, serve.url);
     // The entry holds on the first closed bar; the exit never does, so the position stays open.
     const strategyId = await startStrategy(page, 'rules', { entry: 'close > 0 and volume >= 0', exit: 'close < 0' });
     await selectFirstSignal(page, strategyId);
@@ -108,7 +112,6 @@ describe('strategies, signals and explanations in Chromium against vantage serve
   });
 
   it('a model-threshold signal shows the prediction and a waterfall that adds up to it', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { page, problems } = await openApp(browser, serve.url);
     // Any p_up is above -1: it enters on the first closed bar; it never exits.
     const strategyId = await startStrategy(page, 'model-threshold', { output: 'p_up', enterAbove: '-1', exitBelow: '-2' });
     modelSignalId = await selectFirstSignal(page, strategyId);
@@ -135,11 +138,12 @@ describe('strategies, signals and explanations in Chromium against vantage serve
 
   it('a signal marker on the chart selects its signal in the Signals view', async () => {
     expect(modelSignalId).not.toBe('');
-    const { page, problems } = await openApp(browser, serve.url);
     await showPanel(page, 'chart');
     const marker = page.getByTestId(`chart-marker-signal:${modelSignalId}`);
     await expect.poll(() => marker.count(), { timeout: 30_000 }).toBe(1);
-    await marker.click();
+    // Markers are focusable buttons over the canvas; Enter activates one like a click does
+    // (a click at its spot can land on a neighbouring bar's fill marker when bars are a few px apart).
+    await marker.press('Enter');
     await expect.poll(() => page.getByTestId('signal-detail').getAttribute('data-signal-id'), { timeout: 30_000 }).toBe(modelSignalId);
     expect(await page.getByTestId('signals-panel').isVisible()).toBe(true);
     await screenshot(page, 'strategies-marker-selects-signal');
@@ -147,16 +151,15 @@ describe('strategies, signals and explanations in Chromium against vantage serve
   });
 
   it('the kill switch stops every running strategy with its reason and cancels working orders', async () => {
-    const { page, problems } = await openApp(browser, serve.url);
     // A resting limit 1% under the market: a working order for the kill switch to cancel.
     await showPanel(page, 'order-ticket');
     await expect.poll(async () => Number((await page.getByTestId('ticket-last-price').textContent())?.replace(/[^\d.]/g, '')), { timeout: 30_000 }).toBeGreaterThan(0);
     const price = Number((await page.getByTestId('ticket-last-price').textContent())!.replace(/[^\d.]/g, ''));
-    await page.getByTestId('ticket-side-buy').click();
+    await page.getByTestId('ticket-side-buy').press('Enter');
     await page.getByTestId('ticket-type').selectOption('limit');
     await page.getByTestId('ticket-size').fill('0.01');
     await page.getByTestId('ticket-price').fill((price * 0.99).toFixed(2));
-    await page.getByTestId('ticket-submit').click();
+    await page.getByTestId('ticket-submit').press('Enter');
     await expect.poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 }).toMatch(/^Sent/);
     await showPanel(page, 'blotter');
     await expect.poll(() => page.getByTestId('working-order').count(), { timeout: 30_000 }).toBeGreaterThan(0);
@@ -166,8 +169,8 @@ describe('strategies, signals and explanations in Chromium against vantage serve
     await expect.poll(() => page.locator('[data-testid="strategy-row"][data-state="running"]').count(), { timeout: 30_000 }).toBe(2);
 
     await showPanel(page, 'risk');
-    await page.getByTestId('kill-switch').click();
-    await page.getByTestId('kill-switch-confirm').click();
+    await page.getByTestId('kill-switch').press('Enter');
+    await page.getByTestId('kill-switch-confirm').press('Enter');
     await expect.poll(() => page.getByTestId('kill-switch-state').textContent(), { timeout: 30_000 }).toContain('ENGAGED');
 
     await showPanel(page, 'strategies');

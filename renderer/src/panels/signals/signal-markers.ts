@@ -8,7 +8,7 @@ const PREFIX = 'signal:';
 
 /**
  * Signal markers for one symbol's chart: circles (fills are arrows), on the bar the decision was
- * made on, blue for buys and amber for sells, hollow-coloured grey when risk rejected the order.
+ * made on, blue for buys and amber for sells, grey when the order was not sent.
  */
 export function signalMarkers(signals: readonly Signal[], symbol: string, stepMs: number): ChartMarker[] {
   const markers: ChartMarker[] = [];
@@ -18,7 +18,9 @@ export function signalMarkers(signals: readonly Signal[], symbol: string, stepMs
     markers.push({
       id: `${PREFIX}${s.signalId}`,
       timeMs: Math.floor(s.barTimeMs / stepMs) * stepMs,
-      position: s.side === 'buy' ? 'belowBar' : 'aboveBar',
+      // Opposite the fill arrows (buys below, sells above), so a signal and the fill it led to on
+      // the next bar never cover each other where bars are only a few pixels apart.
+      position: s.side === 'buy' ? 'aboveBar' : 'belowBar',
       shape: 'circle',
       color: !isSent ? '#8a8f98' : s.side === 'buy' ? '#2962ff' : '#ff9800',
       text: `${s.role} ${s.side}${isSent ? '' : ` (${s.outcome})`}`,
