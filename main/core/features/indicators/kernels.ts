@@ -62,6 +62,17 @@ export class RollingMean {
   }
 
   push(x: number): number {
+    // Hot path kept small so V8 inlines it into the indicator loops (a call that is not inlined
+    // boxes its double argument and result): a full window of finite values and a finite x.
+    const ring = this.ring;
+    if (this.nonFinite === 0 && ring.count === ring.period && x - x === 0) {
+      this.sum.replace(x, ring.push(x)); // the evicted value is finite: nonFinite counts the window
+      return this.sum.quotient(ring.period);
+    }
+    return this.pushWarmingOrNonFinite(x);
+  }
+
+  private pushWarmingOrNonFinite(x: number): number {
     const wasFull = this.ring.isFull();
     let old = this.ring.push(x);
     let value = x;
@@ -190,6 +201,8 @@ export class Ema {
   private seen = 0;
   private value = NaN;
   private weight = 0;
+  /** Past the seed: every push is y += (x − y)·alpha. */
+  private isRecursive = false;
 
   constructor(period: number, seed: EmaSeed = 'sma', isAdjusted = false, seedAt = period) {
     this.alpha = 2 / (period + 1);
@@ -200,6 +213,19 @@ export class Ema {
   }
 
   push(x: number): number {
+    // Hot path (after the seed) kept tiny so it inlines; warm-up and adjust=True go the long way.
+    if (this.isRecursive) {
+      const value = (x - this.value) * this.alpha + this.value;
+      this.value = value;
+      return value;
+    }
+    const result = this.pushSeeding(x);
+    this.isRecursive =
+      !this.isAdjusted && (this.seen >= this.seedAt || (this.seed === 'first' && this.seen >= 1));
+    return result;
+  }
+
+  private pushSeeding(x: number): number {
     this.seen++;
     if (this.isAdjusted) {
       const decay = 1 - this.alpha;

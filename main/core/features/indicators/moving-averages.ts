@@ -1,4 +1,4 @@
-import { Indicator, sourceValue } from '../types.ts';
+import { type CandleColumns, Indicator, sourceAt } from '../types.ts';
 import { ExactSum } from '../exact-sum.ts';
 import { Ema, type EmaSeed, RollingMean, Ring } from './kernels.ts';
 
@@ -11,8 +11,12 @@ export class SmaIndicator extends Indicator {
     this.source = source;
     this.mean = new RollingMean(period);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    this.values[0] = this.mean.push(sourceValue(this.source, o, h, l, c, v));
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const mean = this.mean;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) column[i] = mean.push(sourceAt(code, open, high, low, close, volume, i));
   }
 }
 
@@ -25,8 +29,12 @@ export class EmaIndicator extends Indicator {
     this.source = source;
     this.ema = new Ema(period, seed, isAdjusted);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    this.values[0] = this.ema.push(sourceValue(this.source, o, h, l, c, v));
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const ema = this.ema;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) column[i] = ema.push(sourceAt(code, open, high, low, close, volume, i));
   }
 }
 
@@ -48,18 +56,24 @@ export class WmaIndicator extends Indicator {
     this.ring = new Ring(period);
     this.divisor = (period * (period + 1)) / 2;
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const x = sourceValue(this.source, o, h, l, c, v);
-    if (this.ring.isFull()) {
-      this.weighted.addSum(this.sum, -1);
-      this.weighted.addProduct(this.period, x);
-      this.sum.replace(x, this.ring.push(x));
-    } else {
-      this.weighted.addProduct(this.ring.count + 1, x);
-      this.ring.push(x);
-      this.sum.add(x);
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { ring, sum, weighted, period, divisor } = this;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const x = sourceAt(code, open, high, low, close, volume, i);
+      if (ring.isFull()) {
+        weighted.addSum(sum, -1);
+        weighted.addProduct(period, x);
+        sum.replace(x, ring.push(x));
+      } else {
+        weighted.addProduct(ring.count + 1, x);
+        ring.push(x);
+        sum.add(x);
+      }
+      column[i] = ring.isFull() ? weighted.quotient(divisor) : NaN;
     }
-    this.values[0] = this.ring.isFull() ? this.weighted.quotient(this.divisor) : NaN;
   }
 }
 
@@ -74,14 +88,20 @@ export class DemaIndicator extends Indicator {
     this.ema1 = new Ema(period, seed);
     this.ema2 = new Ema(period, seed);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const e1 = this.ema1.push(sourceValue(this.source, o, h, l, c, v));
-    if (Number.isNaN(e1)) {
-      this.values[0] = NaN;
-      return;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { ema1, ema2 } = this;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const e1 = ema1.push(sourceAt(code, open, high, low, close, volume, i));
+      if (Number.isNaN(e1)) {
+        column[i] = NaN;
+        continue;
+      }
+      const e2 = ema2.push(e1);
+      column[i] = Number.isNaN(e2) ? NaN : 2 * e1 - e2;
     }
-    const e2 = this.ema2.push(e1);
-    this.values[0] = Number.isNaN(e2) ? NaN : 2 * e1 - e2;
   }
 }
 
@@ -98,13 +118,19 @@ export class TemaIndicator extends Indicator {
     this.ema2 = new Ema(period, seed);
     this.ema3 = new Ema(period, seed);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    this.values[0] = NaN;
-    const e1 = this.ema1.push(sourceValue(this.source, o, h, l, c, v));
-    if (Number.isNaN(e1)) return;
-    const e2 = this.ema2.push(e1);
-    if (Number.isNaN(e2)) return;
-    const e3 = this.ema3.push(e2);
-    if (!Number.isNaN(e3)) this.values[0] = 3 * e1 - 3 * e2 + e3;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { ema1, ema2, ema3 } = this;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      column[i] = NaN;
+      const e1 = ema1.push(sourceAt(code, open, high, low, close, volume, i));
+      if (Number.isNaN(e1)) continue;
+      const e2 = ema2.push(e1);
+      if (Number.isNaN(e2)) continue;
+      const e3 = ema3.push(e2);
+      if (!Number.isNaN(e3)) column[i] = 3 * e1 - 3 * e2 + e3;
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { Indicator } from '../types.ts';
+import { type CandleColumns, Indicator } from '../types.ts';
 import { isTalibZero } from './oscillators.ts';
 import { trueRange } from './volatility.ts';
 
@@ -27,54 +27,62 @@ export class AdxIndicator extends Indicator {
     super(['adx', 'plus_di', 'minus_di']);
     this.period = period;
   }
-  step(_t: number, _o: number, h: number, l: number, c: number): void {
-    const out = this.values;
-    out[0] = NaN;
-    out[1] = NaN;
-    out[2] = NaN;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { high, low, close } = bars;
+    const adxs = out[0]!;
+    const plusDis = out[1]!;
+    const minusDis = out[2]!;
     const n = this.period;
-    const index = this.bars++;
-    const ph = this.previousHigh;
-    const pl = this.previousLow;
-    const pc = this.previousClose;
-    this.previousHigh = h;
-    this.previousLow = l;
-    this.previousClose = c;
-    if (index === 0) return;
-    const diffPlus = h - ph;
-    const diffMinus = pl - l;
-    let plus = 0;
-    let minus = 0;
-    if (diffMinus > 0 && diffPlus < diffMinus) minus = diffMinus;
-    else if (diffPlus > 0 && diffPlus > diffMinus) plus = diffPlus;
-    const tr = trueRange(h, l, pc);
-    if (index < n) {
-      this.plusDm += plus;
-      this.minusDm += minus;
-      this.range += tr;
-      return;
+    // State stays in the fields, not locals: see RsiIndicator.compute.
+    for (let i = start; i < end; i++) {
+      const h = high[i]!;
+      const l = low[i]!;
+      adxs[i] = NaN;
+      plusDis[i] = NaN;
+      minusDis[i] = NaN;
+      const index = this.bars++;
+      const ph = this.previousHigh;
+      const pl = this.previousLow;
+      const pc = this.previousClose;
+      this.previousHigh = h;
+      this.previousLow = l;
+      this.previousClose = close[i]!;
+      if (index === 0) continue;
+      const diffPlus = h - ph;
+      const diffMinus = pl - l;
+      let plus = 0;
+      let minus = 0;
+      if (diffMinus > 0 && diffPlus < diffMinus) minus = diffMinus;
+      else if (diffPlus > 0 && diffPlus > diffMinus) plus = diffPlus;
+      const tr = trueRange(h, l, pc);
+      if (index < n) {
+        this.plusDm += plus;
+        this.minusDm += minus;
+        this.range += tr;
+        continue;
+      }
+      this.plusDm = this.plusDm - this.plusDm / n + plus;
+      this.minusDm = this.minusDm - this.minusDm / n + minus;
+      this.range = this.range - this.range / n + tr;
+      let plusDi = 0;
+      let minusDi = 0;
+      let dx = NaN;
+      if (!isTalibZero(this.range)) {
+        plusDi = 100 * (this.plusDm / this.range);
+        minusDi = 100 * (this.minusDm / this.range);
+        const sum = plusDi + minusDi;
+        if (!isTalibZero(sum)) dx = 100 * (Math.abs(minusDi - plusDi) / sum);
+      }
+      plusDis[i] = plusDi;
+      minusDis[i] = minusDi;
+      if (this.dxCount < n) {
+        this.dxCount++;
+        if (!Number.isNaN(dx)) this.dxSum += dx;
+        if (this.dxCount === n) this.adx = this.dxSum / n;
+      } else if (!Number.isNaN(dx)) {
+        this.adx = (this.adx * (n - 1) + dx) / n;
+      }
+      adxs[i] = this.adx;
     }
-    this.plusDm = this.plusDm - this.plusDm / n + plus;
-    this.minusDm = this.minusDm - this.minusDm / n + minus;
-    this.range = this.range - this.range / n + tr;
-    let plusDi = 0;
-    let minusDi = 0;
-    let dx = NaN;
-    if (!isTalibZero(this.range)) {
-      plusDi = 100 * (this.plusDm / this.range);
-      minusDi = 100 * (this.minusDm / this.range);
-      const sum = plusDi + minusDi;
-      if (!isTalibZero(sum)) dx = 100 * (Math.abs(minusDi - plusDi) / sum);
-    }
-    out[1] = plusDi;
-    out[2] = minusDi;
-    if (this.dxCount < n) {
-      this.dxCount++;
-      if (!Number.isNaN(dx)) this.dxSum += dx;
-      if (this.dxCount === n) this.adx = this.dxSum / n;
-    } else if (!Number.isNaN(dx)) {
-      this.adx = (this.adx * (n - 1) + dx) / n;
-    }
-    out[0] = this.adx;
   }
 }

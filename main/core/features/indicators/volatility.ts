@@ -1,4 +1,4 @@
-import { Indicator, sourceValue } from '../types.ts';
+import { type CandleColumns, Indicator, sourceAt } from '../types.ts';
 import { type EmaSeed, RollingMoments, Ring, WilderAverage } from './kernels.ts';
 
 /**
@@ -17,19 +17,26 @@ export class BbandsIndicator extends Indicator {
     this.deviationsUp = deviationsUp;
     this.deviationsDown = deviationsDown;
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const out = this.values;
-    if (!this.moments.push(sourceValue(this.source, o, h, l, c, v))) {
-      out[0] = NaN;
-      out[1] = NaN;
-      out[2] = NaN;
-      return;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { moments, deviationsUp, deviationsDown } = this;
+    const uppers = out[0]!;
+    const middles = out[1]!;
+    const lowers = out[2]!;
+    for (let i = start; i < end; i++) {
+      if (!moments.push(sourceAt(code, open, high, low, close, volume, i))) {
+        uppers[i] = NaN;
+        middles[i] = NaN;
+        lowers[i] = NaN;
+        continue;
+      }
+      const middle = moments.mean;
+      const sigma = moments.std(0);
+      uppers[i] = middle + deviationsUp * sigma;
+      middles[i] = middle;
+      lowers[i] = middle - deviationsDown * sigma;
     }
-    const middle = this.moments.mean;
-    const sigma = this.moments.std(0);
-    out[0] = middle + this.deviationsUp * sigma;
-    out[1] = middle;
-    out[2] = middle - this.deviationsDown * sigma;
   }
 }
 
@@ -46,14 +53,15 @@ export class AtrIndicator extends Indicator {
     super(['value']);
     this.average = new WilderAverage(period, seed === 'sma' ? period : 1);
   }
-  step(_t: number, _o: number, h: number, l: number, c: number): void {
-    const pc = this.previousClose;
-    this.previousClose = c;
-    if (Number.isNaN(pc)) {
-      this.values[0] = NaN;
-      return;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { high, low, close } = bars;
+    const average = this.average;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const pc = this.previousClose;
+      this.previousClose = close[i]!;
+      column[i] = Number.isNaN(pc) ? NaN : average.push(trueRange(high[i]!, low[i]!, pc));
     }
-    this.values[0] = this.average.push(trueRange(h, l, pc));
   }
 }
 
@@ -77,15 +85,22 @@ export class ReturnsIndicator extends Indicator {
     this.isLog = isLog;
     this.ring = new Ring(period + 1);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const x = sourceValue(this.source, o, h, l, c, v);
-    this.ring.push(x);
-    if (!this.ring.isFull()) {
-      this.values[0] = NaN;
-      return;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { ring, isLog } = this;
+    const back = ring.period - 1;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const x = sourceAt(code, open, high, low, close, volume, i);
+      ring.push(x);
+      if (!ring.isFull()) {
+        column[i] = NaN;
+        continue;
+      }
+      const past = ring.at(back);
+      column[i] = isLog ? Math.log(x / past) : x / past - 1;
     }
-    const past = this.ring.at(this.ring.period - 1);
-    this.values[0] = this.isLog ? Math.log(x / past) : x / past - 1;
   }
 }
 
@@ -108,14 +123,20 @@ export class VolatilityIndicator extends Indicator {
     this.ddof = ddof;
     this.scale = Math.sqrt(annualisation);
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const x = sourceValue(this.source, o, h, l, c, v);
-    const previous = this.previous;
-    this.previous = x;
-    this.values[0] = NaN;
-    if (Number.isNaN(previous)) return;
-    const r = this.isLog ? Math.log(x / previous) : x / previous - 1;
-    if (this.moments.push(r)) this.values[0] = this.moments.std(this.ddof) * this.scale;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { moments, isLog, ddof, scale } = this;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const x = sourceAt(code, open, high, low, close, volume, i);
+      const last = this.previous;
+      this.previous = x;
+      column[i] = NaN;
+      if (Number.isNaN(last)) continue;
+      const r = isLog ? Math.log(x / last) : x / last - 1;
+      if (moments.push(r)) column[i] = moments.std(ddof) * scale;
+    }
   }
 }
 
@@ -134,16 +155,22 @@ export class ZscoreIndicator extends Indicator {
     this.moments = new RollingMoments(period);
     this.ddof = ddof;
   }
-  step(_t: number, o: number, h: number, l: number, c: number, v: number): void {
-    const x = sourceValue(this.source, o, h, l, c, v);
-    if (!this.moments.push(x)) {
-      this.values[0] = NaN;
-      return;
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { open, high, low, close, volume } = bars;
+    const code = this.source;
+    const { moments, ddof } = this;
+    const n = moments.ring.period;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const x = sourceAt(code, open, high, low, close, volume, i);
+      if (!moments.push(x)) {
+        column[i] = NaN;
+        continue;
+      }
+      // z = (n·x − Σx) / (n·std), with n·std = sqrt(scaled·n/(n − ddof)): no rounded mean involved.
+      const scaled = moments.scaled;
+      const distance = moments.scaledDistance(x);
+      column[i] = scaled > 0 && distance !== 0 ? distance / Math.sqrt((scaled * n) / (n - ddof)) : 0;
     }
-    // z = (n·x − Σx) / (n·std), with n·std = sqrt(scaled·n/(n − ddof)): no rounded mean involved.
-    const n = this.moments.ring.period;
-    const scaled = this.moments.scaled;
-    const distance = this.moments.scaledDistance(x);
-    this.values[0] = scaled > 0 && distance !== 0 ? distance / Math.sqrt((scaled * n) / (n - this.ddof)) : 0;
   }
 }

@@ -1,4 +1,4 @@
-import { Indicator } from '../types.ts';
+import { type CandleColumns, Indicator } from '../types.ts';
 import { ExactSum } from '../exact-sum.ts';
 import { Ring } from './kernels.ts';
 
@@ -13,13 +13,20 @@ export class ObvIndicator extends Indicator {
   constructor() {
     super(['value']);
   }
-  step(_t: number, _o: number, _h: number, _l: number, c: number, v: number): void {
-    const pc = this.previousClose;
-    this.previousClose = c;
-    if (Number.isNaN(pc)) this.sum.add(v);
-    else if (c > pc) this.sum.add(v);
-    else if (c < pc) this.sum.add(-v);
-    this.values[0] = this.sum.value();
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { close, volume } = bars;
+    const sum = this.sum;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const c = close[i]!;
+      const v = volume[i]!;
+      const pc = this.previousClose;
+      this.previousClose = c;
+      if (Number.isNaN(pc)) sum.add(v);
+      else if (c > pc) sum.add(v);
+      else if (c < pc) sum.add(-v);
+      column[i] = sum.value();
+    }
   }
 }
 
@@ -46,28 +53,34 @@ export class VwapIndicator extends Indicator {
     this.prices = new Ring(isSession ? 1 : period);
     this.volumes = new Ring(isSession ? 1 : period);
   }
-  step(t: number, _o: number, h: number, l: number, c: number, v: number): void {
-    const tp = (h + l + c) / 3;
-    if (this.isSession) {
-      const day = Math.floor(t / DAY_MS);
-      if (day !== this.day) {
-        this.day = day;
-        this.weighted.reset();
-        this.volume.reset();
+  compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    const { time, high, low, close, volume } = bars;
+    const { isSession, prices, volumes, weighted } = this;
+    const volumeSum = this.volume;
+    const column = out[0]!;
+    for (let i = start; i < end; i++) {
+      const v = volume[i]!;
+      const tp = (high[i]! + low[i]! + close[i]!) / 3;
+      if (isSession) {
+        const day = Math.floor(time[i]! / DAY_MS);
+        if (day !== this.day) {
+          this.day = day;
+          weighted.reset();
+          volumeSum.reset();
+        }
+      } else {
+        const wasFull = prices.isFull();
+        const oldPrice = prices.push(tp);
+        const oldVolume = volumes.push(v);
+        if (wasFull) {
+          weighted.addProduct(-oldPrice, oldVolume);
+          volumeSum.add(-oldVolume);
+        }
       }
-    } else {
-      const wasFull = this.prices.isFull();
-      const oldPrice = this.prices.push(tp);
-      const oldVolume = this.volumes.push(v);
-      if (wasFull) {
-        this.weighted.addProduct(-oldPrice, oldVolume);
-        this.volume.add(-oldVolume);
-      }
+      weighted.addProduct(tp, v);
+      volumeSum.add(v);
+      const total = volumeSum.value();
+      column[i] = (isSession || prices.isFull()) && total !== 0 ? weighted.value() / total : NaN;
     }
-    this.weighted.addProduct(tp, v);
-    this.volume.add(v);
-    const volume = this.volume.value();
-    this.values[0] =
-      (this.isSession || this.prices.isFull()) && volume !== 0 ? this.weighted.value() / volume : NaN;
   }
 }
