@@ -6,6 +6,12 @@ export interface Column<Row> {
   value(row: Row): number | string | null;
   render?(row: Row): ReactNode;
   isNumeric?: boolean;
+  /** Extra class per cell (e.g. good/bad for a P&L). */
+  cellClass?(row: Row): string;
+  /** data-testid of this column's cells. */
+  cellTestId?: string;
+  /** Not sortable (e.g. a column of buttons). */
+  isUnsortable?: boolean;
 }
 
 /** A table sortable by any column (click a header; click again to reverse). */
@@ -17,6 +23,8 @@ export function SortableTable<Row>(props: {
   selectedKey?: string | null;
   initialSort?: { key: string; isDescending: boolean };
   testId?: string;
+  /** data-testid of each body row (default "table-row"). */
+  rowTestId?: string;
   maxRows?: number;
 }) {
   const [sort, setSort] = useState(props.initialSort ?? null);
@@ -42,9 +50,9 @@ export function SortableTable<Row>(props: {
           {props.columns.map((c) => (
             <th
               key={c.key}
-              className={`sortable ${c.isNumeric ? 'num' : ''}`}
+              className={`${c.isUnsortable ? '' : 'sortable'} ${c.isNumeric ? 'num' : ''}`}
               data-testid={`sort-${c.key}`}
-              onClick={() => setSort((s) => ({ key: c.key, isDescending: s?.key === c.key ? !s.isDescending : true }))}
+              onClick={c.isUnsortable ? undefined : () => setSort((s) => ({ key: c.key, isDescending: s?.key === c.key ? !s.isDescending : true }))}
             >
               {c.header}
               {sort?.key === c.key ? (sort.isDescending ? ' ▼' : ' ▲') : ''}
@@ -58,12 +66,12 @@ export function SortableTable<Row>(props: {
           return (
             <tr
               key={key}
-              data-testid="table-row"
+              data-testid={props.rowTestId ?? 'table-row'}
               className={`${props.onRowClick ? 'clickable' : ''} ${props.selectedKey === key ? 'selected' : ''}`}
               onClick={props.onRowClick ? () => props.onRowClick!(row) : undefined}
             >
               {props.columns.map((c) => (
-                <td key={c.key} className={c.isNumeric ? 'num' : ''}>
+                <td key={c.key} className={`${c.isNumeric ? 'num' : ''} ${c.cellClass?.(row) ?? ''}`.trim()} data-testid={c.cellTestId}>
                   {c.render ? c.render(row) : formatCell(c.value(row))}
                 </td>
               ))}

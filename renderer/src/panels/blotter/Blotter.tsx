@@ -1,10 +1,45 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { getApi } from '../../api.ts';
-import { useTradingStore, type OrderView } from '../../trading/trading-store.ts';
-import { isWorkingOrderState } from '../../../../shared/trading.ts';
+import { useTradingStore, type OrderView, type PortfolioView } from '../../trading/trading-store.ts';
+import { SortableTable, type Column } from '../../components/SortableTable.tsx';
+import { isWorkingOrderState, type Fill } from '../../../../shared/trading.ts';
 
 const money = (v: number) => v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+const sideClass = (row: { side: string }) => (row.side === 'buy' ? 'good' : 'bad');
+const pnlClass = (v: number) => (v >= 0 ? 'good' : 'bad');
+
+type Position = PortfolioView['positions'][number];
+
+const POSITION_COLUMNS: Column<Position>[] = [
+  { key: 'symbol', header: 'Symbol', value: (p) => p.symbol },
+  { key: 'strategy', header: 'Strategy', value: (p) => p.strategyId },
+  { key: 'quantity', header: 'Qty', value: (p) => p.quantity, render: (p) => p.quantity, isNumeric: true, cellTestId: 'position-quantity' },
+  { key: 'avg', header: 'Avg price', value: (p) => p.averagePrice, render: (p) => money(p.averagePrice), isNumeric: true },
+  { key: 'mark', header: 'Mark', value: (p) => p.markPrice, render: (p) => money(p.markPrice), isNumeric: true },
+  { key: 'unrealised', header: 'Unrealised', value: (p) => p.unrealisedPnl, render: (p) => money(p.unrealisedPnl), isNumeric: true, cellClass: (p) => pnlClass(p.unrealisedPnl) },
+  { key: 'realised', header: 'Realised', value: (p) => p.realisedPnl, render: (p) => money(p.realisedPnl), isNumeric: true, cellClass: (p) => pnlClass(p.realisedPnl) },
+];
+
+const FILL_COLUMNS: Column<Fill>[] = [
+  { key: 'time', header: 'Time', value: (f) => f.tsMs, render: (f) => time(f.tsMs) },
+  { key: 'symbol', header: 'Symbol', value: (f) => f.symbol },
+  { key: 'side', header: 'Side', value: (f) => f.side, cellClass: sideClass },
+  { key: 'quantity', header: 'Qty', value: (f) => f.quantity, render: (f) => f.quantity, isNumeric: true },
+  { key: 'price', header: 'Price', value: (f) => f.price, render: (f) => money(f.price), isNumeric: true },
+  { key: 'fee', header: 'Fee', value: (f) => f.fee, render: (f) => `${f.fee.toPrecision(4)} ${f.feeCurrency}`, isNumeric: true },
+  { key: 'order', header: 'Order', value: (f) => f.clientOrderId, cellClass: () => 'muted' },
+];
+
+const RECENT_COLUMNS: Column<OrderView>[] = [
+  { key: 'time', header: 'Updated', value: (o) => o.updatedMs, render: (o) => time(o.updatedMs) },
+  { key: 'symbol', header: 'Symbol', value: (o) => o.symbol },
+  { key: 'side', header: 'Side', value: (o) => o.side },
+  { key: 'type', header: 'Type', value: (o) => o.type },
+  { key: 'quantity', header: 'Qty', value: (o) => o.quantity, render: (o) => o.quantity, isNumeric: true },
+  { key: 'state', header: 'State', value: (o) => o.state },
+  { key: 'message', header: 'Message', value: (o) => o.message ?? o.reason, cellClass: () => 'muted' },
+];
 
 /** Working orders (cancel, cancel all), fills, positions with live P&L and the account summary. */
 export function Blotter() {
@@ -14,13 +49,41 @@ export function Blotter() {
   const focused = useTradingStore((s) => s.focusedOrderId);
   const loadError = useTradingStore((s) => s.loadError);
   const [message, setMessage] = useState<string | null>(null);
-  const all = Object.values(orders).sort((a, b) => b.updatedMs - a.updatedMs);
-  const working = all.filter((o) => isWorkingOrderState(o.state));
+  const all = useMemo(() => Object.values(orders), [orders]);
+  const working = useMemo(() => all.filter((o) => isWorkingOrderState(o.state)), [all]);
+  // The fill of the focused order (a chart marker click) is highlighted too.
+  const focusedFill = fills.find((f) => f.clientOrderId === focused)?.fillId ?? null;
 
   const cancel = async (o: OrderView) => {
     const reply = await getApi().orders.cancel({ clientOrderId: o.clientOrderId });
     setMessage(reply.ok ? `Cancel requested for ${o.clientOrderId}` : reply.error.message);
   };
+  const workingColumns = useMemo<Column<OrderView>[]>(
+    () => [
+      { key: 'time', header: 'Time', value: (o) => o.createdMs, render: (o) => time(o.createdMs) },
+      { key: 'symbol', header: 'Symbol', value: (o) => o.symbol },
+      { key: 'side', header: 'Side', value: (o) => o.side, cellClass: sideClass },
+      { key: 'type', header: 'Type', value: (o) => o.type },
+      { key: 'quantity', header: 'Qty', value: (o) => o.quantity, render: (o) => o.quantity, isNumeric: true },
+      { key: 'filled', header: 'Filled', value: (o) => o.filledQuantity, render: (o) => o.filledQuantity, isNumeric: true },
+      { key: 'price', header: 'Price', value: (o) => o.price ?? o.stopPrice, render: (o) => o.price ?? o.stopPrice ?? 'mkt', isNumeric: true },
+      { key: 'state', header: 'State', value: (o) => o.state, cellTestId: 'order-state' },
+      { key: 'strategy', header: 'Strategy', value: (o) => o.strategyId },
+      {
+        key: 'cancel',
+        header: '',
+        value: () => null,
+        isUnsortable: true,
+        render: (o) => (
+          <button type="button" data-testid="cancel-order" onClick={() => void cancel(o)}>
+            Cancel
+          </button>
+        ),
+      },
+    ],
+    // cancel only reads setMessage (stable) and the api.
+    [],
+  );
   const cancelAll = async () => {
     const reply = await getApi().orders.cancelAll({});
     setMessage(reply.ok ? `Cancel requested for ${reply.value.requested} order(s)` : reply.error.message);
@@ -62,118 +125,44 @@ export function Blotter() {
         </button>
       </h3>
       {message && <p className="muted" data-testid="blotter-message">{message}</p>}
-      <table className="grid" data-testid="working-orders">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Symbol</th>
-            <th>Side</th>
-            <th>Type</th>
-            <th className="num">Qty</th>
-            <th className="num">Filled</th>
-            <th className="num">Price</th>
-            <th>State</th>
-            <th>Strategy</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {working.map((o) => (
-            <tr key={o.clientOrderId} data-testid="working-order" className={focused === o.clientOrderId ? 'selected' : ''}>
-              <td>{time(o.createdMs)}</td>
-              <td>{o.symbol}</td>
-              <td className={o.side === 'buy' ? 'good' : 'bad'}>{o.side}</td>
-              <td>{o.type}</td>
-              <td className="num">{o.quantity}</td>
-              <td className="num">{o.filledQuantity}</td>
-              <td className="num">{o.price ?? o.stopPrice ?? 'mkt'}</td>
-              <td data-testid="order-state">{o.state}</td>
-              <td>{o.strategyId}</td>
-              <td>
-                <button type="button" data-testid="cancel-order" onClick={() => void cancel(o)}>
-                  Cancel
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <SortableTable
+        testId="working-orders"
+        rowTestId="working-order"
+        rows={working}
+        columns={workingColumns}
+        rowKey={(o) => o.clientOrderId}
+        selectedKey={focused}
+        initialSort={{ key: 'time', isDescending: true }}
+      />
       <h3>Positions</h3>
-      <table className="grid" data-testid="positions">
-        <thead>
-          <tr>
-            <th>Symbol</th>
-            <th>Strategy</th>
-            <th className="num">Qty</th>
-            <th className="num">Avg price</th>
-            <th className="num">Mark</th>
-            <th className="num">Unrealised</th>
-            <th className="num">Realised</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(portfolio?.positions ?? [])
-            .filter((p) => p.quantity !== 0 || p.realisedPnl !== 0)
-            .map((p) => (
-              <tr key={`${p.symbol}|${p.strategyId}`} data-testid="position-row">
-                <td>{p.symbol}</td>
-                <td>{p.strategyId}</td>
-                <td className="num" data-testid="position-quantity">
-                  {p.quantity}
-                </td>
-                <td className="num">{money(p.averagePrice)}</td>
-                <td className="num">{money(p.markPrice)}</td>
-                <td className={`num ${p.unrealisedPnl >= 0 ? 'good' : 'bad'}`}>{money(p.unrealisedPnl)}</td>
-                <td className={`num ${p.realisedPnl >= 0 ? 'good' : 'bad'}`}>{money(p.realisedPnl)}</td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+      <SortableTable
+        testId="positions"
+        rowTestId="position-row"
+        rows={(portfolio?.positions ?? []).filter((p) => p.quantity !== 0 || p.realisedPnl !== 0)}
+        columns={POSITION_COLUMNS}
+        rowKey={(p) => `${p.symbol}|${p.strategyId}`}
+      />
       <h3>Fills</h3>
-      <table className="grid" data-testid="fills">
-        <thead>
-          <tr>
-            <th>Time</th>
-            <th>Symbol</th>
-            <th>Side</th>
-            <th className="num">Qty</th>
-            <th className="num">Price</th>
-            <th className="num">Fee</th>
-            <th>Order</th>
-          </tr>
-        </thead>
-        <tbody>
-          {fills.slice(0, 100).map((f) => (
-            <tr key={f.fillId} data-testid="fill-row" className={focused === f.clientOrderId ? 'selected' : ''}>
-              <td>{time(f.tsMs)}</td>
-              <td>{f.symbol}</td>
-              <td className={f.side === 'buy' ? 'good' : 'bad'}>{f.side}</td>
-              <td className="num">{f.quantity}</td>
-              <td className="num">{money(f.price)}</td>
-              <td className="num">
-                {f.fee.toPrecision(4)} {f.feeCurrency}
-              </td>
-              <td className="muted">{f.clientOrderId}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <SortableTable
+        testId="fills"
+        rowTestId="fill-row"
+        rows={fills}
+        columns={FILL_COLUMNS}
+        rowKey={(f) => f.fillId}
+        selectedKey={focusedFill}
+        initialSort={{ key: 'time', isDescending: true }}
+        maxRows={100}
+      />
       <h3>Recent orders</h3>
-      <table className="grid" data-testid="recent-orders">
-        <tbody>
-          {all.slice(0, 50).map((o) => (
-            <tr key={o.clientOrderId} data-testid="recent-order">
-              <td>{time(o.updatedMs)}</td>
-              <td>{o.symbol}</td>
-              <td>{o.side}</td>
-              <td>{o.type}</td>
-              <td className="num">{o.quantity}</td>
-              <td>{o.state}</td>
-              <td className="muted">{o.message ?? o.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <SortableTable
+        testId="recent-orders"
+        rowTestId="recent-order"
+        rows={all}
+        columns={RECENT_COLUMNS}
+        rowKey={(o) => o.clientOrderId}
+        initialSort={{ key: 'time', isDescending: true }}
+        maxRows={50}
+      />
     </div>
   );
 }
