@@ -173,11 +173,18 @@ export const marketRequests = defineRequests({
       .object({ venue, symbol, timeframe, maxGaps: z.number().int().min(1).max(10_000).optional() })
       .strict(),
     response: z.object({
+      /** '24/7' (every slot expected) or 'weekdays' (the series has no weekend bars: a stock exchange). */
+      calendar: z.enum(['24/7', 'weekdays']),
       gaps: z.array(gapSchema),
       gapCount: z.number().int(),
       missingBars: z.number().int(),
+      /** Weekday calendars: runs of 1-2 whole weekdays without bars (exchange holidays), not gaps. */
+      closures: z.array(gapSchema),
+      closureCount: z.number().int(),
+      closedBars: z.number().int(),
     }),
-    description: 'Missing bars of a stored series (runs of absent bar slots between its first and last bar).',
+    description:
+      'Missing bars of a stored series against its session calendar (weekends are not gaps for a series that never trades on them; 1-2 day closures are listed apart).',
   },
   'market:import': {
     request: z

@@ -204,7 +204,7 @@ export function register(program: Command): void {
   data
     .command('gaps')
     .description(
-      'Missing bars per stored series (runs of absent bar slots between the first and last bar). Filter with --venue/--symbol/--timeframe.',
+      'Missing bars per stored series (runs of absent bar slots between the first and last bar). A series with no weekend bars (a stock exchange) has a weekdays calendar: weekends are not gaps and runs of 1-2 whole weekdays without bars are listed as closures (holidays). Filter with --venue/--symbol/--timeframe.',
     )
     .option('--venue <venue>', 'only this venue')
     .option('--symbol <symbol>', 'only this symbol')
@@ -236,8 +236,10 @@ export function register(program: Command): void {
         return;
       }
       for (const r of results) {
+        const closures =
+          r.calendar === 'weekdays' ? `; weekdays calendar, ${r.closureCount} closure(s) (holidays), ${r.closedBars} bar(s)` : '';
         process.stdout.write(
-          `${r.venue} ${r.symbol} ${r.timeframe}: ${r.gapCount} gap(s), ${r.missingBars} missing bar(s) in ${r.barCount} bars\n`,
+          `${r.venue} ${r.symbol} ${r.timeframe}: ${r.gapCount} gap(s), ${r.missingBars} missing bar(s) in ${r.barCount} bars${closures}\n`,
         );
         for (const g of r.gaps)
           process.stdout.write(

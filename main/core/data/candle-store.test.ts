@@ -113,12 +113,16 @@ describe('candle store', () => {
       volume: pick(bars.volume),
     });
     expect(store.gaps(key)).toEqual({
+      calendar: '24/7',
       gaps: [
         { fromMs: T0 + 10 * M, toMs: T0 + 12 * M, missingBars: 3 },
         { fromMs: T0 + 2500 * M, toMs: T0 + 2500 * M, missingBars: 1 },
       ],
       gapCount: 2,
       missingBars: 4,
+      closures: [],
+      closureCount: 0,
+      closedBars: 0,
     });
   });
 

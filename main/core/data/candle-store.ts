@@ -363,20 +363,15 @@ export class CandleStore {
     return readRange((desc) => this.statement(chunkRangeSql(desc)), row.id, range);
   }
 
-  /** Open times only, for gap detection: reads the time column of each chunk, not the prices. */
-  gaps(
-    key: SeriesKey,
-    range: { fromMs?: number; toMs?: number; maxGaps?: number } = {},
-  ): { gaps: Gap[]; gapCount: number; missingBars: number } {
+  /**
+   * Missing bars of a series, judged against its session calendar (see inferCalendar): open
+   * times only are read (the time column of each chunk, not the prices).
+   */
+  gaps(key: SeriesKey, range: { fromMs?: number; toMs?: number; maxGaps?: number } = {}): GapReport {
     const row = this.seriesRow(key);
-    const gaps: Gap[] = [];
-    let gapCount = 0;
-    let missingBars = 0;
-    if (!row || row.bar_count === 0) return { gaps, gapCount, missingBars };
-    const tfMs = TIMEFRAME_MS[key.timeframe];
+    if (!row || row.bar_count === 0) return findGaps(new Float64Array(0), key.timeframe, range.maxGaps);
     const fromMs = range.fromMs ?? -Infinity;
     const toMs = range.toMs ?? Infinity;
-    const maxGaps = range.maxGaps ?? 10_000;
     const rows = this.statement(
       `SELECT bar_count, substr(data, 1, bar_count * 8) AS times FROM candle_chunks
        WHERE series_id = ? AND last_ms >= ? AND first_ms < ? ORDER BY chunk_ms`,
@@ -385,25 +380,131 @@ export class CandleStore {
       Number.isFinite(fromMs) ? fromMs : Number.MIN_SAFE_INTEGER,
       Number.isFinite(toMs) ? toMs : Number.MAX_SAFE_INTEGER,
     );
-    let previous: number | null = null;
+    const all = new Float64Array(row.bar_count);
+    let n = 0;
     for (const chunk of rows as Iterable<{ bar_count: number; times: Uint8Array }>) {
       const bytes = chunk.times.byteOffset % 8 === 0 ? chunk.times : chunk.times.slice();
       const times = new Float64Array(bytes.buffer, bytes.byteOffset, chunk.bar_count);
       for (let i = 0; i < times.length; i++) {
         const t = times[i]!;
-        if (t < fromMs || t >= toMs) continue;
-        if (previous !== null && t - previous > tfMs) {
-          const missing = Math.round((t - previous) / tfMs) - 1;
-          gapCount++;
-          missingBars += missing;
-          if (gaps.length < maxGaps)
-            gaps.push({ fromMs: previous + tfMs, toMs: t - tfMs, missingBars: missing });
-        }
-        previous = t;
+        if (t >= fromMs && t < toMs) all[n++] = t;
       }
     }
-    return { gaps, gapCount, missingBars };
+    return findGaps(all.subarray(0, n), key.timeframe, range.maxGaps);
   }
+}
+
+const DAY_MS = 86_400_000;
+/** A series spanning fewer days than this cannot show that it skips weekends. */
+const MIN_DAYS_TO_INFER_WEEKDAYS = 14;
+/** Runs of at most this many whole missing weekdays are closures (holidays), not gaps. */
+export const MAX_CLOSURE_WEEKDAYS = 2;
+
+export type SessionCalendar = '24/7' | 'weekdays';
+
+export interface GapReport {
+  /** '24/7': every bar slot is expected (crypto). 'weekdays': no bars on Saturday/Sunday (UTC). */
+  calendar: SessionCalendar;
+  /** Missing bars: runs of expected bar slots with no bar (the first maxGaps of them). */
+  gaps: Gap[];
+  gapCount: number;
+  missingBars: number;
+  /** Weekday calendars: 1..MAX_CLOSURE_WEEKDAYS whole weekdays without bars (holiday-like). */
+  closures: Gap[];
+  closureCount: number;
+  closedBars: number;
+}
+
+/** Day of the week of an epoch-ms time in UTC (0 = Sunday). */
+function utcWeekday(ms: number): number {
+  return (Math.floor(ms / DAY_MS) + 4) % 7;
+}
+
+/**
+ * The session calendar a series' own bars show: a series of at least MIN_DAYS_TO_INFER_WEEKDAYS
+ * days with no bar on a Saturday or Sunday (UTC) trades on weekdays only (a stock exchange);
+ * anything with weekend bars, or too short to tell, is 24/7. For weekday intraday series the
+ * times of day that ever hold a bar are the session (hours outside it are not gaps).
+ */
+export function inferCalendar(
+  times: Float64Array,
+  timeframe: Timeframe,
+): { calendar: SessionCalendar; sessionMsOfDay: Set<number> | null } {
+  const n = times.length;
+  if (n === 0 || times[n - 1]! - times[0]! < MIN_DAYS_TO_INFER_WEEKDAYS * DAY_MS)
+    return { calendar: '24/7', sessionMsOfDay: null };
+  for (let i = 0; i < n; i++) {
+    const day = utcWeekday(times[i]!);
+    if (day === 0 || day === 6) return { calendar: '24/7', sessionMsOfDay: null };
+  }
+  if (TIMEFRAME_MS[timeframe] >= DAY_MS) return { calendar: 'weekdays', sessionMsOfDay: null };
+  const session = new Set<number>();
+  for (let i = 0; i < n; i++) session.add(((times[i]! % DAY_MS) + DAY_MS) % DAY_MS);
+  return { calendar: 'weekdays', sessionMsOfDay: session };
+}
+
+/**
+ * Gaps between consecutive bars against the series' calendar. Between two bars, the expected
+ * slots with no bar form one gap; on a weekday calendar, if they all lie on whole weekdays
+ * without any bar and there are at most MAX_CLOSURE_WEEKDAYS such days, they are a closure
+ * (exchange holiday) instead.
+ */
+export function findGaps(times: Float64Array, timeframe: Timeframe, maxGaps = 10_000): GapReport {
+  const tfMs = TIMEFRAME_MS[timeframe];
+  const { calendar, sessionMsOfDay } = inferCalendar(times, timeframe);
+  const report: GapReport = { calendar, gaps: [], gapCount: 0, missingBars: 0, closures: [], closureCount: 0, closedBars: 0 };
+  const isExpected = (t: number): boolean => {
+    if (calendar === '24/7') return true;
+    const day = utcWeekday(t);
+    if (day === 0 || day === 6) return false;
+    return sessionMsOfDay === null || sessionMsOfDay.has(((t % DAY_MS) + DAY_MS) % DAY_MS);
+  };
+  for (let i = 1; i < times.length; i++) {
+    const previous = times[i - 1]!;
+    const t = times[i]!;
+    if (t - previous <= tfMs) continue;
+    let first = NaN;
+    let last = NaN;
+    let missing = 0;
+    if (calendar === '24/7') {
+      missing = Math.round((t - previous) / tfMs) - 1;
+      first = previous + tfMs;
+      last = t - tfMs;
+    } else {
+      for (let slot = previous + tfMs; slot < t; slot += tfMs) {
+        if (!isExpected(slot)) continue;
+        if (missing === 0) first = slot;
+        last = slot;
+        missing++;
+      }
+    }
+    if (missing === 0) continue;
+    const gap = { fromMs: first, toMs: last, missingBars: missing };
+    let isClosure = false;
+    if (calendar === 'weekdays') {
+      const firstDay = Math.floor(first / DAY_MS);
+      const lastDay = Math.floor(last / DAY_MS);
+      // Whole days only: none of the missing slots shares a day with a bar.
+      if (firstDay > Math.floor(previous / DAY_MS) && lastDay < Math.floor(t / DAY_MS)) {
+        let weekdays = 0;
+        for (let day = firstDay; day <= lastDay; day++) {
+          const weekday = (day + 4) % 7;
+          if (weekday !== 0 && weekday !== 6) weekdays++;
+        }
+        isClosure = weekdays <= MAX_CLOSURE_WEEKDAYS;
+      }
+    }
+    if (isClosure) {
+      report.closureCount++;
+      report.closedBars += missing;
+      if (report.closures.length < maxGaps) report.closures.push(gap);
+    } else {
+      report.gapCount++;
+      report.missingBars += missing;
+      if (report.gaps.length < maxGaps) report.gaps.push(gap);
+    }
+  }
+  return report;
 }
 
 function toSeriesInfo(row: SeriesRow): SeriesInfo {

@@ -168,9 +168,13 @@ describe('market module', () => {
       },
     ]);
     expect(await ok('market:gaps', { venue: 'test', symbol: 'ABC/USD', timeframe: '1m' })).toEqual({
+      calendar: '24/7',
       gaps: [{ fromMs: 1700000160000, toMs: 1700000160000, missingBars: 1 }],
       gapCount: 1,
       missingBars: 1,
+      closures: [],
+      closureCount: 0,
+      closedBars: 0,
     });
     const candles = await ok('market:candles', {
       venue: 'test',

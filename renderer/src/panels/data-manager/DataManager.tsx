@@ -14,6 +14,8 @@ interface SeriesRow {
   barCount: number;
   gapCount: number | null;
   missingBars: number | null;
+  /** Weekday (stock) calendars: holiday-like closures, not counted as gaps. */
+  closureCount: number | null;
 }
 
 interface Issue {
@@ -57,7 +59,12 @@ export function DataManager() {
     const rows: SeriesRow[] = await Promise.all(
       reply.value.series.map(async (s) => {
         const gaps = await api.market.gaps({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, maxGaps: 1 });
-        return { ...s, gapCount: gaps.ok ? gaps.value.gapCount : null, missingBars: gaps.ok ? gaps.value.missingBars : null };
+        return {
+          ...s,
+          gapCount: gaps.ok ? gaps.value.gapCount : null,
+          missingBars: gaps.ok ? gaps.value.missingBars : null,
+          closureCount: gaps.ok && gaps.value.calendar === 'weekdays' ? gaps.value.closureCount : null,
+        };
       }),
     );
     setSeries(rows);
@@ -201,7 +208,10 @@ export function DataManager() {
                 <td className="num" data-testid={`series-bars-${id}`}>
                   {s.barCount}
                 </td>
-                <td className="num">{s.gapCount === null ? '–' : `${s.gapCount} (${s.missingBars} bars)`}</td>
+                <td className="num" data-testid={`series-gaps-${id}`} title={s.closureCount === null ? undefined : 'Weekdays calendar: weekends are not gaps; 1-2 whole weekdays without bars are closures (holidays)'}>
+                  {s.gapCount === null ? '–' : `${s.gapCount} (${s.missingBars} bars)`}
+                  {s.closureCount === null ? null : <span className="muted"> · {s.closureCount} holidays</span>}
+                </td>
                 <td>
                   <button data-testid={`series-show-${id}`} onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}>
                     Chart
