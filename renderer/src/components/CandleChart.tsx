@@ -299,6 +299,15 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
     chartRef.current?.applyOptions({ layout: { textColor: props.theme === 'dark' ? '#8a94a6' : '#4a5262' } });
   }, [props.theme]);
 
+  // The last price label and line belong to the forming bar when there is one (live feeds), else
+  // to the last closed bar (a stored series).
+  const lastPriceOnRef = useRef<'forming' | 'closed' | null>(null);
+  const showLastPriceOn = (which: 'forming' | 'closed'): void => {
+    if (lastPriceOnRef.current === which) return;
+    lastPriceOnRef.current = which;
+    candlesRef.current?.applyOptions({ lastValueVisible: which === 'closed', priceLineVisible: which === 'closed' });
+  };
+
   useImperativeHandle(
     ref,
     () => ({
@@ -311,6 +320,7 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         volumeRef.current?.setData(bars.volumes);
         formingCandleRef.current?.setData(bars.forming ? [toCandle(bars.forming)] : []);
         formingVolumeRef.current?.setData(bars.forming ? [toVolume(bars.forming)] : []);
+        showLastPriceOn(bars.forming ? 'forming' : 'closed');
       },
       prependBars(older) {
         const bars = barsRef.current;
@@ -349,6 +359,7 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         }
         const forming = bars.forming;
         if (forming === formingBefore && closedCount === 0) return;
+        showLastPriceOn(forming ? 'forming' : 'closed');
         if (!forming) {
           formingCandleRef.current?.setData([]);
           formingVolumeRef.current?.setData([]);
