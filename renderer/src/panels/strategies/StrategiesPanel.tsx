@@ -270,7 +270,7 @@ function InstanceList() {
 
   return (
     <>
-      <h3>Strategies ({instances.filter((i) => i.state === 'running' || i.state === 'starting').length} running)</h3>
+      <h3 style={{ marginTop: 0 }}>Strategies ({instances.filter((i) => i.state === 'running' || i.state === 'starting').length} running)</h3>
       {loadError && (
         <p className="bad" data-testid="strategies-load-error">
           {loadError}
@@ -359,8 +359,10 @@ function InstanceList() {
 export function StrategiesPanel() {
   return (
     <div className="panel-body" data-testid="strategies-panel">
-      <StartForm />
+      {/* What runs comes first: it is what the PM watches; the form is below. */}
       <InstanceList />
+      <h3>Start a strategy</h3>
+      <StartForm />
     </div>
   );
 }
