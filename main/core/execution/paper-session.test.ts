@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { ManualScheduler } from '../clock.ts';
 import { ModelRegistry } from '../models/registry.ts';
 import { DEFAULT_MODEL } from '../models/module.ts';
-import { PaperSession } from './paper-session.ts';
+import { PaperSession, type PaperSessionOptions } from './paper-session.ts';
 import { ManualDriver } from './test-support/manual-driver.ts';
 import type { Signal } from '../../../shared/contract/strategies.ts';
 import type { Alert } from '../../../shared/contract/trading.ts';
@@ -29,24 +29,18 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
+/** A 1m BTC/USDT session of `strategy` on this test's folder and clock (fixed notional 1000). */
+function sessionOptions(strategy: string, more: Partial<PaperSessionOptions> = {}): PaperSessionOptions {
+  return { dataDir, scheduler, symbol: 'BTC/USDT', strategy, params: {}, timeframe: '1m', sizing: { kind: 'fixed-notional', notional: 1000 }, protection: {}, seed: 11, ...more };
+}
+
 describe('headless paper session (vantage run)', () => {
   it('runs model-threshold on the default model: warmed-up features give a prediction on the first bar, the signal is audited with the model, and stop cancels the protective order', async () => {
     const models = new ModelRegistry({ resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'), dataDir, forceCpu: true });
     const signals: Signal[] = [];
-    const session = new PaperSession({
-      dataDir,
-      scheduler,
-      symbol: 'BTC/USDT',
-      strategy: 'model-threshold',
-      params: { enterAbove: -1, exitBelow: -2 },
-      timeframe: '1m',
-      sizing: { kind: 'fixed-notional', notional: 1000 },
-      protection: { stopLoss: 0.03 },
-      seed: 11,
-      models,
-      model: DEFAULT_MODEL,
-      onSignal: (s) => signals.push(s),
-    });
+    const session = new PaperSession(
+      sessionOptions('model-threshold', { params: { enterAbove: -1, exitBelow: -2 }, protection: { stopLoss: 0.03 }, models, model: DEFAULT_MODEL, onSignal: (s) => signals.push(s) }),
+    );
     try {
       await driver.drive(session.start());
       // The first whole bar closes within two minutes; with features warm it already has a prediction.
@@ -66,20 +60,7 @@ describe('headless paper session (vantage run)', () => {
   });
 
   it('refuses a model-driven strategy without a model registry before opening anything', () => {
-    expect(
-      () =>
-        new PaperSession({
-          dataDir,
-          scheduler,
-          symbol: 'BTC/USDT',
-          strategy: 'hybrid',
-          params: {},
-          timeframe: '1m',
-          sizing: { kind: 'fixed-notional', notional: 1000 },
-          protection: {},
-          seed: 1,
-        }),
-    ).toThrow(/needs a model registry/);
+    expect(() => new PaperSession(sessionOptions('hybrid'))).toThrow(/needs a model registry/);
     expect(existsSync(join(dataDir, 'ledger.db'))).toBe(false);
   });
 
@@ -91,20 +72,7 @@ describe('headless paper session (vantage run)', () => {
       load: () => Promise.resolve({ runAll: () => Promise.reject(new Error('inference worker exited')) } as unknown as Awaited<ReturnType<ModelSource['load']>>),
     };
     const alerts: Alert[] = [];
-    const session = new PaperSession({
-      dataDir,
-      scheduler,
-      symbol: 'BTC/USDT',
-      strategy: 'model-threshold',
-      params: {},
-      timeframe: '1m',
-      sizing: { kind: 'fixed-notional', notional: 1000 },
-      protection: {},
-      seed: 11,
-      models: broken,
-      model: DEFAULT_MODEL,
-      onAlert: (a) => alerts.push(a),
-    });
+    const session = new PaperSession(sessionOptions('model-threshold', { models: broken, model: DEFAULT_MODEL, onAlert: (a) => alerts.push(a) }));
     await driver.drive(session.start());
     await driver.runUntil(() => session.strategies.instance('model-threshold')?.state === 'failed', 3 * 60_000);
     expect(session.strategies.instance('model-threshold')).toMatchObject({ state: 'failed', stopReason: 'inference worker exited', signals: 0 });
