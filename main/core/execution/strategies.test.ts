@@ -33,9 +33,10 @@ const runUntil = (cond: () => boolean, maxMs: number, stepMs?: number): Promise<
 const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> => driver.ok(channel, payload);
 const fail = (channel: RequestChannel, payload: unknown): Promise<AppError> => driver.fail(channel, payload);
 
-async function startEngine(modules: EngineModule[]): Promise<void> {
-  dataDir = mkdtempSync(join(tmpdir(), 'vantage-strategies-'));
-  scheduler = new ManualScheduler(T0);
+async function startEngine(modules: EngineModule[], options: { isReusingData?: boolean } = {}): Promise<void> {
+  if (!options.isReusingData || !dataDir) dataDir = mkdtempSync(join(tmpdir(), 'vantage-strategies-'));
+  // Time goes on across a restart.
+  scheduler = new ManualScheduler(options.isReusingData ? scheduler.nowMs() + 60_000 : T0);
   driver = new ManualDriver(scheduler, () => dispatcher);
   published.length = 0;
   ({ engine, dispatcher } = await startTestEngine({ dataDir, driver, scheduler, modules, published }));
@@ -115,6 +116,17 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     expect(running.position).toBeGreaterThan(0);
     expect(running.feesPaid).toBeGreaterThan(0);
     expect(published.some((p) => p.stream === 'strategies:changed')).toBe(true);
+
+    // After a restart the instance is gone (strategies do not outlive the engine run) but the signal reads back from the ledger.
+    await drive(engine!.stop());
+    await startEngine([marketModule, tradingModule], { isReusingData: true });
+    expect((await ok('strategies:list', {})).instances).toEqual([]);
+    expect(await ok('strategies:signal', { signalId: signal!.signalId })).toEqual(detail);
+    expect((await fail('strategies:signal', { signalId: 'signal-1' })).code).toBe('NOT_FOUND');
+    // A new instance never takes an old id (its position slot would carry the old fills).
+    const again = await ok('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', params: ALWAYS_ENTER });
+    expect(again.strategyId).toBe('rules-BTC-USDT-2');
+    expect(again.position).toBe(0);
   });
 
   it('stopping one strategy cancels its working orders and leaves the others running', async () => {

@@ -50,8 +50,10 @@ export interface StrategyHostOptions {
   defaultModel?: () => string | null;
   /** Number for the next instance id; the app persists it so ids (and position slots) are never reused. */
   nextInstanceNumber?: () => number;
-  /** Signals kept in memory for strategies:signals (older ones are read back from the audit ledger). */
+  /** Signal summaries kept in memory for strategies:signals (default 5,000; details of the newest 500; the rest are read back from the audit ledger). */
   maxSignals?: number;
+  /** Signals whose full detail stays in memory (default 500). */
+  signalDetailsKept?: number;
   onChange?: () => void;
   onSignal?: (signal: Signal) => void;
   /** An instance failed (inference error, broken invariant): it was stopped and its orders cancelled. */
@@ -73,6 +75,7 @@ export interface StartStrategyRequest {
 export const SIGNAL_RECORD = 'strategy.signal';
 export const WARMUP_BARS = 1000;
 const DEFAULT_MAX_SIGNALS = 5000;
+const DEFAULT_DETAILS_KEPT = 500;
 
 interface DecisionContext {
   barTimeMs: number;
@@ -112,10 +115,12 @@ export class StrategyHost {
   private readonly service: TradingService;
   private readonly scheduler: Scheduler;
   private readonly instances = new Map<string, Instance>();
-  /** Newest last; bounded by maxSignals. */
-  private readonly recent: SignalDetail[] = [];
+  /** Summaries, newest last; bounded by maxSignals. */
+  private readonly recent: Signal[] = [];
+  /** Full details of the newest signals (insertion order); older ones are read back from the ledger. */
   private readonly byId = new Map<string, SignalDetail>();
   private readonly maxSignals: number;
+  private readonly detailsKept: number;
   private readonly removeStopper: () => void;
   private localNumber = 0;
 
@@ -124,6 +129,7 @@ export class StrategyHost {
     this.service = options.service;
     this.scheduler = options.scheduler;
     this.maxSignals = options.maxSignals ?? DEFAULT_MAX_SIGNALS;
+    this.detailsKept = options.signalDetailsKept ?? DEFAULT_DETAILS_KEPT;
     // The kill switch stops every strategy (it cancels every working order itself right after).
     this.removeStopper = this.service.addStrategyStopper(async (reason) => {
       await this.stopAll(reason, { isCancellingOrders: false });
@@ -266,7 +272,7 @@ export class StrategyHost {
       const s = this.recent[i]!;
       if (filter.strategyId !== undefined && s.strategyId !== filter.strategyId) continue;
       if (filter.symbol !== undefined && s.symbol !== filter.symbol) continue;
-      out.push(summaryOf(s));
+      out.push(s);
     }
     return out;
   }
@@ -399,11 +405,14 @@ export class StrategyHost {
     };
     const seq = this.service.audit.append(SIGNAL_RECORD, body);
     const detail: SignalDetail = { signalId: `signal-${seq}`, auditSeq: seq, ...body };
-    this.recent.push(detail);
+    const summary = summaryOf(detail);
+    this.recent.push(summary);
+    if (this.recent.length > this.maxSignals) this.recent.shift();
     this.byId.set(detail.signalId, detail);
-    if (this.recent.length > this.maxSignals) this.byId.delete(this.recent.shift()!.signalId);
+    // A detail (verdict, explanation, features) is ~10 KB: only the newest stay in memory.
+    if (this.byId.size > this.detailsKept) this.byId.delete(this.byId.keys().next().value!);
     info.signals++;
-    this.options.onSignal?.(summaryOf(detail));
+    this.options.onSignal?.(summary);
   }
 
   private async halt(instance: Instance, state: 'stopped' | 'failed', reason: string, isCancellingOrders: boolean): Promise<void> {
