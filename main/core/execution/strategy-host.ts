@@ -206,7 +206,15 @@ export class StrategyHost {
       rejectedByRisk: 0,
       unsubscribeOrders: () => undefined,
     };
-    const warmupBars = this.warmUp(instance);
+    let warmupBars: number;
+    try {
+      warmupBars = this.warmUp(instance);
+    } catch (error) {
+      // Detach the engine from the order manager (its listeners go with stop(), which needs a start()).
+      engine.start();
+      engine.stop();
+      throw error;
+    }
     this.service.follow(request.symbol);
     // Protective exits queued by a fill (entry filled between bars) are sent at once, not at the next bar.
     instance.unsubscribeOrders = this.service.orders.onOrder((order) => {
