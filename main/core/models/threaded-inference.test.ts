@@ -34,6 +34,49 @@ describe('threaded inference', () => {
     }
   });
 
+  it('answers runs issued together in order, each with its own input, and grows its shared buffers for large runs', async () => {
+    const bytes = mlp(6, 16, 5);
+    const random = new SeededRandom(6);
+    // Batch-1 runs, a run larger than the initial 4 KiB buffers (2,000 rows: 48 KB in, 8 KB out), then batch-1 again.
+    const sizes = [1, 1, 3, 2000, 1, 7, 1];
+    const inputs = sizes.map((rows) => Float32Array.from({ length: rows * 6 }, () => random.normal()));
+    const local = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+    const expected: Float32Array[] = [];
+    for (const [i, x] of inputs.entries())
+      expected.push((await local.run({ input: new ort.Tensor('float32', x, [sizes[i]!, 6]) }))['score']!.data as Float32Array);
+    await local.release();
+    const threaded = await ThreadedInference.create(bytes);
+    try {
+      const pending = inputs.map((x, i) => threaded.run('input', x, [sizes[i]!, 6]));
+      // The caller may reuse its arrays as soon as run() returns: later runs must not see this.
+      for (const x of inputs) x.fill(1e6);
+      const outs = await Promise.all(pending);
+      outs.forEach((out, i) => {
+        expect(out['score']!.dims).toEqual([sizes[i]!, 1]);
+        expect(Array.from(out['score']!.data as Float32Array)).toEqual(Array.from(expected[i]!));
+      });
+      // Outputs belong to the caller: a later run does not overwrite an earlier result.
+      const first = await threaded.run('input', new Float32Array(6), [1, 6]);
+      const copy = Array.from(first['score']!.data as Float32Array);
+      await threaded.run('input', Float32Array.from({ length: 6 }, () => 3), [1, 6]);
+      expect(Array.from(first['score']!.data as Float32Array)).toEqual(copy);
+    } finally {
+      await threaded.close();
+    }
+  });
+
+  it('reports a failed run as MODEL_LOAD_FAILED and keeps serving the next runs', async () => {
+    const threaded = await ThreadedInference.create(mlp(4, 8, 7));
+    try {
+      const bad = threaded.run('input', new Float32Array(10), [2, 5]);
+      const good = threaded.run('input', new Float32Array(4), [1, 4]);
+      await expect(bad).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+      expect((await good)['score']!.dims).toEqual([1, 1]);
+    } finally {
+      await threaded.close();
+    }
+  });
+
   it('keeps the event loop serving timers while a long batch runs', async () => {
     const threaded = await ThreadedInference.create(mlp(64, 512, 3));
     try {
