@@ -7,6 +7,7 @@ import { isTerminalOrderState, type MarketRules, type Order } from '../../../sha
  * % of available balance" sees available = cash - reserved:
  * - a buy reserves its unfilled quantity x its price (limit price; stop price for stops; the
  *   reference price when it was placed for market and trailing orders) plus the taker fee;
+ * - a reduce-only order (either side) reserves nothing: it can only shrink a position;
  * - a sell reserves cash only for the part that would open or grow a short (the unfilled quantity
  *   beyond the account's long position, valued the same way: 1x margin). A sell that reduces a
  *   long position reserves nothing: the paper account is a margin account, and a strategy's
@@ -25,7 +26,7 @@ export class CashReservations {
   private total = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(options: { orders: OrderManager; portfolio: Portfolio; rules: (symbol: string) => MarketRules | null; referencePrice: (symbol: string) => number | null }) {
+  constructor(options: { orders: Pick<OrderManager, 'workingOrders' | 'onOrder'>; portfolio: Portfolio; rules: (symbol: string) => MarketRules | null; referencePrice: (symbol: string) => number | null }) {
     this.portfolio = options.portfolio;
     this.rules = options.rules;
     this.referencePrice = options.referencePrice;
@@ -48,7 +49,8 @@ export class CashReservations {
     let amount = 0;
     if (!isTerminalOrderState(order.state) && remaining > 0) {
       const price = this.priceOf(order);
-      const quantity = order.side === 'buy' ? remaining : order.isReduceOnly ? 0 : Math.max(0, remaining - Math.max(0, this.portfolio.netQuantity(order.symbol)));
+      // Reduce-only orders only shrink a position (the protective pair of one position would reserve it twice).
+      const quantity = order.isReduceOnly ? 0 : order.side === 'buy' ? remaining : Math.max(0, remaining - Math.max(0, this.portfolio.netQuantity(order.symbol)));
       amount = quantity * price * (1 + (this.rules(order.symbol)?.takerFeeRate ?? 0));
     } else this.unitPrice.delete(id);
     const before = this.reserved.get(id) ?? 0;
