@@ -119,6 +119,14 @@ describe('strategies, signals and explanations in Chromium against vantage serve
     const strategyId = await startStrategy(page, 'model-threshold', { output: 'p_up', enterAbove: '-1', exitBelow: '-2' });
     modelSignalId = await selectFirstSignal(page, strategyId);
 
+    // The rules strategy's signal is listed too; the strategy filter leaves only this one's.
+    const allCount = await page.getByTestId('signal-row').count();
+    await page.getByTestId('signals-filter-strategy').selectOption(strategyId);
+    await expect.poll(() => page.getByTestId('signal-row').count()).toBeLessThan(allCount);
+    const shownIds = await page.getByTestId('signal-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-strategy-id')));
+    expect(shownIds.length).toBeGreaterThan(0);
+    expect(new Set(shownIds)).toEqual(new Set([strategyId]));
+
     expect(await page.getByTestId('signal-prediction-model').textContent()).toMatch(/^default-btc-5m v\S+ [0-9a-f]{12}$/);
     const pUp = Number(await page.locator('[data-testid="signal-prediction-value"][data-output="p_up"]').getAttribute('data-value'));
     expect(pUp).toBeGreaterThanOrEqual(0);
@@ -136,6 +144,7 @@ describe('strategies, signals and explanations in Chromium against vantage serve
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
     expect(await page.getByTestId('signal-features').textContent()).toMatch(/rsi_14/);
     await screenshot(page, 'strategies-model-signal');
+    await page.getByTestId('signals-filter-strategy').selectOption('');
     expect(problems.pageErrors).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { Waterfall } from '../../components/svg-charts.tsx';
-import { useStrategiesStore } from '../../trading/strategies-store.ts';
+import { mergeSignals, useStrategiesStore } from '../../trading/strategies-store.ts';
 import { chartBus } from '../chart/chart-bus.ts';
 import { useChartSelection } from '../chart/selection.ts';
 import type { Signal, SignalDetail } from '../../../../shared/contract/strategies.ts';
@@ -283,6 +283,28 @@ export function SignalsPanel() {
     [signals, strategyFilter, symbolFilter],
   );
 
+  // A filter asks the engine too: older signals of that strategy or symbol than the loaded page.
+  useEffect(() => {
+    if (strategyFilter === '' && symbolFilter === '') return;
+    let isActive = true;
+    void getApi()
+      .strategies.signals({ ...(strategyFilter ? { strategyId: strategyFilter } : {}), ...(symbolFilter ? { symbol: symbolFilter } : {}), limit: 500 })
+      .then((reply) => {
+        if (isActive && reply.ok) useStrategiesStore.setState((st) => ({ signals: mergeSignals(st.signals, reply.value.signals) }));
+      });
+    return () => {
+      isActive = false;
+    };
+  }, [strategyFilter, symbolFilter]);
+
+  // A signal selected elsewhere (its chart marker) is scrolled into view in the list.
+  const listRef = useRef<HTMLTableSectionElement>(null);
+  useEffect(() => {
+    if (!selectedId) return;
+    const row = [...(listRef.current?.querySelectorAll<HTMLElement>('[data-testid="signal-row"]') ?? [])].find((r) => r.dataset.signalId === selectedId);
+    row?.scrollIntoView({ block: 'nearest' });
+  }, [selectedId]);
+
   const select = (s: Signal) => {
     selectSignal(s.signalId);
     // The chart follows when it shows this symbol (its markers are per symbol).
@@ -337,7 +359,7 @@ export function SignalsPanel() {
               <th>Reason</th>
             </tr>
           </thead>
-          <tbody>
+          <tbody ref={listRef}>
             {shown.map((s) => (
               <tr
                 key={s.signalId}

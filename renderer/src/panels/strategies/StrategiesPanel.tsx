@@ -302,7 +302,7 @@ function InstanceList() {
         <tbody>
           {sorted.map((i) => (
             <tr key={i.strategyId} data-testid="strategy-row" data-strategy-id={i.strategyId} data-builtin={i.builtin} data-state={i.state}>
-              <td title={i.model ? `${i.model.name} v${i.model.version} ${i.model.sha256.slice(0, 12)}` : undefined}>
+              <td style={{ whiteSpace: 'nowrap' }} title={i.model ? `${i.model.name} v${i.model.version} ${i.model.sha256.slice(0, 12)}` : undefined}>
                 {i.strategyId}
                 {i.model && <span className="muted"> · {i.model.name}</span>}
               </td>
@@ -324,7 +324,7 @@ function InstanceList() {
                   </span>
                 )}
               </td>
-              <td>{time(i.startedMs)}</td>
+              <td title={time(i.startedMs)}>{time(i.startedMs).slice(11)}</td>
               <td className="num" data-testid="strategy-bars">
                 {i.bars}
               </td>
