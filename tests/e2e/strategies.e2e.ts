@@ -15,14 +15,14 @@ async function showPanel(page: Page, id: string): Promise<void> {
 }
 
 /** Fills the start form and starts; returns the new instance's id from the result line. */
-async function startStrategy(page: Page, builtin: string, params: Record<string, string>): Promise<string> {
+async function startStrategy(page: Page, builtin: string, params: Record<string, string>, notional = '1000'): Promise<string> {
   await showPanel(page, 'strategies');
   await page.getByTestId('strategy-builtin').selectOption(builtin);
   await expect.poll(() => page.getByTestId('strategy-symbol').inputValue(), { timeout: 30_000 }).toBe('BTC/USDT');
   await page.getByTestId('strategy-timeframe').selectOption('1m');
   for (const [name, value] of Object.entries(params)) await page.getByTestId(`strategy-param-${name}`).fill(value);
   await page.getByTestId('strategy-sizing-kind').selectOption('fixed-notional');
-  await page.getByTestId('strategy-sizing-notional').fill('1000');
+  await page.getByTestId('strategy-sizing-notional').fill(notional);
   await page.getByTestId('strategy-start').press('Enter');
   // Ids are `<builtin>-<symbol>-<n>`: the line of this start, not one left from an earlier start.
   // A refusal shows on a field or the form instead: polling both makes a failure say why.
@@ -114,6 +114,28 @@ describe('strategies, signals and explanations in Chromium against vantage serve
     expect(problems.pageErrors).toEqual([]);
   });
 
+  it('a signal whose order risk rejects shows the failing check and why, and its strategy stops with the Stop button', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // 20,000 of BTC on a 100,000 paper account: over the 10%-of-equity position limit.
+    const strategyId = await startStrategy(page, 'rules', { entry: 'close > 0', exit: 'close < 0' }, '20000');
+    await selectFirstSignal(page, strategyId);
+    expect(await page.getByTestId('signal-outcome').getAttribute('data-outcome')).toBe('risk-rejected');
+    expect(await page.getByTestId('signal-verdict').getAttribute('data-approved')).toBe('false');
+    expect(await page.getByTestId('signal-verdict').textContent()).toMatch(/rejected: .*position/i);
+    const failed = page.locator('[data-testid="signal-risk-check"][data-passed="false"]');
+    expect(await failed.count()).toBeGreaterThan(0);
+    expect(await failed.first().textContent()).toMatch(/position.*FAIL/);
+    await screenshot(page, 'strategies-risk-rejected-signal');
+
+    await showPanel(page, 'strategies');
+    const row = page.locator(`[data-testid="strategy-row"][data-strategy-id="${strategyId}"]`);
+    await row.getByTestId('strategy-stop').press('Enter');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('stopped');
+    expect(await row.getByTestId('strategy-stop-reason').textContent()).toMatch(/user/);
+    expect(await row.getByTestId('strategy-stop').count()).toBe(0);
+    expect(await row.getByTestId('strategy-position').textContent()).toBe('0');
+    expect(problems.pageErrors).toEqual([]);
+  });
+
   it('a model-threshold signal shows the prediction and a waterfall that adds up to it', { timeout: TEST_TIMEOUT_MS }, async () => {
     // Any p_up is above -1: it enters on the first closed bar; it never exits.
     const strategyId = await startStrategy(page, 'model-threshold', { output: 'p_up', enterAbove: '-1', exitBelow: '-2' });
@@ -199,7 +221,8 @@ describe('strategies, signals and explanations in Chromium against vantage serve
     await expect.poll(() => page.getByTestId('kill-switch-state').textContent(), { timeout: 30_000 }).toContain('ENGAGED');
 
     await showPanel(page, 'strategies');
-    await expect.poll(() => page.locator('[data-testid="strategy-row"][data-state="stopped"]').count(), { timeout: 30_000 }).toBe(3);
+    // The two that were running, and the two stopped earlier with their Stop buttons.
+    await expect.poll(() => page.locator('[data-testid="strategy-row"][data-state="stopped"]').count(), { timeout: 30_000 }).toBe(4);
     for (const id of runningIds) {
       const row = page.locator(`[data-testid="strategy-row"][data-strategy-id="${id}"]`);
       expect(await row.getAttribute('data-state')).toBe('stopped');
