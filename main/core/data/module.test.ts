@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Engine } from '../engine.ts';
-import { Dispatcher } from '../host.ts';
+import { Dispatcher, servePort } from '../host.ts';
+import { createPortClient } from '../../../shared/client.ts';
+import { createPortPair } from '../../../shared/protocol.ts';
 import { ManualScheduler } from '../clock.ts';
 import { SeededRandom } from '../random.ts';
 import { marketModule, MARKET_FEEDS_SERVICE } from './module.ts';
@@ -117,6 +119,27 @@ describe('market module', () => {
     expect(hours.close[0]).toBe(minutes.close.at(-1));
     const hub = engine.getService<MarketHub>(MARKET_FEEDS_SERVICE)!;
     expect(hub.latestBook('demo', 'BTC/USDT')!.bids.length).toBe(20);
+  });
+
+  it('sends candles through a message port (the Electron host) as Float64Array columns', async () => {
+    const [engineSide, clientSide] = createPortPair();
+    const detach = servePort(engineSide, { dispatcher, bus: engine.bus, scheduler, origin: 'test' });
+    const client = createPortClient(clientSide);
+    try {
+      const reply = await client.request('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 3000 });
+      expect(reply.ok).toBe(true);
+      if (!reply.ok) return;
+      // Structured clone (as a MessagePort does) keeps them typed arrays: no JSON numbers.
+      for (const column of [reply.value.time, reply.value.open, reply.value.close, reply.value.volume]) {
+        expect(column).toBeInstanceOf(Float64Array);
+        expect(column).toHaveLength(3000);
+      }
+      const direct = await ok('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 3000 });
+      expect(Array.from(reply.value.close)).toEqual(Array.from(direct.close));
+    } finally {
+      detach();
+      client.close();
+    }
   });
 
   it('rejects bad candle requests before any handler runs, and explains unknown series', async () => {
