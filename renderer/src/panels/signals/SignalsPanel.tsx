@@ -64,7 +64,7 @@ function SignalDetailView(props: { signalId: string }) {
   return (
     <div data-testid="signal-detail" data-signal-id={detail.signalId}>
       <h3>
-        Signal {detail.role} {detail.side} {detail.quantity} {detail.symbol}{' '}
+        Signal {detail.role} {detail.side} {formatNumber(detail.quantity)} {detail.symbol}{' '}
         <span className={outcomeClass(detail.outcome)} data-testid="signal-outcome" data-outcome={detail.outcome}>
           {outcomeText(detail)}
         </span>
@@ -86,7 +86,7 @@ function SignalDetailView(props: { signalId: string }) {
           <tr>
             <th>Order</th>
             <td>
-              {detail.side} {detail.type} {detail.quantity} · client id{' '}
+              {detail.side} {detail.type} {formatNumber(detail.quantity)} · client id{' '}
               <code data-testid="signal-client-order-id">{detail.clientOrderId ?? '–'}</code>
             </td>
           </tr>
@@ -205,14 +205,12 @@ function SignalDetailView(props: { signalId: string }) {
         </table>
       )}
 
-      <h3>
-        Risk checks{' '}
-        {verdict && (
-          <span className={verdict.isApproved ? 'good' : 'bad'} data-testid="signal-verdict" data-approved={String(verdict.isApproved)}>
-            {verdict.isApproved ? 'approved' : `rejected${verdict.reason ? `: ${verdict.reason}` : ''}`}
-          </span>
-        )}
-      </h3>
+      <h3>Risk checks</h3>
+      {verdict && (
+        <p className={verdict.isApproved ? 'good' : 'bad'} data-testid="signal-verdict" data-approved={String(verdict.isApproved)}>
+          {verdict.isApproved ? 'Approved: every check passed.' : `Rejected${verdict.reason ? `: ${verdict.reason}` : '.'}`}
+        </p>
+      )}
       {verdict ? (
         <table className="grid" data-testid="signal-risk-checks">
           <thead>
@@ -225,7 +223,8 @@ function SignalDetailView(props: { signalId: string }) {
             </tr>
           </thead>
           <tbody>
-            {verdict.checks.map((c, i) => (
+            {/* Failed checks first (the reason for a rejection), then the rest in the engine's order. */}
+            {[...verdict.checks.filter((c) => !c.isPassed), ...verdict.checks.filter((c) => c.isPassed)].map((c, i) => (
               <tr key={`${c.check}-${i}`} data-testid="signal-risk-check" data-check={c.check} data-passed={String(c.isPassed)}>
                 <td>{c.check}</td>
                 <td className="num">{formatNumber(c.value)}</td>
@@ -376,7 +375,7 @@ export function SignalsPanel() {
                 <td>{s.symbol}</td>
                 <td>{s.role}</td>
                 <td className={s.side === 'buy' ? 'good' : 'bad'}>{s.side}</td>
-                <td className="num">{s.quantity}</td>
+                <td className="num">{formatNumber(s.quantity)}</td>
                 <td className={outcomeClass(s.outcome)}>{outcomeText(s)}</td>
                 <td className="muted">{s.reason}</td>
               </tr>
