@@ -63,7 +63,8 @@ describe('cash reserved by working orders', () => {
               const quantity = (o.quantity - o.filledQuantity) * s.fraction;
               portfolio.applyFill({ fillId: `f${++fillId}`, clientOrderId: o.clientOrderId, venueOrderId: null, symbol: o.symbol, side: o.side, quantity, price: o.price!, fee: 0, feeCurrency: 'USDT', isMaker: true, strategyId: 's', tsMs: 0 });
               const filledQuantity = o.filledQuantity + quantity;
-              orders.emit({ ...o, filledQuantity, state: s.fraction === 1 ? 'filled' : 'partially-filled' });
+              // The order manager's rule: filled once within 1e-9 of the quantity.
+              orders.emit({ ...o, filledQuantity, state: filledQuantity >= o.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled' });
             }
           }
           // Every working order holds exactly its own reservation; the total is their sum.
