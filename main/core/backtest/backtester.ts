@@ -221,11 +221,14 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const CLOSE_FILL = 3;
   const RECORD = 4;
   let step = OPEN;
-  let t = 0;
   let groupSize = 0;
-  let closeMs = 0;
+  // The current timestamp and group close [t, closeMs] across suspensions of advance. Kept in a
+  // typed array, not in variables the closure captures: a captured double is boxed on every write.
+  const barTimes = new Float64Array(2);
   const seriesCount = series.length;
   const advance = (): boolean => {
+    let t = barTimes[0]!;
+    let closeMs = barTimes[1]!;
     for (;;) {
       if (step === OPEN) {
         // The next timestamp and the series with a bar opening at it.
@@ -247,6 +250,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
             if (close > closeMs) closeMs = close;
           }
         }
+        barTimes[0] = t;
+        barTimes[1] = closeMs;
         // 1. The open: market orders fill at it.
         clock.set(t);
         for (let g = 0; g < groupSize; g++) {

@@ -39,7 +39,12 @@ interface SimOrder {
   isTriggered: boolean;
   trailAnchor: number;
   updatedMs: number;
-  positionKey: string;
+  /** The strategy's position in the symbol on this venue (shared by its orders). */
+  position: VenuePosition;
+}
+
+interface VenuePosition {
+  quantity: number;
 }
 
 /** A symbol's market on the simulated venue; the backtester keeps one per series (no lookups per bar). */
@@ -70,7 +75,8 @@ export class SimulatedBroker implements Broker {
   private readonly books = new Map<string, SymbolBook>();
   private readonly orders = new Map<string, SimOrder>();
   private readonly fills: Fill[] = [];
-  private readonly positions = new Map<string, number>();
+  /** Position per strategy, then symbol (reduce-only orders never fill more than it). */
+  private readonly positions = new Map<string, Map<string, VenuePosition>>();
   private readonly fillListeners = new Set<FillListener>();
   private readonly updateListeners = new Set<OrderUpdateListener>();
   private nextVenueId = 1;
@@ -121,15 +127,20 @@ export class SimulatedBroker implements Broker {
   }
 
   submit(order: Order): Promise<SubmitOutcome> {
+    return Promise.resolve(this.submitNow(order));
+  }
+
+  /** The simulated venue decides inside the call (see Broker.submitNow); the order is its own copy. */
+  submitNow(order: Order): SubmitOutcome {
     const book = this.books.get(order.symbol);
-    if (!book) return Promise.resolve({ kind: 'rejected', reason: `backtest has no data for ${order.symbol}` });
+    if (!book) return { kind: 'rejected', reason: `backtest has no data for ${order.symbol}` };
     if (order.quantity * (order.price ?? book.close) < book.rules.minNotional) {
-      return Promise.resolve({ kind: 'rejected', reason: `notional below the minimum of ${book.rules.minNotional}` });
+      return { kind: 'rejected', reason: `notional below the minimum of ${book.rules.minNotional}` };
     }
     const venueOrderId = `b${this.nextVenueId++}`;
     const reference = Number.isFinite(book.close) ? book.close : book.open;
     const sim: SimOrder = {
-      order: { ...order },
+      order,
       venueOrderId,
       state: 'accepted',
       filled: 0,
@@ -139,12 +150,26 @@ export class SimulatedBroker implements Broker {
       isTriggered: false,
       trailAnchor: reference,
       updatedMs: this.clock.nowMs(),
-      positionKey: `${order.strategyId}\u0000${order.symbol}`,
+      position: this.positionOf(order.strategyId, order.symbol),
     };
     this.orders.set(order.clientOrderId, sim);
     book.working.push(sim);
     this.workingCount++;
-    return Promise.resolve({ kind: 'accepted', venueOrderId });
+    return { kind: 'accepted', venueOrderId };
+  }
+
+  private positionOf(strategyId: string, symbol: string): VenuePosition {
+    let bySymbol = this.positions.get(strategyId);
+    if (!bySymbol) {
+      bySymbol = new Map();
+      this.positions.set(strategyId, bySymbol);
+    }
+    let position = bySymbol.get(symbol);
+    if (!position) {
+      position = { quantity: 0 };
+      bySymbol.set(symbol, position);
+    }
+    return position;
   }
 
   cancel(order: Order): Promise<CancelOutcome> {
@@ -298,7 +323,7 @@ export class SimulatedBroker implements Broker {
     const o = sim.order;
     let quantity = o.quantity - sim.filled;
     if (o.isReduceOnly) {
-      const position = this.positions.get(sim.positionKey) ?? 0;
+      const position = sim.position.quantity;
       const reducible = o.side === 'sell' ? Math.max(0, position) : Math.max(0, -position);
       if (reducible <= 0) {
         this.finish(sim, 'expired');
@@ -315,7 +340,7 @@ export class SimulatedBroker implements Broker {
     sim.filled += quantity;
     sim.updatedMs = tsMs;
     this.tradedNotional += price * quantity;
-    this.positions.set(sim.positionKey, (this.positions.get(sim.positionKey) ?? 0) + (o.side === 'buy' ? quantity : -quantity));
+    sim.position.quantity += o.side === 'buy' ? quantity : -quantity;
     const isComplete = sim.filled >= o.quantity * (1 - 1e-12) || (o.isReduceOnly && this.reducibleAfter(sim) <= 0 && sim.filled > 0);
     const fill: Fill = {
       fillId: `f${this.nextFillId++}`,
@@ -340,7 +365,7 @@ export class SimulatedBroker implements Broker {
   }
 
   private reducibleAfter(sim: SimOrder): number {
-    const position = this.positions.get(sim.positionKey) ?? 0;
+    const position = sim.position.quantity;
     return sim.order.side === 'sell' ? position : -position;
   }
 

@@ -40,14 +40,21 @@ export interface FillContext {
 
 export class TradeBuilder {
   readonly closed: TradeRecord[] = [];
-  private readonly open = new Map<string, OpenTrade>();
+  /** Open trades by strategy, then symbol; insertion order of the pairs is kept in openOrder. */
+  private readonly open = new Map<string, Map<string, OpenTrade>>();
+  /** Every open trade in the order it opened (all() lists them so, as a single map would). */
+  private readonly openOrder = new Set<OpenTrade>();
 
   onFill(fill: Fill, context: FillContext): void {
-    const key = `${fill.strategyId}\u0000${fill.symbol}`;
+    let bySymbol = this.open.get(fill.strategyId);
+    if (!bySymbol) {
+      bySymbol = new Map();
+      this.open.set(fill.strategyId, bySymbol);
+    }
     const sign: 1 | -1 = fill.side === 'buy' ? 1 : -1;
     let remaining = fill.quantity;
     const reason = context.order?.reason ?? 'unknown';
-    let trade = this.open.get(key);
+    let trade = bySymbol.get(fill.symbol);
     if (trade && trade.sign !== sign) {
       const closing = Math.min(remaining, trade.position);
       trade.exitQuantity += closing;
@@ -63,7 +70,8 @@ export class TradeBuilder {
       // Float noise left by partial fills is not a position.
       if (trade.position <= 1e-9 * trade.entryQuantity) {
         this.closed.push(finish(trade, context.barIndex, false));
-        this.open.delete(key);
+        bySymbol.delete(fill.symbol);
+        this.openOrder.delete(trade);
         trade = undefined;
       }
       if (remaining <= 1e-12 * fill.quantity) return;
@@ -89,7 +97,8 @@ export class TradeBuilder {
         exitReason: null,
         explanationId: context.explanationId,
       };
-      this.open.set(key, trade);
+      bySymbol.set(fill.symbol, trade);
+      this.openOrder.add(trade);
     }
     trade.entryQuantity += remaining;
     trade.entryNotional += remaining * fill.price;
@@ -101,7 +110,7 @@ export class TradeBuilder {
   /** Closed trades followed by the still-open ones (marked isOpen, P&L at the mark). */
   all(lastBarIndex: (symbol: string) => number, markPrice: (symbol: string) => number): TradeRecord[] {
     const out = [...this.closed];
-    for (const t of this.open.values()) {
+    for (const t of this.openOrder) {
       const mark = markPrice(t.symbol);
       const unrealised = t.sign * (mark - t.entryNotional / t.entryQuantity) * t.position;
       out.push({ ...finish(t, lastBarIndex(t.symbol), true), pnl: t.grossPnl + unrealised - t.fees });

@@ -46,8 +46,14 @@ export interface Broker {
   readonly clientOrderIdPattern: RegExp;
   /** Trading rules of a market, null when the venue does not list it. */
   marketRules(symbol: string): MarketRules | null;
-  /** Sends a new order carrying order.clientOrderId. */
+  /** Sends a new order carrying order.clientOrderId. The order is the venue's own copy. */
   submit(order: Order): Promise<SubmitOutcome>;
+  /**
+   * Only for a venue that decides a submit at once, inside the call (the backtest's simulated
+   * broker): the same outcome as submit(), returned directly, so the order manager applies it
+   * without a turn of the event loop per order. Venues that talk to a network leave it out.
+   */
+  submitNow?(order: Order): SubmitOutcome;
   cancel(order: Order): Promise<CancelOutcome>;
   /** Looks an order up by client id (the way to resolve an UNKNOWN order). */
   findByClientId(clientOrderId: string, symbol: string): Promise<VenueOrder | null>;

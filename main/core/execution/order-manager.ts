@@ -78,6 +78,8 @@ export class OrderManager {
   private readonly unknownBySymbol = new Map<string, number>();
   private readonly orderListeners = new Set<OrderListener>();
   private readonly fillListeners = new Set<FillEventListener>();
+  private idSecond = NaN;
+  private idHead = '';
   /** Rounding grids by step (quantity steps and tick sizes), built once per step. */
   private readonly grids = new Map<number, StepGrid>();
   private readonly unsubscribers: (() => void)[] = [];
@@ -163,7 +165,7 @@ export class OrderManager {
     }
     const nowMs = Math.floor(this.clock.nowMs());
     const sequence = this.journal.nextOrderSequence();
-    const clientOrderId = makeClientOrderId(this.clientIdPrefix, nowMs, sequence);
+    const clientOrderId = this.makeClientOrderId(nowMs, sequence);
     if (!this.broker.clientOrderIdPattern.test(clientOrderId)) {
       throw new Error(`client order id ${clientOrderId} does not match ${this.broker.venue}'s format ${this.broker.clientOrderIdPattern}`);
     }
@@ -194,6 +196,16 @@ export class OrderManager {
       message: null,
       isExternal: false,
     };
+  }
+
+  /** makeClientOrderId with the prefix and session part kept while the second is the same. */
+  private makeClientOrderId(nowMs: number, sequence: number): string {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.idSecond) {
+      this.idSecond = second;
+      this.idHead = `${this.clientIdPrefix}_${second.toString(36)}_`;
+    }
+    return this.idHead + sequence.toString(36);
   }
 
   private grid(step: number): StepGrid {
@@ -229,10 +241,20 @@ export class OrderManager {
     this.track(order);
     this.risk?.recordSubmitted(order);
     this.emitOrder(order);
-    const outcome = await this.sendWithTimeout(order);
+    const outcome = this.broker.submitNow ? this.sendNow(order) : await this.sendWithTimeout(order);
     const current = this.orders.get(order.clientOrderId)!;
     this.applySubmitOutcome(current, outcome);
     return { status: 'sent', order: { ...current }, verdict };
+  }
+
+  /** A venue that answers inside the call (Broker.submitNow): no timeout to arm, no turn of the event loop. */
+  private sendNow(order: Order): SubmitOutcome {
+    try {
+      return this.broker.submitNow!({ ...order });
+    } catch (err) {
+      // A thrown error is not a refusal: the request may have reached the venue.
+      return { kind: 'unknown', reason: `submit failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
   }
 
   private async sendWithTimeout(order: Order): Promise<SubmitOutcome> {
@@ -421,7 +443,9 @@ export class OrderManager {
       Object.assign(order, next);
       this.emitOrder(order);
     }
-    for (const l of this.fillListeners) l(withStrategy, order ? { ...order } : null);
+    // One copy for every listener, as for order events.
+    const copy = order ? { ...order } : null;
+    for (const l of this.fillListeners) l(withStrategy, copy);
     return true;
   }
 
@@ -493,45 +517,47 @@ export function makeClientOrderId(prefix: string, nowMs: number, sequence: numbe
   return `${prefix}_${Math.floor(nowMs / 1000).toString(36)}_${sequence.toString(36)}`;
 }
 
+function invalid(intent: OrderIntent, message: string): never {
+  throw appError('ORDER_INVALID', `Order not sent: ${message}`, { symbol: intent.symbol });
+}
+
+function checkPositive(intent: OrderIntent, v: number | undefined, name: string): void {
+  if (v !== undefined && (!Number.isFinite(v) || v <= 0)) invalid(intent, `${name} must be a positive number, got ${v}.`);
+}
+
 function validateIntent(intent: OrderIntent): void {
-  const bad = (message: string): never => {
-    throw appError('ORDER_INVALID', `Order not sent: ${message}`, { symbol: intent.symbol });
-  };
-  if (!Number.isFinite(intent.quantity) || intent.quantity <= 0) bad(`quantity must be a positive number, got ${intent.quantity}.`);
-  const positive = (v: number | undefined, name: string): void => {
-    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) bad(`${name} must be a positive number, got ${v}.`);
-  };
-  positive(intent.price, 'price');
-  positive(intent.stopPrice, 'stop price');
+  if (!Number.isFinite(intent.quantity) || intent.quantity <= 0) invalid(intent, `quantity must be a positive number, got ${intent.quantity}.`);
+  checkPositive(intent, intent.price, 'price');
+  checkPositive(intent, intent.stopPrice, 'stop price');
   switch (intent.type) {
     case 'market':
-      if (intent.price !== undefined) bad('a market order takes no limit price.');
-      if (intent.isPostOnly) bad('a market order cannot be post-only.');
+      if (intent.price !== undefined) invalid(intent, 'a market order takes no limit price.');
+      if (intent.isPostOnly) invalid(intent, 'a market order cannot be post-only.');
       break;
     case 'limit':
-      if (intent.price === undefined) bad('a limit order needs a price.');
+      if (intent.price === undefined) invalid(intent, 'a limit order needs a price.');
       break;
     case 'stop':
-      if (intent.stopPrice === undefined) bad('a stop order needs a stop price.');
+      if (intent.stopPrice === undefined) invalid(intent, 'a stop order needs a stop price.');
       break;
     case 'stop-limit':
-      if (intent.stopPrice === undefined || intent.price === undefined) bad('a stop-limit order needs a stop price and a limit price.');
+      if (intent.stopPrice === undefined || intent.price === undefined) invalid(intent, 'a stop-limit order needs a stop price and a limit price.');
       break;
     case 'take-profit':
-      if (intent.stopPrice === undefined) bad('a take-profit order needs a trigger (stop) price.');
+      if (intent.stopPrice === undefined) invalid(intent, 'a take-profit order needs a trigger (stop) price.');
       break;
     case 'trailing-stop': {
       const t = intent.trailing;
       const hasFraction = t?.offsetFraction !== undefined;
       const hasQuote = t?.offsetQuote !== undefined;
-      if (!t || hasFraction === hasQuote) bad('a trailing stop needs exactly one of offsetFraction or offsetQuote.');
-      if (hasFraction && !(t!.offsetFraction! > 0 && t!.offsetFraction! < 1)) bad('trailing offset fraction must be in (0, 1).');
-      if (hasQuote && !(t!.offsetQuote! > 0 && Number.isFinite(t!.offsetQuote!))) bad('trailing offset must be a positive number.');
+      if (!t || hasFraction === hasQuote) invalid(intent, 'a trailing stop needs exactly one of offsetFraction or offsetQuote.');
+      if (hasFraction && !(t!.offsetFraction! > 0 && t!.offsetFraction! < 1)) invalid(intent, 'trailing offset fraction must be in (0, 1).');
+      if (hasQuote && !(t!.offsetQuote! > 0 && Number.isFinite(t!.offsetQuote!))) invalid(intent, 'trailing offset must be a positive number.');
       break;
     }
   }
-  if (intent.isPostOnly && intent.tif !== 'GTC') bad('post-only orders must be GTC (an IOC/FOK post-only order could never rest).');
-  if (intent.isPostOnly && intent.type !== 'limit') bad('only limit orders can be post-only.');
+  if (intent.isPostOnly && intent.tif !== 'GTC') invalid(intent, 'post-only orders must be GTC (an IOC/FOK post-only order could never rest).');
+  if (intent.isPostOnly && intent.type !== 'limit') invalid(intent, 'only limit orders can be post-only.');
 }
 
 function intentRecord(order: Order): Record<string, unknown> {

@@ -45,7 +45,8 @@ export class Portfolio {
   cash: number;
   private readonly symbols = new Map<string, SymbolState>();
   private readonly symbolList: SymbolState[] = [];
-  private readonly slotsByKey = new Map<string, PositionSlot>();
+  /** Slots by strategy, then symbol (no key string built per fill). */
+  private readonly slotsByStrategy = new Map<string, Map<string, PositionSlot>>();
   private readonly seenFillIds = new Set<string>();
   private realisedTotal = 0;
   private feesTotal = 0;
@@ -74,12 +75,16 @@ export class Portfolio {
 
   /** The position slot of a strategy in a symbol (created on first use); keep it for applyTrade. */
   slot(strategyId: string, symbol: string): PositionSlot {
-    const key = `${strategyId}\u0000${symbol}`;
-    let slot = this.slotsByKey.get(key);
+    let bySymbol = this.slotsByStrategy.get(strategyId);
+    if (!bySymbol) {
+      bySymbol = new Map();
+      this.slotsByStrategy.set(strategyId, bySymbol);
+    }
+    let slot = bySymbol.get(symbol);
     if (!slot) {
       const market = this.market(symbol);
       slot = { symbol, strategyId, quantity: 0, averagePrice: 0, realisedPnl: 0, feesPaid: 0, market };
-      this.slotsByKey.set(key, slot);
+      bySymbol.set(symbol, slot);
       market.slots.push(slot);
     }
     return slot;

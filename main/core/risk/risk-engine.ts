@@ -155,12 +155,7 @@ export class RiskEngine implements PreTradeGate {
     return this.peakEquity > 0 ? Math.max(0, ((this.peakEquity - equity) / this.peakEquity) * 100) : 0;
   }
 
-  /**
-   * Every rule for one order. isDetailed: write a message for passed checks too (order ticket
-   * preview). Every rule is evaluated for every order; an approved order's results are kept as
-   * numbers and become RiskCheckResult objects only when `verdict.checks` is read (an order
-   * manager sending thousands of orders a second rarely reads them).
-   */
+  /** Every rule for one order. isDetailed: write a message for passed checks too (order ticket preview). */
   check(order: Order, isDetailed = false): RiskVerdict {
     const entry = this.limitsEntry(order.strategyId, order.symbol);
     const limits = entry.limits;
@@ -177,96 +172,88 @@ export class RiskEngine implements PreTradeGate {
     const rules = this.inputs.marketRules(symbol);
     const priceForNotional = order.price ?? order.stopPrice ?? reference ?? 0;
     const notional = order.quantity * priceForNotional;
-    const f = new Float64Array(FACT_COUNT);
+    const checks: RiskCheckResult[] = [];
 
     // Halts.
     const kill = this.halts.get('kill-switch');
-    put(f, C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0);
+    checks.push(result(C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0));
     const dailyLoss = this.dailyLossPct(equity);
-    put(f, C_DAILY_LOSS, (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing, dailyLoss, limits.dailyLossLimitPct);
+    checks.push(result(C_DAILY_LOSS, (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing, dailyLoss, limits.dailyLossLimitPct));
     const drawdown = this.drawdownPct(equity);
-    put(f, C_DRAWDOWN, (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing, drawdown, limits.maxDrawdownPct);
+    checks.push(result(C_DRAWDOWN, (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing, drawdown, limits.maxDrawdownPct));
     const lastDataMs = this.inputs.lastMarketDataMs(symbol);
     const feedAge = lastDataMs === null ? Infinity : nowMs - lastDataMs;
-    put(f, C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs);
-    f[X_FEED_AGE] = feedAge;
-    f[X_HAS_DATA] = lastDataMs === null ? 0 : 1;
+    checks.push(result(C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs));
     const hasUnknown = this.inputs.hasUnknownOrder(symbol);
-    put(f, C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0);
+    checks.push(result(C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0));
 
     // Where and when.
     const isAllowed = limits.allowedSymbols === null || this.allowedSet(limits.allowedSymbols).has(symbol);
-    put(f, C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1);
+    checks.push(result(C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1));
     const minuteOfDay = Math.floor((nowMs % DAY_MS) / 60_000);
-    put(f, C_TRADING_HOURS, inTradingHours(limits.tradingHours, minuteOfDay), minuteOfDay, limits.tradingHours?.endMinuteUtc ?? 1440);
+    checks.push(result(C_TRADING_HOURS, inTradingHours(limits.tradingHours, minuteOfDay), minuteOfDay, limits.tradingHours?.endMinuteUtc ?? 1440));
     const mustReduce = this.isAccountReduceOnly_ || this.reduceOnly.has(symbol) || order.isReduceOnly;
-    put(f, C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0);
+    checks.push(result(C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0));
 
     // Venue rules.
     if (rules) {
-      put(f, C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity);
-      put(f, C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity);
-      put(f, C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional);
+      checks.push(result(C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity));
+      checks.push(result(C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity));
+      checks.push(result(C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional));
       const isPrecise =
         isMultipleOfStep(order.quantity, rules.quantityStep) &&
         (order.price === null || isMultipleOfStep(order.price, rules.tickSize)) &&
         (order.stopPrice === null || isMultipleOfStep(order.stopPrice, rules.tickSize));
-      put(f, C_VENUE_PRECISION, isPrecise, isPrecise ? 1 : 0, 1);
+      checks.push(result(C_VENUE_PRECISION, isPrecise, isPrecise ? 1 : 0, 1));
     } else {
-      put(f, C_VENUE_RULES, false, 0, 1);
+      checks.push(result(C_VENUE_RULES, false, 0, 1));
     }
 
     // Price and size.
     const bandPrice = order.price;
     let band = 0;
     if (bandPrice !== null) band = reference && reference > 0 ? (Math.abs(bandPrice - reference) / reference) * 100 : Infinity;
-    put(f, C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct);
-    f[X_BAND] = band;
+    checks.push(result(C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct));
     const hasPrice = priceForNotional > 0;
-    put(f, C_ORDER_NOTIONAL, hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional);
+    checks.push(result(C_ORDER_NOTIONAL, hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional));
     const available = portfolio.availableBalance();
     const pctAvailable = isReducing ? 0 : available > 0 ? (notional / available) * 100 : notional > 0 ? Infinity : 0;
-    put(f, C_ORDER_PCT_AVAILABLE, pctAvailable <= limits.maxOrderPctOfAvailable, finiteOr(pctAvailable, -1), limits.maxOrderPctOfAvailable);
-    f[X_PCT_AVAILABLE] = pctAvailable;
-    f[X_AVAILABLE] = available;
+    checks.push(result(C_ORDER_PCT_AVAILABLE, pctAvailable <= limits.maxOrderPctOfAvailable, finiteOr(pctAvailable, -1), limits.maxOrderPctOfAvailable));
     const markPrice = reference ?? portfolio.markPrice(symbol);
     const valuationPrice = markPrice > 0 ? markPrice : priceForNotional;
     const positionPct = equity > 0 ? ((Math.abs(after) * valuationPrice) / equity) * 100 : Infinity;
-    put(f, C_POSITION_PCT_EQUITY, positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net), finiteOr(positionPct, -1), limits.maxPositionPctOfEquity);
-    f[X_POSITION_PCT] = positionPct;
+    checks.push(result(C_POSITION_PCT_EQUITY, positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net), finiteOr(positionPct, -1), limits.maxPositionPctOfEquity));
     const grossBefore = portfolio.grossExposure();
     const symbolGrossBefore = Math.abs(net) * (portfolio.markPrice(symbol) || valuationPrice);
     const grossAfter = grossBefore - symbolGrossBefore + Math.abs(after) * valuationPrice;
     const leverage = equity > 0 ? grossAfter / equity : Infinity;
-    put(f, C_GROSS_LEVERAGE, leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net), finiteOr(leverage, -1), limits.maxGrossLeverage);
-    f[X_LEVERAGE] = leverage;
+    checks.push(result(C_GROSS_LEVERAGE, leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net), finiteOr(leverage, -1), limits.maxGrossLeverage));
 
     // Activity.
     const openOrders = this.inputs.openOrderCount(order.strategyId);
-    put(f, C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders);
+    checks.push(result(C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders));
     const windowStart = nowMs - limits.orderRateWindowMs;
     const strategyRate = countSince(this.strategyTimes.get(order.strategyId), windowStart) + 1;
-    put(f, C_ORDER_RATE_STRATEGY, strategyRate <= limits.maxOrdersPerWindow, strategyRate, limits.maxOrdersPerWindow);
+    checks.push(result(C_ORDER_RATE_STRATEGY, strategyRate <= limits.maxOrdersPerWindow, strategyRate, limits.maxOrdersPerWindow, entry.rateUnit));
     const globalRate = countSince({ times: this.globalTimes, count: this.globalCount }, windowStart) + 1;
-    put(f, C_ORDER_RATE_GLOBAL, globalRate <= limits.maxGlobalOrdersPerWindow, globalRate, limits.maxGlobalOrdersPerWindow);
+    checks.push(result(C_ORDER_RATE_GLOBAL, globalRate <= limits.maxGlobalOrdersPerWindow, globalRate, limits.maxGlobalOrdersPerWindow, entry.rateUnit));
     const duplicateAgeMs = this.duplicateAgeMs(order, nowMs, limits.duplicateWindowMs);
     const duplicates = Number.isNaN(duplicateAgeMs) ? 0 : 1;
-    put(f, C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0);
-    f[X_DUPLICATE_AGE] = duplicateAgeMs;
-    f[X_REFERENCE] = reference ?? NaN;
-    f[X_HAS_PRICE] = hasPrice ? 1 : 0;
+    checks.push(result(C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0));
 
-    const facts: CheckFacts = { order, limits, rules, kill, rateUnit: entry.rateUnit, values: f };
-    let failed = -1;
-    for (let c = 0; c < CHECK_COUNT; c++) {
-      if (isPresent(c, rules !== null) && f[c * 3] === 0) {
-        failed = c;
+    let failed: RiskCheckResult | null = null;
+    for (let i = 0; i < checks.length; i++) {
+      if (!checks[i]!.isPassed) {
+        failed = checks[i]!;
         break;
       }
     }
-    if (failed < 0 && !isDetailed) return approvedVerdict(facts);
-    const checks = buildChecks(facts, isDetailed);
-    return { isApproved: failed < 0, checks, reason: failed < 0 ? null : `Order not sent: ${describeCheck(failed, facts)} (${CHECK_NAMES[failed]}).` };
+    if (failed === null && !isDetailed) return { isApproved: true, checks, reason: null };
+    // Messages are written only where someone reads them (failed checks, or a detailed preview):
+    // formatting 21 strings per order would cost more than the checks themselves.
+    const facts: CheckFacts = { order, limits, rules, kill, feedAge, hasData: lastDataMs !== null, band, reference, hasPrice, pctAvailable, available, positionPct, leverage, duplicateAgeMs };
+    for (const c of checks) if (!c.isPassed || isDetailed) c.message = describeCheck(c, facts);
+    return { isApproved: failed === null, checks, reason: failed === null ? null : `Order not sent: ${failed.message} (${failed.check}).` };
   }
 
   private allowedSet(list: readonly string[]): Set<string> {
@@ -361,8 +348,7 @@ function inTradingHours(hours: { startMinuteUtc: number; endMinuteUtc: number } 
   return start < end ? minute >= start && minute < end : minute >= start || minute < end;
 }
 
-// The checks in the order they are reported, and where each one's numbers sit in a facts array:
-// [isPassed (1/0), value, limit] at 3 x index, then the extra numbers messages are written from.
+// Check names and units, by the index check() passes to result().
 const CHECK_NAMES = [
   'kill-switch', 'daily-loss', 'drawdown', 'stale-feed', 'unknown-order', 'allowed-symbol', 'trading-hours', 'reduce-only',
   'venue-min-quantity', 'venue-max-quantity', 'venue-min-notional', 'venue-precision', 'venue-rules',
@@ -373,9 +359,8 @@ const CHECK_UNITS: readonly string[] = [
   'flag', '%', '%', 'ms', 'orders', 'flag', 'minute UTC', 'flag',
   'base', 'base', 'quote', 'flag', 'flag',
   '%', 'quote', '%', '%', 'x',
-  'orders', '', '', 'orders',
+  'orders', 'orders/window', 'orders/window', 'orders',
 ];
-const CHECK_COUNT = CHECK_NAMES.length;
 const C_KILL_SWITCH = 0;
 const C_DAILY_LOSS = 1;
 const C_DRAWDOWN = 2;
@@ -398,144 +383,87 @@ const C_OPEN_ORDERS = 18;
 const C_ORDER_RATE_STRATEGY = 19;
 const C_ORDER_RATE_GLOBAL = 20;
 const C_DUPLICATE_ORDER = 21;
-const X_FEED_AGE = CHECK_COUNT * 3;
-const X_HAS_DATA = X_FEED_AGE + 1;
-const X_BAND = X_FEED_AGE + 2;
-const X_REFERENCE = X_FEED_AGE + 3;
-const X_HAS_PRICE = X_FEED_AGE + 4;
-const X_PCT_AVAILABLE = X_FEED_AGE + 5;
-const X_AVAILABLE = X_FEED_AGE + 6;
-const X_POSITION_PCT = X_FEED_AGE + 7;
-const X_LEVERAGE = X_FEED_AGE + 8;
-const X_DUPLICATE_AGE = X_FEED_AGE + 9;
-const FACT_COUNT = X_FEED_AGE + 10;
 
-function put(f: Float64Array, check: number, isPassed: boolean, value: number, limit: number): void {
-  f[check * 3] = isPassed ? 1 : 0;
-  f[check * 3 + 1] = value;
-  f[check * 3 + 2] = limit;
+/** A check's result; its message is written later, and only where someone reads it (see check()). */
+function result(check: number, isPassed: boolean, value: number, limit: number, unit = CHECK_UNITS[check]!): RiskCheckResult {
+  return { check: CHECK_NAMES[check]!, isPassed, value, limit, unit, message: '' };
 }
 
-/** With market rules the four venue checks are reported; without, the single venue-rules failure. */
-function isPresent(check: number, hasRules: boolean): boolean {
-  if (check === C_VENUE_RULES) return !hasRules;
-  if (check >= C_VENUE_MIN_QUANTITY && check <= C_VENUE_PRECISION) return hasRules;
-  return true;
-}
-
-/** What one check() decided, kept as numbers (see the layout above) until someone reads the results. */
+/** What the messages of one check() are written from, besides each result's own numbers. */
 interface CheckFacts {
   order: Order;
   limits: RiskLimits;
   rules: MarketRules | null;
   kill: { message: string; sinceMs: number } | undefined;
-  rateUnit: string;
-  values: Float64Array;
+  feedAge: number;
+  hasData: boolean;
+  band: number;
+  reference: number | null;
+  hasPrice: boolean;
+  pctAvailable: number;
+  available: number;
+  positionPct: number;
+  leverage: number;
+  /** NaN: no duplicate in the window (or the guard is off). */
+  duplicateAgeMs: number;
 }
 
-function buildChecks(facts: CheckFacts, isDetailed: boolean): RiskCheckResult[] {
-  const f = facts.values;
-  const hasRules = facts.rules !== null;
-  const checks: RiskCheckResult[] = [];
-  for (let c = 0; c < CHECK_COUNT; c++) {
-    if (!isPresent(c, hasRules)) continue;
-    const isPassed = f[c * 3] === 1;
-    checks.push({
-      check: CHECK_NAMES[c]!,
-      isPassed,
-      value: f[c * 3 + 1]!,
-      limit: f[c * 3 + 2]!,
-      unit: c === C_ORDER_RATE_STRATEGY || c === C_ORDER_RATE_GLOBAL ? facts.rateUnit : CHECK_UNITS[c]!,
-      // Messages are written only where someone reads them (failed checks, or a detailed preview).
-      message: isPassed && !isDetailed ? '' : describeCheck(c, facts),
-    });
-  }
-  return checks;
-}
-
-/** An approved verdict whose results are built on first read (then kept). */
-function approvedVerdict(facts: CheckFacts): RiskVerdict {
-  let checks: RiskCheckResult[] | null = null;
-  return {
-    isApproved: true,
-    reason: null,
-    get checks(): RiskCheckResult[] {
-      checks ??= buildChecks(facts, false);
-      return checks;
-    },
-    set checks(value: RiskCheckResult[]) {
-      checks = value;
-    },
-  };
-}
-
-function describeCheck(check: number, facts: CheckFacts): string {
-  const { order, limits, values: f } = facts;
+function describeCheck(r: RiskCheckResult, f: CheckFacts): string {
+  const { order, limits } = f;
   const symbol = order.symbol;
-  const rules = facts.rules!;
-  const isPassed = f[check * 3] === 1;
-  const value = f[check * 3 + 1]!;
-  switch (check) {
-    case C_KILL_SWITCH:
-      return facts.kill ? `kill switch engaged: ${facts.kill.message}` : 'kill switch off';
-    case C_DAILY_LOSS:
-      return `daily loss ${fmt(value)}% of start-of-day equity (limit ${limits.dailyLossLimitPct}%)`;
-    case C_DRAWDOWN:
-      return `drawdown ${fmt(value)}% from peak equity (limit ${limits.maxDrawdownPct}%)`;
-    case C_STALE_FEED:
-      return f[X_HAS_DATA] === 0 ? `no market data for ${symbol}` : `last market data ${Math.round(f[X_FEED_AGE]!)} ms ago (limit ${limits.maxFeedAgeMs} ms)`;
-    case C_UNKNOWN_ORDER:
-      return value === 1 ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved` : 'no unknown orders';
-    case C_ALLOWED_SYMBOL:
-      return value === 1 ? `${symbol} allowed` : `${symbol} is not in the allowed symbols`;
-    case C_TRADING_HOURS:
-      return isPassed ? 'inside trading hours' : `outside trading hours (minute ${value} UTC)`;
-    case C_REDUCE_ONLY: {
-      const mustReduce = f[check * 3 + 2] === 1;
-      const isReducing = value === 1;
-      if (!mustReduce) return 'not reduce-only';
-      return isReducing ? 'reduces the position' : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`;
-    }
-    case C_VENUE_MIN_QUANTITY:
+  const rules = f.rules!;
+  switch (r.check) {
+    case 'kill-switch':
+      return f.kill ? `kill switch engaged: ${f.kill.message}` : 'kill switch off';
+    case 'daily-loss':
+      return `daily loss ${fmt(r.value)}% of start-of-day equity (limit ${limits.dailyLossLimitPct}%)`;
+    case 'drawdown':
+      return `drawdown ${fmt(r.value)}% from peak equity (limit ${limits.maxDrawdownPct}%)`;
+    case 'stale-feed':
+      return f.hasData ? `last market data ${Math.round(f.feedAge)} ms ago (limit ${limits.maxFeedAgeMs} ms)` : `no market data for ${symbol}`;
+    case 'unknown-order':
+      return r.value === 1 ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved` : 'no unknown orders';
+    case 'allowed-symbol':
+      return r.value === 1 ? `${symbol} allowed` : `${symbol} is not in the allowed symbols`;
+    case 'trading-hours':
+      return r.isPassed ? 'inside trading hours' : `outside trading hours (minute ${r.value} UTC)`;
+    case 'reduce-only':
+      if (r.limit !== 1) return 'not reduce-only';
+      return r.value === 1 ? 'reduces the position' : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`;
+    case 'venue-min-quantity':
       return `quantity ${order.quantity} (venue minimum ${rules.minQuantity})`;
-    case C_VENUE_MAX_QUANTITY:
+    case 'venue-max-quantity':
       return `quantity ${order.quantity} (venue maximum ${rules.maxQuantity})`;
-    case C_VENUE_MIN_NOTIONAL:
-      return `notional ${fmt(value)} (venue minimum ${rules.minNotional})`;
-    case C_VENUE_PRECISION:
-      return value === 1 ? 'quantity and prices on the venue grid' : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`;
-    case C_VENUE_RULES:
+    case 'venue-min-notional':
+      return `notional ${fmt(r.value)} (venue minimum ${rules.minNotional})`;
+    case 'venue-precision':
+      return r.value === 1 ? 'quantity and prices on the venue grid' : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`;
+    case 'venue-rules':
       return `no trading rules known for ${symbol}`;
-    case C_PRICE_BAND: {
-      const reference = f[X_REFERENCE]!;
+    case 'price-band':
       if (order.price === null) return 'no limit price';
-      return !Number.isNaN(reference) && reference !== 0
-        ? `price ${order.price} is ${fmt(f[X_BAND]!)}% from the reference ${reference} (band ${limits.priceBandPct}%)`
-        : 'no reference price to check the band against';
-    }
-    case C_ORDER_NOTIONAL:
-      return f[X_HAS_PRICE] === 1 ? `notional ${fmt(value)} (limit ${limits.maxOrderNotional})` : 'no price to value the order';
-    case C_ORDER_PCT_AVAILABLE:
-      return `order is ${fmt(f[X_PCT_AVAILABLE]!)}% of the available balance ${fmt(f[X_AVAILABLE]!)} (limit ${limits.maxOrderPctOfAvailable}%)`;
-    case C_POSITION_PCT_EQUITY:
-      return `position after the order ${fmt(f[X_POSITION_PCT]!)}% of equity (limit ${limits.maxPositionPctOfEquity}%)`;
-    case C_GROSS_LEVERAGE:
-      return `gross leverage after the order ${fmt(f[X_LEVERAGE]!)}x (limit ${limits.maxGrossLeverage}x)`;
-    case C_OPEN_ORDERS:
-      return `${value - 1} open orders for ${order.strategyId} (limit ${limits.maxOpenOrders})`;
-    case C_ORDER_RATE_STRATEGY:
-      return `${value} orders from ${order.strategyId} in ${limits.orderRateWindowMs} ms (limit ${limits.maxOrdersPerWindow})`;
-    case C_ORDER_RATE_GLOBAL:
-      return `${value} orders in ${limits.orderRateWindowMs} ms (limit ${limits.maxGlobalOrdersPerWindow})`;
-    case C_DUPLICATE_ORDER: {
-      const ageMs = f[X_DUPLICATE_AGE]!;
+      return f.reference ? `price ${order.price} is ${fmt(f.band)}% from the reference ${f.reference} (band ${limits.priceBandPct}%)` : 'no reference price to check the band against';
+    case 'order-notional':
+      return f.hasPrice ? `notional ${fmt(r.value)} (limit ${limits.maxOrderNotional})` : 'no price to value the order';
+    case 'order-pct-available':
+      return `order is ${fmt(f.pctAvailable)}% of the available balance ${fmt(f.available)} (limit ${limits.maxOrderPctOfAvailable}%)`;
+    case 'position-pct-equity':
+      return `position after the order ${fmt(f.positionPct)}% of equity (limit ${limits.maxPositionPctOfEquity}%)`;
+    case 'gross-leverage':
+      return `gross leverage after the order ${fmt(f.leverage)}x (limit ${limits.maxGrossLeverage}x)`;
+    case 'open-orders':
+      return `${r.value - 1} open orders for ${order.strategyId} (limit ${limits.maxOpenOrders})`;
+    case 'order-rate-strategy':
+      return `${r.value} orders from ${order.strategyId} in ${limits.orderRateWindowMs} ms (limit ${limits.maxOrdersPerWindow})`;
+    case 'order-rate-global':
+      return `${r.value} orders in ${limits.orderRateWindowMs} ms (limit ${limits.maxGlobalOrdersPerWindow})`;
+    case 'duplicate-order':
       if (!(limits.duplicateWindowMs > 0)) return 'duplicate guard off (window 0 ms)';
-      return Number.isNaN(ageMs)
+      return Number.isNaN(f.duplicateAgeMs)
         ? `no identical order from ${order.strategyId} in the last ${limits.duplicateWindowMs} ms`
-        : `${order.strategyId} sent an identical ${order.side} ${order.quantity} ${symbol} order ${Math.round(ageMs)} ms ago (window ${limits.duplicateWindowMs} ms)`;
-    }
+        : `${order.strategyId} sent an identical ${order.side} ${order.quantity} ${symbol} order ${Math.round(f.duplicateAgeMs)} ms ago (window ${limits.duplicateWindowMs} ms)`;
     default:
-      return CHECK_NAMES[check] ?? 'unknown check';
+      return r.check;
   }
 }
 
