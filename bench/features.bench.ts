@@ -115,7 +115,7 @@ export const benchmark: Benchmark = {
         value: parallelSeconds,
         unit: 's',
         ...atMost(parallelSeconds, 1, 's'),
-        note: 'includes starting the worker threads',
+        note: 'helper threads come from a pool started by the first of the 3 runs (that run includes starting them); bars copied to shared memory every run',
       },
       {
         name: 'batch throughput, one thread',

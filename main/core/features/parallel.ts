@@ -3,15 +3,21 @@ import { availableParallelism } from 'node:os';
 import { appError } from '../../../shared/errors.ts';
 import type { FeatureSpec, IndicatorId } from '../../../shared/feature-spec.ts';
 import { featureOutputs } from './catalog.ts';
-import { runFeatureTask, type FeatureThreadTask } from './feature-thread.ts';
+import { FEATURE_THREAD_MARKER, runFeatureTask, type FeatureThreadReply, type FeatureThreadTask } from './feature-thread.ts';
 import { checkBars, computeFeatureColumns, type FeatureColumns } from './pipeline.ts';
 import type { CandleColumns } from './types.ts';
 
 /**
  * computeFeatureColumns on several threads: features are independent, so each thread computes a
- * share of them (same indicator code, identical numbers) over bar columns held once in a
- * SharedArrayBuffer and writes into one shared output buffer: nothing is copied back.
- * Below MIN_PARALLEL_BARS, or with one thread, it is the serial function (threads cost ~50 ms to start).
+ * share of them (same indicator code, identical numbers) over bar columns held once in shared
+ * memory, straight into shared output columns: nothing is copied back.
+ *
+ * Why one shared buffer per column (not one for all): on the development VM first-touching fresh
+ * memory costs ~3 ms per MB; glibc serves one buffer above 32 MB from a new mmap every call (all
+ * fresh pages), while 8 MB columns are recycled from its heap once earlier ones are freed.
+ * Why a pool: starting a thread (and loading the indicator modules in it) cost ~50-100 ms a call;
+ * the helper threads now start on first use and then wait, unref'd, for the next call.
+ * Below MIN_PARALLEL_BARS, or with one thread, it is the serial function.
  */
 
 export const MIN_PARALLEL_BARS = 100_000;
@@ -51,17 +57,18 @@ export async function computeFeatureColumnsParallel(
   if (threadCount === 1 || n < MIN_PARALLEL_BARS) return computeFeatureColumns(bars, spec);
   checkBars(bars);
 
-  const shared = new SharedArrayBuffer(6 * n * 8);
-  [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].forEach((column, k) =>
-    new Float64Array(shared, k * n * 8, n).set(column),
-  );
+  const shared = [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].map((column) => {
+    const buffer = new SharedArrayBuffer(n * 8);
+    new Float64Array(buffer).set(column);
+    return buffer;
+  });
   const names: string[] = [];
   const firstColumns: number[] = [];
   for (const feature of spec.features) {
     firstColumns.push(names.length);
     names.push(...featureOutputs(feature).names);
   }
-  const out = new SharedArrayBuffer(names.length * n * 8);
+  const out = names.map(() => new SharedArrayBuffer(n * 8));
 
   // Longest-processing-time-first: heaviest feature to the least loaded thread.
   const shares = Array.from({ length: threadCount }, () => ({ load: 0, indexes: [] as number[] }));
@@ -81,24 +88,59 @@ export async function computeFeatureColumnsParallel(
     firstColumns: indexes.map((i) => firstColumns[i]!),
   });
 
-  const helpers = shares.slice(1).map(
-    (share) =>
-      new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL('./feature-thread.ts', import.meta.url), {
-          workerData: task(share.indexes),
-        });
-        worker.once('message', (message: { ok: boolean; message?: string }) => {
-          void worker.terminate();
-          if (message.ok) resolve();
-          else reject(appError('INTERNAL', `Feature thread failed: ${message.message}`));
-        });
-        worker.once('error', (error) =>
-          reject(appError('INTERNAL', `Feature thread failed: ${error.message}`)),
-        );
-      }),
-  );
+  const helpers = shares.slice(1).map((share, h) => runOnHelper(h, task(share.indexes)));
   // The calling thread takes the first share while the helpers run.
   runFeatureTask(task(shares[0]!.indexes));
   await Promise.all(helpers);
-  return { names, columns: names.map((_, c) => new Float64Array(out, c * n * 8, n)) };
+  return { names, columns: out.map((buffer) => new Float64Array(buffer)) };
+}
+
+/** Helper threads, started on first use and kept (unref'd while idle) for the next calls. */
+const pool: (Worker | undefined)[] = [];
+
+function helper(index: number): Worker {
+  let worker = pool[index];
+  if (!worker) {
+    worker = new Worker(new URL('./feature-thread.ts', import.meta.url), { workerData: FEATURE_THREAD_MARKER });
+    worker.unref();
+    const started = worker;
+    // A thread that died (or errored) is replaced on the next call.
+    started.once('exit', () => {
+      if (pool[index] === started) pool[index] = undefined;
+    });
+    pool[index] = worker;
+  }
+  return worker;
+}
+
+function runOnHelper(index: number, task: FeatureThreadTask): Promise<void> {
+  const worker = helper(index);
+  return new Promise<void>((resolve, reject) => {
+    const settle = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      worker.unref();
+    };
+    const onMessage = (message: FeatureThreadReply): void => {
+      settle();
+      if (message.ok) resolve();
+      else reject(appError('INTERNAL', `Feature thread failed: ${message.message}`));
+    };
+    const onError = (error: Error): void => {
+      settle();
+      pool[index] = undefined;
+      reject(appError('INTERNAL', `Feature thread failed: ${error.message}`));
+    };
+    const onExit = (): void => {
+      settle();
+      reject(appError('INTERNAL', 'Feature thread exited before finishing its task.'));
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+    // Held while working so the process waits for the result.
+    worker.ref();
+    worker.postMessage(task);
+  });
 }

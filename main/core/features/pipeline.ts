@@ -242,6 +242,15 @@ export class FeaturePipeline {
   private head = 0;
   private finiteRun = 0;
   private readonly input: Float32Array;
+  /** The latest bar as one-bar columns, written once per update for all indicators. */
+  private readonly bar: CandleColumns = {
+    time: new Float64Array(1),
+    open: new Float64Array(1),
+    high: new Float64Array(1),
+    low: new Float64Array(1),
+    close: new Float64Array(1),
+    volume: new Float64Array(1),
+  };
 
   constructor(spec: FeatureSpec) {
     this.spec = spec;
@@ -273,11 +282,18 @@ export class FeaturePipeline {
       );
     }
     const latest = this.latest;
+    const columns = this.bar;
+    columns.time[0] = time;
+    columns.open[0] = open;
+    columns.high[0] = high;
+    columns.low[0] = low;
+    columns.close[0] = close;
+    columns.volume[0] = volume;
     let c = 0;
     let isFinite = true;
     for (let f = 0; f < this.indicators.length; f++) {
       const indicator = this.indicators[f]!;
-      indicator.step(time, open, high, low, close, volume);
+      indicator.compute(columns, 0, 1, indicator.valueColumns);
       const indexes = this.outputIndexes[f]!;
       for (let j = 0; j < indexes.length; j++) {
         const x = indicator.values[indexes[j]!]!;

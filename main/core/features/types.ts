@@ -100,8 +100,12 @@ export abstract class Indicator {
   readonly outputs: readonly string[];
   /** Outputs for the latest bar, in `outputs` order; overwritten by every step. */
   readonly values: Float64Array;
-  /** values[j] as a one-element column, so a one-bar `compute` writes straight into `values`. */
-  private readonly valueColumns: Float64Array[];
+  /**
+   * values[j] as a one-element column, so a one-bar `compute` writes straight into `values`.
+   * A caller that holds the bar as one-bar columns may call `compute(bar, 0, 1, valueColumns)`
+   * itself (FeaturePipeline: one dispatch per indicator instead of step's two).
+   */
+  readonly valueColumns: readonly Float64Array[];
 
   constructor(outputs: readonly string[]) {
     this.outputs = outputs;
@@ -123,6 +127,7 @@ export abstract class Indicator {
     bar.volume[0] = volume;
     this.compute(bar, 0, 1, this.valueColumns);
   }
+
 
   /** Streaming use: consume one bar, return its outputs (the shared `values` array). */
   update(bar: Bar): Float64Array {
