@@ -265,7 +265,17 @@ export const backtestRequests = defineRequests({
         title: z.string(),
         description: z.string(),
         isModelDriven: z.boolean(),
-        params: z.array(z.object({ name: z.string(), kind: z.string(), default: paramValue, description: z.string() })),
+        params: z.array(
+          z.object({
+            name: z.string(),
+            kind: z.string(),
+            default: paramValue,
+            description: z.string(),
+            /** Inclusive bounds of numeric parameters (the engine refuses values outside them). */
+            min: z.number().optional(),
+            max: z.number().optional(),
+          }),
+        ),
       }),
     ),
     description: 'The built-in strategies and their parameters.',

@@ -10,8 +10,8 @@ const smaCross: BuiltinStrategy = {
   description: '',
   isModelDriven: false,
   params: [
-    { name: 'fast', kind: 'int', default: 10, description: '' },
-    { name: 'slow', kind: 'int', default: 30, description: '' },
+    { name: 'fast', kind: 'int', default: 10, description: '', min: 1, max: 100_000 },
+    { name: 'slow', kind: 'int', default: 30, description: '', min: 1, max: 100_000 },
   ],
 };
 const modelThreshold: BuiltinStrategy = {
@@ -67,6 +67,12 @@ describe('strategy start form', () => {
   it('refuses a negative notional with the schema message on the sizing field', () => {
     const bad = buildStartRequest(input({ sizing: { notional: '-5' } }), smaCross);
     expect(!bad.ok && bad.errors['sizing.notional']).toBeTruthy();
+  });
+
+  it("refuses a parameter outside the built-in's bounds on its own field", () => {
+    const result = buildStartRequest(input({ params: { fast: '0', slow: '200000' } }), smaCross);
+    expect(result.errors['param.fast']).toBe('0 is below the minimum 1.');
+    expect(result.errors['param.slow']).toBe('200000 is above the maximum 100000.');
   });
 
   it('passes the chosen model only for model-driven strategies', () => {

@@ -84,6 +84,8 @@ export function buildStartRequest(input: StartFormInput, strategy: BuiltinStrate
     if (n === null) errors[key] = 'Required.';
     else if (Number.isNaN(n)) errors[key] = `"${text}" is not a number.`;
     else if (spec.kind === 'int' && !Number.isInteger(n)) errors[key] = `${n} must be a whole number.`;
+    else if (spec.min !== undefined && n < spec.min) errors[key] = `${n} is below the minimum ${spec.min}.`;
+    else if (spec.max !== undefined && n > spec.max) errors[key] = `${n} is above the maximum ${spec.max}.`;
     else params[spec.name] = n;
   }
 
