@@ -71,8 +71,8 @@ describe('strategy start form', () => {
 
   it("refuses a parameter outside the built-in's bounds on its own field", () => {
     const result = buildStartRequest(input({ params: { fast: '0', slow: '200000' } }), smaCross);
-    expect(result.errors['param.fast']).toBe('0 is below the minimum 1.');
-    expect(result.errors['param.slow']).toBe('200000 is above the maximum 100000.');
+    expect(!result.ok && result.errors['param.fast']).toBe('0 is below the minimum 1.');
+    expect(!result.ok && result.errors['param.slow']).toBe('200000 is above the maximum 100000.');
   });
 
   it('passes the chosen model only for model-driven strategies', () => {
