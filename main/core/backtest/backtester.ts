@@ -323,8 +323,9 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   orderManager.close();
   input.onProgress?.(done, total);
 
-  const equityTimes = times.slice(0, points);
-  const equity = values.slice(0, points);
+  // Every timestamp had its own point (one series, or none shared): the arrays are already the right length.
+  const equityTimes = points === times.length ? times : times.slice(0, points);
+  const equity = points === values.length ? values : values.slice(0, points);
   const allTrades = trades.all(
     (symbol) => series[symbolIndex.get(symbol)!]!.bars.time.length - 1,
     (symbol) => portfolio.markPrice(symbol),

@@ -3,6 +3,7 @@ import type { FillConfig } from '../../../shared/contract/backtest.ts';
 import type { Fill, MarketRules, Order, OrderState } from '../../../shared/trading.ts';
 import type { Clock } from '../clock.ts';
 import type { Broker, CancelOutcome, FillListener, OrderUpdateListener, SubmitOutcome, VenueOrder } from '../execution/broker.ts';
+import { exitLevelByFraction, exitLevelByOffset } from '../risk/protective-exits.ts';
 
 /**
  * The backtest venue: implements the same Broker interface as the paper and live brokers, so a
@@ -304,9 +305,11 @@ export class SimulatedBroker implements Broker {
       }
       case 'trailing-stop': {
         const t = o.trailing!;
-        const level = (anchor: number): number =>
-          t.offsetFraction !== undefined ? anchor * (isBuy ? 1 + t.offsetFraction : 1 - t.offsetFraction) : anchor + (isBuy ? t.offsetQuote! : -t.offsetQuote!);
-        const stop = level(sim.trailAnchor);
+        // A buy trailing stop protects a short position.
+        const stop =
+          t.offsetFraction !== undefined
+            ? exitLevelByFraction(sim.trailAnchor, t.offsetFraction, !isBuy, 'loss')
+            : exitLevelByOffset(sim.trailAnchor, t.offsetQuote!, !isBuy, 'loss');
         if (isBuy ? high >= stop : low <= stop) {
           this.execute(book, sim, this.takerPrice(book, sim, isBuy ? Math.max(open, stop) : Math.min(open, stop)), false, book.timeMs);
           return;

@@ -28,6 +28,8 @@ interface OpenTrade {
   entryReason: string;
   exitReason: string | null;
   explanationId: string | null;
+  /** Opening order among all trades (open trades are listed in it). */
+  openedSeq: number;
 }
 
 export interface FillContext {
@@ -40,10 +42,12 @@ export interface FillContext {
 
 export class TradeBuilder {
   readonly closed: TradeRecord[] = [];
-  /** Open trades by strategy, then symbol; insertion order of the pairs is kept in openOrder. */
-  private readonly open = new Map<string, Map<string, OpenTrade>>();
-  /** Every open trade in the order it opened (all() lists them so, as a single map would). */
-  private readonly openOrder = new Set<OpenTrade>();
+  /**
+   * The open trade of each strategy and symbol, in a holder that stays in place (a trade opening
+   * and closing on every crossover does not add and delete map entries).
+   */
+  private readonly open = new Map<string, Map<string, { trade: OpenTrade | null }>>();
+  private openedCount = 0;
 
   onFill(fill: Fill, context: FillContext): void {
     let bySymbol = this.open.get(fill.strategyId);
@@ -51,10 +55,15 @@ export class TradeBuilder {
       bySymbol = new Map();
       this.open.set(fill.strategyId, bySymbol);
     }
+    let holder = bySymbol.get(fill.symbol);
+    if (!holder) {
+      holder = { trade: null };
+      bySymbol.set(fill.symbol, holder);
+    }
     const sign: 1 | -1 = fill.side === 'buy' ? 1 : -1;
     let remaining = fill.quantity;
     const reason = context.order?.reason ?? 'unknown';
-    let trade = bySymbol.get(fill.symbol);
+    let trade = holder.trade ?? undefined;
     if (trade && trade.sign !== sign) {
       const closing = Math.min(remaining, trade.position);
       trade.exitQuantity += closing;
@@ -70,8 +79,7 @@ export class TradeBuilder {
       // Float noise left by partial fills is not a position.
       if (trade.position <= 1e-9 * trade.entryQuantity) {
         this.closed.push(finish(trade, context.barIndex, false));
-        bySymbol.delete(fill.symbol);
-        this.openOrder.delete(trade);
+        holder.trade = null;
         trade = undefined;
       }
       if (remaining <= 1e-12 * fill.quantity) return;
@@ -96,9 +104,9 @@ export class TradeBuilder {
         entryReason: reason,
         exitReason: null,
         explanationId: context.explanationId,
+        openedSeq: this.openedCount++,
       };
-      bySymbol.set(fill.symbol, trade);
-      this.openOrder.add(trade);
+      holder.trade = trade;
     }
     trade.entryQuantity += remaining;
     trade.entryNotional += remaining * fill.price;
@@ -110,7 +118,11 @@ export class TradeBuilder {
   /** Closed trades followed by the still-open ones (marked isOpen, P&L at the mark). */
   all(lastBarIndex: (symbol: string) => number, markPrice: (symbol: string) => number): TradeRecord[] {
     const out = [...this.closed];
-    for (const t of this.openOrder) {
+    // Still-open trades in the order they opened.
+    const open: OpenTrade[] = [];
+    for (const bySymbol of this.open.values()) for (const holder of bySymbol.values()) if (holder.trade) open.push(holder.trade);
+    open.sort((a, b) => a.openedSeq - b.openedSeq);
+    for (const t of open) {
       const mark = markPrice(t.symbol);
       const unrealised = t.sign * (mark - t.entryNotional / t.entryQuantity) * t.position;
       out.push({ ...finish(t, lastBarIndex(t.symbol), true), pnl: t.grossPnl + unrealised - t.fees });

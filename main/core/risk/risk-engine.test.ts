@@ -162,7 +162,7 @@ describe('pre-trade checks', () => {
     expect(failed(risk, order())).toEqual(['duplicate-order']);
   });
 
-  it('builds the results of an approved order only when read, with the same values a preview reports', () => {
+  it('reports the same results for an approved order as a preview does, with messages only in the preview', () => {
     const { risk } = setup();
     const verdict = risk.check(order());
     const preview = risk.check(order(), true);

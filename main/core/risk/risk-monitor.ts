@@ -3,6 +3,7 @@ import type { Portfolio } from '../portfolio/portfolio.ts';
 import type { OrderManager } from '../execution/order-manager.ts';
 import type { OrderJournal } from '../execution/journal.ts';
 import type { RiskEngine } from './risk-engine.ts';
+import { exitLevelByFraction } from './protective-exits.ts';
 import type { Alert } from '../../../shared/contract/trading.ts';
 
 /** A protective exit held by the engine for a venue without the native order type. */
@@ -129,7 +130,7 @@ export class RiskMonitor {
       if (exit.stopLossPrice !== undefined && (isLong ? price <= exit.stopLossPrice : price >= exit.stopLossPrice)) why = 'stop-loss';
       else if (exit.takeProfitPrice !== undefined && (isLong ? price >= exit.takeProfitPrice : price <= exit.takeProfitPrice)) why = 'take-profit';
       else if (exit.trailingFraction !== undefined) {
-        const trigger = isLong ? exit.bestPrice * (1 - exit.trailingFraction) : exit.bestPrice * (1 + exit.trailingFraction);
+        const trigger = exitLevelByFraction(exit.bestPrice, exit.trailingFraction, isLong, 'loss');
         if (isLong ? price <= trigger : price >= trigger) why = 'trailing-stop';
       }
       if (!why) continue;

@@ -2,6 +2,7 @@ import { appError } from '../../../shared/errors.ts';
 import type { OrderIntent, OrderSide } from '../../../shared/trading.ts';
 import type { PositionSlot } from '../portfolio/portfolio.ts';
 import type { Portfolio } from '../portfolio/portfolio.ts';
+import { exitLevelByFraction } from '../risk/protective-exits.ts';
 import { FeatureSet } from './feature-names.ts';
 import { sizeQuantity, TradeStats, type ProtectionSpec, type SizingSpec } from './sizing.ts';
 import type {
@@ -308,11 +309,11 @@ export class StrategyRunner implements StrategyContext {
     const p = this.protection;
     const base = { symbol: this.symbol, side, quantity, tif: 'GTC' as const, isReduceOnly: true, strategyId: this.strategyId };
     if (p.stopLoss !== undefined) {
-      const stopPrice = averagePrice * (isLong ? 1 - p.stopLoss : 1 + p.stopLoss);
+      const stopPrice = exitLevelByFraction(averagePrice, p.stopLoss, isLong, 'loss');
       this.queue.push({ kind: 'submit', runner: this, intent: { ...base, type: 'stop', stopPrice, reason: 'stop-loss' }, explanationId: null, role: 'protective' });
     }
     if (p.takeProfit !== undefined) {
-      const price = averagePrice * (isLong ? 1 + p.takeProfit : 1 - p.takeProfit);
+      const price = exitLevelByFraction(averagePrice, p.takeProfit, isLong, 'profit');
       if (price > 0) this.queue.push({ kind: 'submit', runner: this, intent: { ...base, type: 'limit', price, reason: 'take-profit' }, explanationId: null, role: 'protective' });
     }
     if (p.trailingStop !== undefined) {
