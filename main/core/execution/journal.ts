@@ -66,8 +66,10 @@ export class MemoryOrderJournal implements OrderJournal {
   }
 
   recordFill(fill: Fill, order: Order | null): boolean {
-    if (this.fillIds.has(fill.fillId)) return false;
+    // One lookup: a known id leaves the set's size unchanged.
+    const known = this.fillIds.size;
     this.fillIds.add(fill.fillId);
+    if (this.fillIds.size === known) return false;
     if (order) this.orders.set(order.clientOrderId, { ...order });
     this.fills.push(fill);
     if (fill.tsMs > this.latestFillMs) this.latestFillMs = fill.tsMs;

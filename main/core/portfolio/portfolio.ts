@@ -100,11 +100,15 @@ export class Portfolio {
    * spot fees in the received asset) and converted at the fill price.
    */
   applyFill(fill: Fill): boolean {
-    if (this.seenFillIds.has(fill.fillId)) return false;
     if (!(fill.quantity > 0) || !(fill.price > 0) || !Number.isFinite(fill.fee)) {
+      // A fill seen before is ignored whatever it holds; a new invalid one is a broken invariant.
+      if (this.seenFillIds.has(fill.fillId)) return false;
       throw new Error(`invalid fill ${fill.fillId}: quantity ${fill.quantity}, price ${fill.price}, fee ${fill.fee}`);
     }
+    // One lookup: a known id leaves the set's size unchanged.
+    const known = this.seenFillIds.size;
     this.seenFillIds.add(fill.fillId);
+    if (this.seenFillIds.size === known) return false;
     const feeQuote = fill.feeCurrency === this.currency || fill.feeCurrency === '' ? fill.fee : fill.fee * fill.price;
     this.applyTrade(this.slot(fill.strategyId, fill.symbol), fill.side === 'buy' ? 1 : -1, fill.quantity, fill.price, feeQuote);
     if (fill.tsMs > this.lastUpdateMs) this.lastUpdateMs = fill.tsMs;
