@@ -3,15 +3,18 @@ import {
   CandlestickSeries,
   ColorType,
   CrosshairMode,
-  HistogramSeries,
   LineSeries,
   createChart,
   createSeriesMarkers,
   type IChartApi,
   type ISeriesApi,
   type CandlestickData,
-  type HistogramData,
+  type Logical,
   type ISeriesMarkersPluginApi,
+  type ISeriesPrimitive,
+  type IPrimitivePaneRenderer,
+  type IPrimitivePaneView,
+  type SeriesAttachedParameter,
   type SeriesMarker,
   type Time,
   type UTCTimestamp,
@@ -55,6 +58,8 @@ export interface CandleChartHandle {
   /** A line in the lower pane (e.g. model output over time). */
   setPaneLine(points: { timeMs: number; value: number }[]): void;
   scrollToTime(timeMs: number): void;
+  /** Shows the latest bar at the right edge, if the view is at the right edge already. */
+  scrollToLatest(): void;
   barCount(): number;
   /** Calls back once what was set so far has been drawn (two animation frames later). */
   afterPaint(callback: () => void): void;
@@ -87,7 +92,6 @@ class ChartBars {
   /** Closed bars held. */
   length = 0;
   candles: CandlestickData<UTCTimestamp>[] = [];
-  volumes: HistogramData<UTCTimestamp>[] = [];
   forming: ChartBar | null = null;
 
   /** Closed bars plus the forming one: the chart's logical indices 0..total()-1. */
@@ -126,27 +130,23 @@ class ChartBars {
     const n = olderCount + this.length;
     const next = emptyCandleColumns(Math.max(1024, Math.ceil(n * 1.25)));
     const candles = new Array<CandlestickData<UTCTimestamp>>(n);
-    const volumes = new Array<HistogramData<UTCTimestamp>>(n);
     for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
       next[f].set(older[f].subarray(0, olderCount));
       next[f].set(this.columns[f].subarray(0, this.length), olderCount);
     }
-    const { time, open, high, low, close, volume } = older;
+    const { time, open, high, low, close } = older;
     for (let i = 0; i < olderCount; i++) {
       const t = toTime(time[i]!);
       const o = open[i]!;
       const c = close[i]!;
       candles[i] = { time: t, open: o, high: high[i]!, low: low[i]!, close: c };
-      volumes[i] = { time: t, value: volume[i]!, color: c >= o ? UP_VOLUME : DOWN_VOLUME };
     }
     for (let i = 0; i < this.length; i++) {
       candles[olderCount + i] = this.candles[i]!;
-      volumes[olderCount + i] = this.volumes[i]!;
     }
     this.columns = next;
     this.length = n;
     this.candles = candles;
-    this.volumes = volumes;
   }
 
   /**
@@ -174,7 +174,6 @@ class ChartBars {
     c.close[i] = bar.close;
     c.volume[i] = bar.volume;
     this.candles[i] = toCandle(bar);
-    this.volumes[i] = toVolume(bar);
     if (this.forming && this.forming.timeMs <= bar.timeMs) this.forming = null;
     return isReplace ? 'replace' : 'append';
   }
@@ -183,7 +182,6 @@ class ChartBars {
     this.columns = emptyCandleColumns(0);
     this.length = 0;
     this.candles = [];
-    this.volumes = [];
     this.forming = null;
   }
 }
@@ -192,17 +190,110 @@ function toCandle(bar: ChartBar): CandlestickData<UTCTimestamp> {
   return { time: toTime(bar.timeMs), open: bar.open, high: bar.high, low: bar.low, close: bar.close };
 }
 
-function toVolume(bar: ChartBar): HistogramData<UTCTimestamp> {
-  return { time: toTime(bar.timeMs), value: bar.volume, color: bar.close >= bar.open ? UP_VOLUME : DOWN_VOLUME };
+/** Volume of bar i (closed bars, then the forming one) and whether it closed up. */
+function volumeAt(bars: ChartBars, i: number): { volume: number; isUp: boolean } {
+  if (i < bars.length) {
+    const c = bars.columns;
+    return { volume: c.volume[i]!, isUp: c.close[i]! >= c.open[i]! };
+  }
+  const f = bars.forming!;
+  return { volume: f.volume, isUp: f.close >= f.open };
+}
+
+/**
+ * Volume bars drawn straight from the chart's Float64Array columns, under the candles (bottom
+ * 20% of the pane, scaled to the largest visible volume). Why not a histogram series: a series
+ * holds an object per bar and lightweight-charts re-processes all of them on every setData (and
+ * rebuilds its drawing items on every update), which is as much work as the candles themselves
+ * for 200,000 bars; this draws only the visible bars, one column per pixel when zoomed out.
+ */
+class VolumePrimitive implements ISeriesPrimitive<Time> {
+  private chart: IChartApi | null = null;
+  private requestRedraw: (() => void) | null = null;
+  private readonly getBars: () => ChartBars;
+  private readonly view: IPrimitivePaneView;
+
+  constructor(getBars: () => ChartBars) {
+    this.getBars = getBars;
+    const renderer: IPrimitivePaneRenderer = { draw: (target) => this.draw(target) };
+    this.view = { zOrder: () => 'bottom', renderer: () => renderer };
+  }
+
+  attached(param: SeriesAttachedParameter<Time>): void {
+    this.chart = param.chart;
+    this.requestRedraw = param.requestUpdate;
+  }
+
+  detached(): void {
+    this.chart = null;
+    this.requestRedraw = null;
+  }
+
+  paneViews(): readonly IPrimitivePaneView[] {
+    return [this.view];
+  }
+
+  redraw(): void {
+    this.requestRedraw?.();
+  }
+
+  private draw(target: Parameters<IPrimitivePaneRenderer['draw']>[0]): void {
+    const chart = this.chart;
+    const bars = this.getBars();
+    const total = bars.total();
+    if (!chart || total === 0) return;
+    const timeScale = chart.timeScale();
+    const range = timeScale.getVisibleLogicalRange();
+    if (!range) return;
+    const from = Math.max(0, Math.floor(range.from));
+    const to = Math.min(total - 1, Math.ceil(range.to));
+    if (to < from) return;
+    const x0 = timeScale.logicalToCoordinate(from as Logical);
+    const x1 = timeScale.logicalToCoordinate((from + 1) as Logical);
+    if (x0 === null || x1 === null) return;
+    const spacing = x1 - x0;
+    let maxVolume = 0;
+    for (let i = from; i <= to; i++) maxVolume = Math.max(maxVolume, volumeAt(bars, i).volume);
+    if (!(maxVolume > 0)) return;
+    target.useBitmapCoordinateSpace(({ context, bitmapSize, horizontalPixelRatio }) => {
+      const zone = bitmapSize.height * 0.2;
+      const width = Math.max(1, Math.floor(spacing * horizontalPixelRatio * 0.8));
+      let column = -1;
+      let columnVolume = 0;
+      let columnUp = true;
+      const flush = (): void => {
+        if (column < 0) return;
+        const height = Math.max(1, Math.round((columnVolume / maxVolume) * zone));
+        context.fillStyle = columnUp ? UP_VOLUME : DOWN_VOLUME;
+        context.fillRect(column - Math.floor(width / 2), bitmapSize.height - height, width, height);
+      };
+      for (let i = from; i <= to; i++) {
+        const x = Math.round((x0 + (i - from) * spacing) * horizontalPixelRatio);
+        const { volume, isUp } = volumeAt(bars, i);
+        // Zoomed out (bars narrower than a pixel): one column per pixel, its largest volume.
+        if (x === column) {
+          if (volume > columnVolume) {
+            columnVolume = volume;
+            columnUp = isUp;
+          }
+          continue;
+        }
+        flush();
+        column = x;
+        columnVolume = volume;
+        columnUp = isUp;
+      }
+      flush();
+    });
+  }
 }
 
 export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(function CandleChart(props, ref) {
   const containerRef = useRef<HTMLDivElement>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const candlesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
-  const volumeRef = useRef<ISeriesApi<'Histogram'> | null>(null);
+  const volumeRef = useRef<VolumePrimitive | null>(null);
   const formingCandleRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
-  const formingVolumeRef = useRef<ISeriesApi<'Histogram'> | null>(null);
   const paneLineRef = useRef<ISeriesApi<'Line'> | null>(null);
   const markersRef = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
   const barsRef = useRef(new ChartBars());
@@ -231,20 +322,17 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
     });
     const candleStyle = { upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350' };
-    const volumeStyle = { priceScaleId: 'volume', priceFormat: { type: 'volume' as const }, color: 'rgba(76,154,255,0.35)' };
     // Closed bars and the forming bar are separate series. Why: lightweight-charts rebuilds a
     // series' items on every update() (O(bars): ~0.3 s per tick at 200,000 bars, measured), so
     // live ticks go to a one-bar series and the big series changes only when a bar closes.
     const candles = chart.addSeries(CandlestickSeries, { ...candleStyle, lastValueVisible: false, priceLineVisible: false });
-    const volume = chart.addSeries(HistogramSeries, { ...volumeStyle, lastValueVisible: false, priceLineVisible: false });
     const formingCandle = chart.addSeries(CandlestickSeries, candleStyle);
-    const formingVolume = chart.addSeries(HistogramSeries, { ...volumeStyle, lastValueVisible: false, priceLineVisible: false });
-    chart.priceScale('volume').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    const volume = new VolumePrimitive(() => barsRef.current);
+    candles.attachPrimitive(volume);
     chartRef.current = chart;
     candlesRef.current = candles;
     volumeRef.current = volume;
     formingCandleRef.current = formingCandle;
-    formingVolumeRef.current = formingVolume;
     markersRef.current = createSeriesMarkers(candles, []);
 
     const byTime = (t: Time | undefined): ChartBar | null => {
@@ -317,9 +405,12 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         bars.prepend(columns, columns.time.length);
         bars.forming = forming && (bars.length === 0 || forming.timeMs > bars.timeAt(bars.length - 1)) ? forming : null;
         candlesRef.current?.setData(bars.candles);
-        volumeRef.current?.setData(bars.volumes);
         formingCandleRef.current?.setData(bars.forming ? [toCandle(bars.forming)] : []);
-        formingVolumeRef.current?.setData(bars.forming ? [toVolume(bars.forming)] : []);
+        // A new series opens on its latest bar, the forming one included: lightweight-charts
+        // fits the view to the first setData and does not shift it for the forming bar's series;
+        // its time scale settles in the next frame, so scroll then (the zoom is left as it is).
+        requestAnimationFrame(() => this.scrollToLatest());
+        volumeRef.current?.redraw();
         showLastPriceOn(bars.forming ? 'forming' : 'closed');
       },
       prependBars(older) {
@@ -332,7 +423,6 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const range = chartRef.current?.timeScale().getVisibleLogicalRange();
         bars.prepend(older, count);
         candlesRef.current?.setData(bars.candles);
-        volumeRef.current?.setData(bars.volumes);
         if (range) chartRef.current?.timeScale().setVisibleLogicalRange({ from: range.from + count, to: range.to + count });
       },
       updateBars(updates) {
@@ -347,28 +437,32 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
             // One closed bar: update() the big series; several (a replay at full speed): one setData below.
             if (closedCount === 1) {
               candlesRef.current?.update(bars.candles[bars.length - 1]!);
-              volumeRef.current?.update(bars.volumes[bars.length - 1]!);
             }
           } else if (bars.length === 0 || bar.timeMs > bars.timeAt(bars.length - 1)) {
             if (!bars.forming || bar.timeMs >= bars.forming.timeMs) bars.forming = bar;
           }
         }
+        // setData, unlike update(), does not shift the view when bars are added at the right edge:
+        // keep the latest bar as far from the edge as it was, if it was in view (what
+        // lightweight-charts' shiftVisibleRangeOnNewBar does for update()).
+        const timeScale = chartRef.current?.timeScale();
+        const position = timeScale?.scrollPosition();
+        const keepLatestInView = (): void => {
+          if (timeScale && position !== undefined && position >= -2) timeScale.scrollToPosition(Math.max(0, position), false);
+        };
         if (closedCount > 1) {
           candlesRef.current?.setData(bars.candles);
-          volumeRef.current?.setData(bars.volumes);
+          keepLatestInView();
         }
+        volumeRef.current?.redraw();
         const forming = bars.forming;
         if (forming === formingBefore && closedCount === 0) return;
         showLastPriceOn(forming ? 'forming' : 'closed');
-        if (!forming) {
-          formingCandleRef.current?.setData([]);
-          formingVolumeRef.current?.setData([]);
-        } else if (formingBefore && formingBefore.timeMs === forming.timeMs && closedCount === 0) {
-          formingCandleRef.current?.update(toCandle(forming));
-          formingVolumeRef.current?.update(toVolume(forming));
-        } else {
+        if (!forming) formingCandleRef.current?.setData([]);
+        else if (formingBefore && formingBefore.timeMs === forming.timeMs && closedCount === 0) formingCandleRef.current?.update(toCandle(forming));
+        else {
           formingCandleRef.current?.setData([toCandle(forming)]);
-          formingVolumeRef.current?.setData([toVolume(forming)]);
+          keepLatestInView();
         }
       },
       setMarkers(markers) {
@@ -398,6 +492,11 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const index = bars.lowerBound(timeMs);
         if (index >= bars.total()) return;
         chartRef.current?.timeScale().setVisibleLogicalRange({ from: Math.max(0, index - 60), to: index + 60 });
+      },
+      scrollToLatest() {
+        // Only when the view is at (or next to) the right edge: never pull a user out of history.
+        const timeScale = chartRef.current?.timeScale();
+        if (timeScale && timeScale.scrollPosition() >= -2) timeScale.scrollToPosition(0, false);
       },
       barCount() {
         return barsRef.current.total();

@@ -130,6 +130,7 @@ export function ChartPanel() {
       loadPredictions();
       chartRef.current?.afterPaint(() => {
         if (!isActive) return;
+        chartRef.current?.scrollToLatest();
         mark({ firstPaint: 'done' });
         if (!hasMoreBefore.current || n === 0) {
           mark({ history: 'complete' });
@@ -137,7 +138,13 @@ export function ChartPanel() {
         }
         // The rest of the history, after the first page is on screen.
         mark({ history: 'loading' });
-        olderRef.current(value.time[0]!, HISTORY_BARS, () => chartRef.current?.afterPaint(() => isActive && mark({ history: 'complete' })));
+        olderRef.current(value.time[0]!, HISTORY_BARS, () =>
+          chartRef.current?.afterPaint(() => {
+            if (!isActive) return;
+            chartRef.current?.scrollToLatest();
+            mark({ history: 'complete' });
+          }),
+        );
       });
     });
     const off = api.on('market:bar', (updates) => {
