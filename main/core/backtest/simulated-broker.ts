@@ -74,7 +74,15 @@ export class SimulatedBroker implements Broker {
   private readonly config: FillConfig;
   private readonly clock: Clock;
   private readonly books = new Map<string, SymbolBook>();
-  private readonly orders = new Map<string, SimOrder>();
+  /**
+   * Working orders by client id; ended ones move to `ended` and are indexed by id only when first
+   * looked up (a cancel that finds nothing working, an unknown order to resolve): a backtest of
+   * tens of thousands of orders keeps a small map instead of growing one per order.
+   */
+  private readonly working = new Map<string, SimOrder>();
+  private readonly ended: SimOrder[] = [];
+  private endedIndex: Map<string, SimOrder> | null = null;
+  private indexedCount = 0;
   private readonly fills: Fill[] = [];
   /** Position per strategy, then symbol (reduce-only orders never fill more than it). */
   private readonly positions = new Map<string, Map<string, VenuePosition>>();
@@ -153,7 +161,7 @@ export class SimulatedBroker implements Broker {
       updatedMs: this.clock.nowMs(),
       position: this.positionOf(order.strategyId, order.symbol),
     };
-    this.orders.set(order.clientOrderId, sim);
+    this.working.set(order.clientOrderId, sim);
     book.working.push(sim);
     this.workingCount++;
     return { kind: 'accepted', venueOrderId };
@@ -174,19 +182,19 @@ export class SimulatedBroker implements Broker {
   }
 
   cancel(order: Order): Promise<CancelOutcome> {
-    const sim = this.orders.get(order.clientOrderId);
+    const sim = this.lookup(order.clientOrderId);
     if (!sim || !isWorking(sim.state)) return Promise.resolve({ kind: 'not-found', reason: 'no working order with this id' });
     this.finish(sim, 'canceled');
     return Promise.resolve({ kind: 'canceled' });
   }
 
   findByClientId(clientOrderId: string): Promise<VenueOrder | null> {
-    const sim = this.orders.get(clientOrderId);
+    const sim = this.lookup(clientOrderId);
     return Promise.resolve(sim ? venueView(sim) : null);
   }
 
   openOrders(): Promise<VenueOrder[]> {
-    return Promise.resolve([...this.orders.values()].filter((s) => isWorking(s.state)).map(venueView));
+    return Promise.resolve([...this.working.values()].map(venueView));
   }
 
   fillsSince(sinceMs: number): Promise<Fill[]> {
@@ -372,8 +380,21 @@ export class SimulatedBroker implements Broker {
     return sim.order.side === 'sell' ? position : -position;
   }
 
+  /** Every order this venue accepted, working or ended, by client id. */
+  private lookup(clientOrderId: string): SimOrder | undefined {
+    const sim = this.working.get(clientOrderId);
+    if (sim) return sim;
+    this.endedIndex ??= new Map();
+    for (; this.indexedCount < this.ended.length; this.indexedCount++) {
+      const ended = this.ended[this.indexedCount]!;
+      this.endedIndex.set(ended.order.clientOrderId, ended);
+    }
+    return this.endedIndex.get(clientOrderId);
+  }
+
   private removeWorking(sim: SimOrder, state: OrderState): void {
     sim.state = state;
+    if (this.working.delete(sim.order.clientOrderId)) this.ended.push(sim);
     const book = this.books.get(sim.order.symbol)!;
     const i = book.working.indexOf(sim);
     if (i >= 0) {
