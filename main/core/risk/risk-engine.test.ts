@@ -112,6 +112,20 @@ describe('pre-trade checks', () => {
     expect(risk.check(order()).isApproved).toBe(true);
   });
 
+  it("does not take a position's stop-loss and take-profit (same side and size) for duplicates, nor a limit ladder", () => {
+    const { risk } = setup();
+    const isDuplicate = (o: Order) => risk.check(o).checks.find((c) => c.check === 'duplicate-order')?.isPassed === false;
+    const stopLoss = order({ side: 'sell', type: 'stop', price: null, stopPrice: 95, isReduceOnly: true });
+    risk.recordSubmitted(stopLoss);
+    expect(isDuplicate(order({ side: 'sell', type: 'take-profit', price: null, stopPrice: 110, isReduceOnly: true }))).toBe(false);
+    expect(isDuplicate(order({ side: 'sell', type: 'limit', price: 110, stopPrice: null, isReduceOnly: true }))).toBe(false);
+    expect(isDuplicate(order({ side: 'sell', type: 'stop', price: null, stopPrice: 94, isReduceOnly: true }))).toBe(false);
+    expect(isDuplicate(stopLoss)).toBe(true);
+    risk.recordSubmitted(order({ price: 100 }));
+    expect(isDuplicate(order({ price: 99 }))).toBe(false);
+    expect(isDuplicate(order({ price: 100 }))).toBe(true);
+  });
+
   it('counts duplicates per strategy: the same order from another strategy or the manual ticket is not a duplicate', () => {
     const { risk } = setup();
     risk.recordSubmitted(order({ strategyId: 's1' }));
@@ -120,7 +134,7 @@ describe('pre-trade checks', () => {
     risk.recordSubmitted(order({ strategyId: 'manual' }));
     expect(failed(risk, order({ strategyId: 'manual' }))).toEqual(['duplicate-order']);
     const verdict = risk.check(order({ strategyId: 's1' }));
-    expect(verdict.reason).toBe('Order not sent: s1 sent an identical buy 0.1 BTC/USDT order 0 ms ago (window 2000 ms) (duplicate-order).');
+    expect(verdict.reason).toBe('Order not sent: s1 sent an identical limit buy 0.1 BTC/USDT order 0 ms ago (window 2000 ms) (duplicate-order).');
     // Another symbol or quantity from the same strategy is a different order.
     expect(risk.check(order({ strategyId: 's1', quantity: 0.101 })).isApproved).toBe(true);
   });

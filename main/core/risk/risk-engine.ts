@@ -33,9 +33,26 @@ interface LimitsEntry {
   rateUnit: string;
 }
 
+/** One order shape a strategy sent (what makes two orders "identical" beside side and quantity). */
+interface SentShape {
+  type: string;
+  price: number | null;
+  stopPrice: number | null;
+  tsMs: number;
+}
+
+/** Per side: quantity -> the shapes sent with that quantity (usually one or two: entry, stop, target). */
 interface SentBySide {
-  buy: Map<number, number>;
-  sell: Map<number, number>;
+  buy: Map<number, SentShape[]>;
+  sell: Map<number, SentShape[]>;
+}
+
+function findShape(shapes: SentShape[] | undefined, order: Order): SentShape | undefined {
+  if (!shapes) return undefined;
+  for (const shape of shapes) {
+    if (shape.type === order.type && shape.price === order.price && shape.stopPrice === order.stopPrice) return shape;
+  }
+  return undefined;
 }
 
 /**
@@ -288,23 +305,33 @@ export class RiskEngine implements PreTradeGate {
       bySymbol.set(order.symbol, sides);
     }
     const byQuantity = order.side === 'buy' ? sides.buy : sides.sell;
-    const sizeBefore = byQuantity.size;
-    byQuantity.set(order.quantity, nowMs);
-    if (byQuantity.size > sizeBefore && ++this.lastSentCount > this.lastSentSweepAt) this.sweepLastSent(nowMs);
+    let shapes = byQuantity.get(order.quantity);
+    const known = findShape(shapes, order);
+    if (known) {
+      known.tsMs = nowMs;
+      return;
+    }
+    if (!shapes) {
+      shapes = [];
+      byQuantity.set(order.quantity, shapes);
+    }
+    shapes.push({ type: order.type, price: order.price, stopPrice: order.stopPrice, tsMs: nowMs });
+    if (++this.lastSentCount > this.lastSentSweepAt) this.sweepLastSent(nowMs);
   }
 
   /**
-   * How long ago the same strategy sent the same symbol, side and quantity, if within the window
-   * (NaN when not, or when the window is 0: the guard is off). Orders of other strategies, or the
-   * manual ticket's ('manual'), are never duplicates of this one.
+   * How long ago the same strategy sent the same order (symbol, side, quantity, type, limit and stop
+   * price), if within the window (NaN when not, or when the window is 0: the guard is off). Orders
+   * of other strategies, or the manual ticket's ('manual'), are never duplicates of this one; nor
+   * are a position's stop-loss and take-profit (same size, different type or price).
    */
   private duplicateAgeMs(order: Order, nowMs: number, windowMs: number): number {
     if (!(windowMs > 0)) return NaN;
     const sides = this.lastSent.get(order.strategyId)?.get(order.symbol);
     if (!sides) return NaN;
-    const lastMs = (order.side === 'buy' ? sides.buy : sides.sell).get(order.quantity);
-    if (lastMs === undefined) return NaN;
-    const ageMs = nowMs - lastMs;
+    const shape = findShape((order.side === 'buy' ? sides.buy : sides.sell).get(order.quantity), order);
+    if (shape === undefined) return NaN;
+    const ageMs = nowMs - shape.tsMs;
     return ageMs < windowMs ? ageMs : NaN;
   }
 
@@ -315,9 +342,11 @@ export class RiskEngine implements PreTradeGate {
     for (const bySymbol of this.lastSent.values()) {
       for (const sides of bySymbol.values()) {
         for (const byQuantity of [sides.buy, sides.sell]) {
-          for (const [quantity, tsMs] of byQuantity) {
-            if (tsMs < oldestMs) byQuantity.delete(quantity);
-            else kept++;
+          for (const [quantity, shapes] of byQuantity) {
+            const recent = shapes.filter((shape) => shape.tsMs >= oldestMs);
+            if (recent.length === 0) byQuantity.delete(quantity);
+            else byQuantity.set(quantity, recent);
+            kept += recent.length;
           }
         }
       }
@@ -461,7 +490,7 @@ function describeCheck(r: RiskCheckResult, f: CheckFacts): string {
       if (!(limits.duplicateWindowMs > 0)) return 'duplicate guard off (window 0 ms)';
       return Number.isNaN(f.duplicateAgeMs)
         ? `no identical order from ${order.strategyId} in the last ${limits.duplicateWindowMs} ms`
-        : `${order.strategyId} sent an identical ${order.side} ${order.quantity} ${symbol} order ${Math.round(f.duplicateAgeMs)} ms ago (window ${limits.duplicateWindowMs} ms)`;
+        : `${order.strategyId} sent an identical ${order.type} ${order.side} ${order.quantity} ${symbol} order ${Math.round(f.duplicateAgeMs)} ms ago (window ${limits.duplicateWindowMs} ms)`;
     default:
       return r.check;
   }
