@@ -15,7 +15,15 @@ const electronBan = {
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-output/**', 'coverage/**', 'resources/**', 'bin/**'],
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'dist/**',
+      'test-output/**',
+      'coverage/**',
+      'resources/**',
+      'bin/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -38,11 +46,18 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Inject a Clock: no Date.now() in main/core.' },
-        { object: 'Math', property: 'random', message: 'Inject a seeded RandomSource: no Math.random() in main/core.' },
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'Inject a seeded RandomSource: no Math.random() in main/core.',
+        },
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Inject a Clock: no new Date() in main/core.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Inject a Clock: no new Date() in main/core.',
+        },
       ],
     },
   },

@@ -11,7 +11,10 @@ const SWEEP_BARS = 100_000;
 const REPEATS = 3;
 
 /** Best (lowest) of `repeats` timings, wall and CPU, of fn. */
-async function best<T>(repeats: number, fn: () => Promise<T> | T): Promise<{ wallMs: number; cpuMs: number; value: T }> {
+async function best<T>(
+  repeats: number,
+  fn: () => Promise<T> | T,
+): Promise<{ wallMs: number; cpuMs: number; value: T }> {
   let wallMs = Infinity;
   let cpuMs = Infinity;
   let value!: T;
@@ -31,7 +34,14 @@ async function fullPath(fast: number, slow: number, bars: ReturnType<typeof rand
   return best(REPEATS, () =>
     runBacktest({
       series: [{ symbol: 'BTC/USDT', bars }],
-      strategies: [{ strategyId: 'sma', symbol: 'BTC/USDT', strategy: createBuiltinStrategy('sma-cross', { fast, slow }), sizing: { kind: 'fixed-quantity', quantity: 1 } }],
+      strategies: [
+        {
+          strategyId: 'sma',
+          symbol: 'BTC/USDT',
+          strategy: createBuiltinStrategy('sma-cross', { fast, slow }),
+          sizing: { kind: 'fixed-quantity', quantity: 1 },
+        },
+      ],
       fill: fillConfigSchema.parse({ takerFeeBps: 10 }),
       cash: 10_000_000,
       isRecordingDecisions: false,
@@ -53,7 +63,8 @@ export const benchmark: Benchmark = {
       const full = await fullPath(fast, slow, bars);
       const floor = await best(REPEATS, () => referenceSmaCrossTrades(bars, fast, slow, 1, 0.001));
       const trades = full.value.trades.filter((t) => !t.isOpen).length;
-      if (trades !== floor.value.count) throw new Error(`full path made ${trades} trades, the plain loop ${floor.value.count}`);
+      if (trades !== floor.value.count)
+        throw new Error(`full path made ${trades} trades, the plain loop ${floor.value.count}`);
       const barsPerSecond = BARS / (full.wallMs / 1000);
       figures.push(
         {
@@ -69,11 +80,18 @@ export const benchmark: Benchmark = {
           unit: 'bars/s',
           note: `best of ${REPEATS}: ${floor.wallMs.toFixed(1)} ms wall, ${floor.cpuMs.toFixed(0)} ms CPU; same exact-sum SMAs, same trades`,
         },
-        { name: `full path / floor time ratio ${fast}/${slow}`, value: Number((full.wallMs / floor.wallMs).toFixed(2)), unit: 'x' },
+        {
+          name: `full path / floor time ratio ${fast}/${slow}`,
+          value: Number((full.wallMs / floor.wallMs).toFixed(2)),
+          unit: 'x',
+        },
       );
     }
     const sweepBars = randomWalk(SWEEP_BARS, 7, 30_000, 0.002);
-    const config = backtestConfigSchema.parse({ strategy: { id: 'sma-cross' }, sizing: { kind: 'fixed-quantity', quantity: 1 } });
+    const config = backtestConfigSchema.parse({
+      strategy: { id: 'sma-cross' },
+      sizing: { kind: 'fixed-quantity', quantity: 1 },
+    });
     const grid = [
       { param: 'fast', values: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
       { param: 'slow', values: [20, 30, 40, 50, 60, 70, 80, 90, 100, 110] },

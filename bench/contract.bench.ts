@@ -34,7 +34,11 @@ async function measure(label: string, ping: (n: number) => Promise<unknown>): Pr
   return [
     { name: `${label} round trip p50`, value: percentile(samples, 50), unit: 'us' },
     { name: `${label} round trip p99`, value: percentile(samples, 99), unit: 'us' },
-    { name: `${label} throughput (${THROUGHPUT_REQUESTS} pipelined)`, value: THROUGHPUT_REQUESTS / seconds, unit: 'req/s' },
+    {
+      name: `${label} throughput (${THROUGHPUT_REQUESTS} pipelined)`,
+      value: THROUGHPUT_REQUESTS / seconds,
+      unit: 'req/s',
+    },
   ];
 }
 
@@ -60,7 +64,8 @@ function status(seq: number): EngineStatus {
 
 export const benchmark: Benchmark = {
   name: 'contract',
-  description: 'IPC contract round trip (in-process and WebSocket hosts) and stream coalescing under 10,000 updates/s',
+  description:
+    'IPC contract round trip (in-process and WebSocket hosts) and stream coalescing under 10,000 updates/s',
   async run() {
     const figures: Figure[] = [];
     const scheduler = new SystemScheduler();
@@ -79,7 +84,13 @@ export const benchmark: Benchmark = {
     mkdirSync(staticDir, { recursive: true });
     writeFileSync(join(staticDir, 'index.html'), '<!doctype html>');
     const bus = new StreamBus();
-    const web = await startWebHost({ dispatcher: makeDispatcher(), bus, scheduler, staticDir, token: 'bench-token' });
+    const web = await startWebHost({
+      dispatcher: makeDispatcher(),
+      bus,
+      scheduler,
+      staticDir,
+      token: 'bench-token',
+    });
     const ws = new WebSocket(`ws://127.0.0.1:${web.port}/ws?token=bench-token`);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
@@ -130,7 +141,12 @@ export const benchmark: Benchmark = {
     const sentPerSecond = streamMessages / seconds;
     figures.push(
       { name: 'stream updates published', value: published / seconds, unit: 'updates/s' },
-      { name: 'stream messages sent', value: sentPerSecond, unit: 'msg/s', ...atMost(sentPerSecond, 1000 / 16 + 1, 'msg/s') },
+      {
+        name: 'stream messages sent',
+        value: sentPerSecond,
+        unit: 'msg/s',
+        ...atMost(sentPerSecond, 1000 / 16 + 1, 'msg/s'),
+      },
       {
         name: 'latest value delivered',
         value: lastStreamVersion === `seq-${published}` ? 1 : 0,

@@ -57,7 +57,9 @@ function processCpuMs(pid: number | undefined): number {
 }
 
 async function taskDurationMs(cdp: CDPSession): Promise<number> {
-  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as {
+    metrics: { name: string; value: number }[];
+  };
   return (metrics.find((m) => m.name === 'TaskDuration')?.value ?? NaN) * 1000;
 }
 
@@ -101,15 +103,25 @@ export const benchmark: Benchmark = {
                 await new Promise((r) => ws.addEventListener('open', r, { once: true }));
                 const frame = await new Promise<ArrayBuffer>((r) => {
                   ws.addEventListener('message', (e) => r(e.data as ArrayBuffer), { once: true });
-                  ws.send(JSON.stringify({ t: 'req', id: 1, channel: 'market:candles', payload: { venue: 'bench', symbol: 'BTC/USDT', timeframe: '1m', limit: count } }));
+                  ws.send(
+                    JSON.stringify({
+                      t: 'req',
+                      id: 1,
+                      channel: 'market:candles',
+                      payload: { venue: 'bench', symbol: 'BTC/USDT', timeframe: '1m', limit: count },
+                    }),
+                  );
                 });
                 ws.close();
                 const headerLength = new DataView(frame).getUint32(0, true);
-                const header = JSON.parse(new TextDecoder().decode(new Uint8Array(frame, 4, headerLength))) as {
+                const header = JSON.parse(
+                  new TextDecoder().decode(new Uint8Array(frame, 4, headerLength)),
+                ) as {
                   arrays: { length: number; offset: number }[];
                 };
                 const columns = header.arrays.map((a) => new Float64Array(frame, a.offset, a.length));
-                if (columns.length !== 6 || columns.some((c) => c.length !== count)) throw new Error('unexpected candles frame');
+                if (columns.length !== 6 || columns.some((c) => c.length !== count))
+                  throw new Error('unexpected candles frame');
                 return performance.now() - t0;
               },
               { token: serve.token, count: BARS },
@@ -120,7 +132,9 @@ export const benchmark: Benchmark = {
         for (let run = 0; run < RUNS; run++) {
           // Another (small) series first, so each run loads the big one from scratch.
           await page.getByTestId(`series-show-${OTHER_SERIES}`).click();
-          await page.waitForSelector('[data-testid="market-chart"][data-series="bench|ETH/USDT|1m"][data-history="complete"]');
+          await page.waitForSelector(
+            '[data-testid="market-chart"][data-series="bench|ETH/USDT|1m"][data-history="complete"]',
+          );
           const cpuBefore = await taskDurationMs(cdp);
           const serverBefore = processCpuMs(serve.process.pid);
           const timing = await page.evaluate(
@@ -145,7 +159,9 @@ export const benchmark: Benchmark = {
                 const observer = new MutationObserver(check);
                 observer.observe(chart, { attributes: true });
               });
-              const button = document.querySelector<HTMLButtonElement>(`[data-testid="series-show-${showId}"]`)!;
+              const button = document.querySelector<HTMLButtonElement>(
+                `[data-testid="series-show-${showId}"]`,
+              )!;
               const t0 = performance.now();
               button.click();
               const t1 = await done;
@@ -172,7 +188,12 @@ export const benchmark: Benchmark = {
           throw new Error(`expected ${BARS} bars in the chart, got ${timings.map((t) => t.bars).join(', ')}`);
         if (problems.pageErrors.length > 0) throw new Error(`page errors: ${problems.pageErrors.join('; ')}`);
         const stats = (key: keyof Timing): { median: number; runs: string } => ({
-          median: Math.round(percentile(timings.map((t) => t[key]).sort((a, b) => a - b), 50)),
+          median: Math.round(
+            percentile(
+              timings.map((t) => t[key]).sort((a, b) => a - b),
+              50,
+            ),
+          ),
           runs: timings.map((t) => Math.round(t[key])).join(', '),
         });
         const first = stats('firstPaintMs');
@@ -181,10 +202,17 @@ export const benchmark: Benchmark = {
         const pageCpu = stats('pageCpuMs');
         const serverCpu = stats('serverCpuMs');
         const wire = {
-          median: Math.round(percentile([...wireMs].sort((a, b) => a - b), 50)),
+          median: Math.round(
+            percentile(
+              [...wireMs].sort((a, b) => a - b),
+              50,
+            ),
+          ),
           runs: wireMs.map((m) => Math.round(m)).join(', '),
         };
-        const load = `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} after the runs`;
+        const load = `load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')} after the runs`;
         return [
           {
             name: `time to first paint of a 200,000-bar series (last 2,000 bars drawn, chart usable), median of ${RUNS}`,

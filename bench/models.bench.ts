@@ -1,7 +1,13 @@
 import { loadavg } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../main/core/random.ts';
-import { buildMlp, buildTreeRegressor, decodeTreeEnsemble, type TreeEnsemble, type TreeNode } from '../main/core/models/onnx-builder.ts';
+import {
+  buildMlp,
+  buildTreeRegressor,
+  decodeTreeEnsemble,
+  type TreeEnsemble,
+  type TreeNode,
+} from '../main/core/models/onnx-builder.ts';
 import { ModelSession } from '../main/core/models/session.ts';
 import type { RuntimeCard } from '../main/core/models/card.ts';
 import { exactShapley, playersFor } from '../main/core/models/explain/shapley.ts';
@@ -43,7 +49,14 @@ function fullTree(random: SeededRandom, depth: number, features: number): TreeNo
     const left = Math.max(1, Math.round(cover * (0.2 + 0.6 * random.next())));
     const yes = grow(d + 1, left);
     const no = grow(d + 1, Math.max(1, cover - left));
-    nodes[id] = { feature: random.int(features), threshold: random.normal() * 0.7, yes, no, value: 0, cover: nodes[yes]!.cover + nodes[no]!.cover };
+    nodes[id] = {
+      feature: random.int(features),
+      threshold: random.normal() * 0.7,
+      yes,
+      no,
+      value: 0,
+      cover: nodes[yes]!.cover + nodes[no]!.cover,
+    };
     return id;
   };
   grow(0, 100_000);
@@ -52,16 +65,26 @@ function fullTree(random: SeededRandom, depth: number, features: number): TreeNo
 
 function ensemble(seed: number, trees: number, depth: number): TreeEnsemble {
   const random = new SeededRandom(seed);
-  return { featureCount: FEATURES, baseValue: 0, trees: Array.from({ length: trees }, () => fullTree(random, depth, FEATURES)) };
+  return {
+    featureCount: FEATURES,
+    baseValue: 0,
+    trees: Array.from({ length: trees }, () => fullTree(random, depth, FEATURES)),
+  };
 }
 
 function mlpBytes(seed: number): Uint8Array {
   const random = new SeededRandom(seed);
   const dense = (inDim: number, outDim: number): { weights: number[][]; bias: number[] } => ({
-    weights: Array.from({ length: inDim }, () => Array.from({ length: outDim }, () => random.normal() / Math.sqrt(inDim))),
+    weights: Array.from({ length: inDim }, () =>
+      Array.from({ length: outDim }, () => random.normal() / Math.sqrt(inDim)),
+    ),
     bias: Array.from({ length: outDim }, () => random.normal() * 0.1),
   });
-  return buildMlp({ layers: [dense(FEATURES, 64), dense(64, 32), dense(32, 1)], activation: 'Relu', sigmoidOutput: true });
+  return buildMlp({
+    layers: [dense(FEATURES, 64), dense(64, 32), dense(32, 1)],
+    activation: 'Relu',
+    sigmoidOutput: true,
+  });
 }
 
 function card(name: string): RuntimeCard {
@@ -82,7 +105,11 @@ function randomRows(seed: number, rows: number): Float32Array {
 }
 
 /** Batch-1 latency of a plain in-process session (the floor the threaded path is compared with). */
-async function directRunLatency(bytes: Uint8Array, rows: Float32Array, provider: string): Promise<{ p50: number; p99: number; p999: number }> {
+async function directRunLatency(
+  bytes: Uint8Array,
+  rows: Float32Array,
+  provider: string,
+): Promise<{ p50: number; p99: number; p999: number }> {
   const session = await ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -106,7 +133,12 @@ async function directRunLatency(bytes: Uint8Array, rows: Float32Array, provider:
 }
 
 async function inference(label: string, bytes: Uint8Array, chosen: string | undefined): Promise<Figure[]> {
-  const session = await ModelSession.create(bytes, card(label), [FEATURES], chosen ? { provider: chosen } : {});
+  const session = await ModelSession.create(
+    bytes,
+    card(label),
+    [FEATURES],
+    chosen ? { provider: chosen } : {},
+  );
   try {
     const rows = randomRows(11, LATENCY_RUNS);
     const times = new Float64Array(LATENCY_RUNS);
@@ -132,11 +164,32 @@ async function inference(label: string, bytes: Uint8Array, chosen: string | unde
     const round = (us: number): number => Math.round(us * 10) / 10;
     return [
       { name: `${label} batch-1 latency p50`, value: round(p50), unit: 'us', note },
-      { name: `${label} batch-1 latency p99`, value: round(p99), unit: 'us', ...atMost(p99, 200, 'us'), note },
+      {
+        name: `${label} batch-1 latency p99`,
+        value: round(p99),
+        unit: 'us',
+        ...atMost(p99, 200, 'us'),
+        note,
+      },
       { name: `${label} batch-1 latency p99.9`, value: round(p999), unit: 'us', note },
-      { name: `${label} direct session.run p50 (reference)`, value: round(reference.p50), unit: 'us', note: referenceNote },
-      { name: `${label} direct session.run p99 (reference)`, value: round(reference.p99), unit: 'us', note: referenceNote },
-      { name: `${label} direct session.run p99.9 (reference)`, value: round(reference.p999), unit: 'us', note: referenceNote },
+      {
+        name: `${label} direct session.run p50 (reference)`,
+        value: round(reference.p50),
+        unit: 'us',
+        note: referenceNote,
+      },
+      {
+        name: `${label} direct session.run p99 (reference)`,
+        value: round(reference.p99),
+        unit: 'us',
+        note: referenceNote,
+      },
+      {
+        name: `${label} direct session.run p99.9 (reference)`,
+        value: round(reference.p999),
+        unit: 'us',
+        note: referenceNote,
+      },
       {
         name: `${label} batch throughput`,
         value: Math.round(rate),
@@ -160,7 +213,12 @@ export const benchmark: Benchmark = {
     figures.push(...(await inference('mlp-12-64-32-1', mlpBytes(2), chosen)));
 
     // Exact Shapley: 2^12 coalitions x SHAPLEY_BACKGROUND rows in one ORT run of the MLP.
-    const mlp = await ModelSession.create(mlpBytes(2), card('mlp'), [FEATURES], chosen ? { provider: chosen } : {});
+    const mlp = await ModelSession.create(
+      mlpBytes(2),
+      card('mlp'),
+      [FEATURES],
+      chosen ? { provider: chosen } : {},
+    );
     try {
       const background = randomRows(21, SHAPLEY_BACKGROUND);
       const x = randomRows(22, 1);

@@ -37,7 +37,13 @@ const results = {
     platform: `${platform()} ${release()} ${arch()}`,
   },
   node: process.versions.node,
-  benchmarks: [] as { name: string; description: string; durationMs: number; figures: Figure[]; error?: string }[],
+  benchmarks: [] as {
+    name: string;
+    description: string;
+    durationMs: number;
+    figures: Figure[];
+    error?: string;
+  }[],
 };
 
 let hasFailure = false;
@@ -59,7 +65,13 @@ for (const bench of selected) {
   } catch (err) {
     hasFailure = true;
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    results.benchmarks.push({ name: bench.name, description: bench.description, durationMs: 0, figures: [], error: message });
+    results.benchmarks.push({
+      name: bench.name,
+      description: bench.description,
+      durationMs: 0,
+      figures: [],
+      error: message,
+    });
     console.error(`  ${bench.name} failed: ${message}`);
   }
 }

@@ -28,7 +28,8 @@ const F = 8;
  */
 export const benchmark: Benchmark = {
   name: 'trading-decision',
-  description: 'Decision latency trade -> features -> inference -> decision -> risk -> order at the paper broker, p50/p99 with per-stage breakdown (target p99 <= 1 ms).',
+  description:
+    'Decision latency trade -> features -> inference -> decision -> risk -> order at the paper broker, p50/p99 with per-stage breakdown (target p99 <= 1 ms).',
   async run(): Promise<Figure[]> {
     const spec = DEFAULT_DEMO_SYMBOLS[0]!;
     const startMs = Date.UTC(2026, 0, 5, 12);
@@ -50,16 +51,42 @@ export const benchmark: Benchmark = {
       brokerSaw.atMs = performance.now();
       return submit(order);
     };
-    const orders = new OrderManager({ broker, journal: new MemoryOrderJournal(), portfolio, clock: scheduler, account: 'bench', submitTimeoutMs: 60_000 });
+    const orders = new OrderManager({
+      broker,
+      journal: new MemoryOrderJournal(),
+      portfolio,
+      clock: scheduler,
+      account: 'bench',
+      submitTimeoutMs: 60_000,
+    });
     const config = defaultRiskConfig();
-    Object.assign(config.global, { maxOrdersPerWindow: 1_000_000, maxGlobalOrdersPerWindow: 1_000_000, duplicateWindowMs: 0, maxOpenOrders: 100_000 });
+    Object.assign(config.global, {
+      maxOrdersPerWindow: 1_000_000,
+      maxGlobalOrdersPerWindow: 1_000_000,
+      duplicateWindowMs: 0,
+      maxOpenOrders: 100_000,
+    });
     const risk = new RiskEngine(
-      { clock: scheduler, portfolio, marketRules: (s) => broker.marketRules(s), referencePrice: () => last, lastMarketDataMs: () => scheduler.nowMs(), openOrderCount: () => 0, hasUnknownOrder: () => false },
+      {
+        clock: scheduler,
+        portfolio,
+        marketRules: (s) => broker.marketRules(s),
+        referencePrice: () => last,
+        lastMarketDataMs: () => scheduler.nowMs(),
+        openOrderCount: () => 0,
+        hasUnknownOrder: () => false,
+      },
       config,
     );
     orders.setRiskGate(risk);
 
-    const stages = { features: [] as number[], inference: [] as number[], decision: [] as number[], risk: [] as number[], order: [] as number[] };
+    const stages = {
+      features: [] as number[],
+      inference: [] as number[],
+      decision: [] as number[],
+      risk: [] as number[],
+      order: [] as number[],
+    };
     const total: number[] = [];
     const noOrder: number[] = [];
     let sent = 0;
@@ -80,7 +107,14 @@ export const benchmark: Benchmark = {
       const t0 = performance.now();
       last = trade.price;
       portfolio.mark(spec.symbol, trade.price);
-      const input = pipeline.update({ time: trade.tsMs, open: trade.price, high: trade.price, low: trade.price, close: trade.price, volume: trade.quantity });
+      const input = pipeline.update({
+        time: trade.tsMs,
+        open: trade.price,
+        high: trade.price,
+        low: trade.price,
+        close: trade.price,
+        volume: trade.quantity,
+      });
       const t1 = performance.now();
       if (!input) continue;
       processed++;
@@ -98,7 +132,15 @@ export const benchmark: Benchmark = {
         if (processed > 500) noOrder.push((t3 - t0) * 1000);
         continue;
       }
-      const intent = { symbol: spec.symbol, side, type: 'market' as const, quantity: 0.001 + (processed % 7) * 0.00001, tif: 'IOC' as const, strategyId: 'bench', reason: 'score' };
+      const intent = {
+        symbol: spec.symbol,
+        side,
+        type: 'market' as const,
+        quantity: 0.001 + (processed % 7) * 0.00001,
+        tif: 'IOC' as const,
+        strategyId: 'bench',
+        reason: 'score',
+      };
       side = side === 'buy' ? 'sell' : 'buy';
       const prepared = orders.prepare(intent);
       const t4a = performance.now();
@@ -125,14 +167,32 @@ export const benchmark: Benchmark = {
     const totals = sortAll(total);
     const p99 = percentile(totals, 99);
     const figures: Figure[] = [
-      { name: 'decision latency p50 (trade -> order at broker)', value: percentile(totals, 50), unit: 'us', note: `${sent} orders, ${refused} refused by risk; inference on ${model.provider}` },
-      { name: 'decision latency p99 (trade -> order at broker)', value: p99, unit: 'us', ...atMost(p99, 1000, 'us') },
+      {
+        name: 'decision latency p50 (trade -> order at broker)',
+        value: percentile(totals, 50),
+        unit: 'us',
+        note: `${sent} orders, ${refused} refused by risk; inference on ${model.provider}`,
+      },
+      {
+        name: 'decision latency p99 (trade -> order at broker)',
+        value: p99,
+        unit: 'us',
+        ...atMost(p99, 1000, 'us'),
+      },
       { name: 'trade -> decision p99 (no order)', value: percentile(sortAll(noOrder), 99), unit: 'us' },
-      { name: 'sustained trades processed', value: processed / wallSeconds, unit: 'trades/s', note: 'replayed at 5,000 trades/s of market time, processed as fast as possible' },
+      {
+        name: 'sustained trades processed',
+        value: processed / wallSeconds,
+        unit: 'trades/s',
+        note: 'replayed at 5,000 trades/s of market time, processed as fast as possible',
+      },
     ];
     for (const [stage, values] of Object.entries(stages)) {
       const sorted = sortAll(values);
-      figures.push({ name: `stage ${stage} p50`, value: percentile(sorted, 50), unit: 'us' }, { name: `stage ${stage} p99`, value: percentile(sorted, 99), unit: 'us' });
+      figures.push(
+        { name: `stage ${stage} p50`, value: percentile(sorted, 50), unit: 'us' },
+        { name: `stage ${stage} p99`, value: percentile(sorted, 99), unit: 'us' },
+      );
     }
     return figures;
   },

@@ -7,8 +7,16 @@ import { atMost, percentile, type Benchmark, type Figure } from './types.ts';
 
 const CHECKS = 200_000;
 const RULES: MarketRules = {
-  symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, quantityStep: 0.00001,
-  minQuantity: 0.00001, maxQuantity: 9000, minNotional: 5, makerFeeRate: 0.0002, takerFeeRate: 0.0005,
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  tickSize: 0.01,
+  quantityStep: 0.00001,
+  minQuantity: 0.00001,
+  maxQuantity: 9000,
+  minNotional: 5,
+  makerFeeRate: 0.0002,
+  takerFeeRate: 0.0005,
 };
 
 /**
@@ -23,13 +31,28 @@ export const benchmark: Benchmark = {
     const portfolio = new Portfolio({ startingCash: 1_000_000, currency: 'USDT' });
     for (let i = 0; i < 20; i++) {
       const symbol = i === 0 ? 'BTC/USDT' : `S${i}/USDT`;
-      portfolio.applyFill({ fillId: `f${i}`, clientOrderId: 'c', venueOrderId: null, symbol, side: i % 2 ? 'sell' : 'buy', price: i === 0 ? 64_000 : 100 + i, quantity: i === 0 ? 0.5 : 10, fee: 0, feeCurrency: 'USDT', tsMs: 0, isMaker: false, strategyId: `s${i % 3}` });
+      portfolio.applyFill({
+        fillId: `f${i}`,
+        clientOrderId: 'c',
+        venueOrderId: null,
+        symbol,
+        side: i % 2 ? 'sell' : 'buy',
+        price: i === 0 ? 64_000 : 100 + i,
+        quantity: i === 0 ? 0.5 : 10,
+        fee: 0,
+        feeCurrency: 'USDT',
+        tsMs: 0,
+        isMaker: false,
+        strategyId: `s${i % 3}`,
+      });
       portfolio.mark(symbol, i === 0 ? 64_000 : 101 + i);
     }
     const config = defaultRiskConfig();
     config.global.maxOrdersPerWindow = 1_000_000;
     config.global.maxGlobalOrdersPerWindow = 1_000_000;
-    config.global.allowedSymbols = Array.from({ length: 50 }, (_, i) => (i === 0 ? 'BTC/USDT' : `S${i}/USDT`));
+    config.global.allowedSymbols = Array.from({ length: 50 }, (_, i) =>
+      i === 0 ? 'BTC/USDT' : `S${i}/USDT`,
+    );
     const risk = new RiskEngine(
       {
         clock: scheduler,
@@ -43,9 +66,29 @@ export const benchmark: Benchmark = {
       config,
     );
     const order: Order = {
-      clientOrderId: 'c', venueOrderId: null, venue: 'paper', account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'limit',
-      quantity: 0.01, price: 64_010, stopPrice: null, trailing: null, tif: 'GTC', isPostOnly: false, isReduceOnly: false,
-      strategyId: 's1', reason: 'bench', state: 'new', filledQuantity: 0, averageFillPrice: 0, createdMs: 0, updatedMs: 0, message: null, isExternal: false,
+      clientOrderId: 'c',
+      venueOrderId: null,
+      venue: 'paper',
+      account: 'paper',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      quantity: 0.01,
+      price: 64_010,
+      stopPrice: null,
+      trailing: null,
+      tif: 'GTC',
+      isPostOnly: false,
+      isReduceOnly: false,
+      strategyId: 's1',
+      reason: 'bench',
+      state: 'new',
+      filledQuantity: 0,
+      averageFillPrice: 0,
+      createdMs: 0,
+      updatedMs: 0,
+      message: null,
+      isExternal: false,
     };
     // Fill the rate rings and the duplicate window as a busy session would.
     for (let i = 0; i < 5000; i++) {
@@ -65,7 +108,13 @@ export const benchmark: Benchmark = {
     const p99 = percentile(samples, 99);
     return Promise.resolve([
       { name: 'pre-trade check p50', value: percentile(samples, 50), unit: 'us' },
-      { name: 'pre-trade check p99', value: p99, unit: 'us', ...atMost(p99, 20, 'us'), note: `${CHECKS} checks of 21 rules; ${approved > 0 ? 'approved' : 'REJECTED'} orders` },
+      {
+        name: 'pre-trade check p99',
+        value: p99,
+        unit: 'us',
+        ...atMost(p99, 20, 'us'),
+        note: `${CHECKS} checks of 21 rules; ${approved > 0 ? 'approved' : 'REJECTED'} orders`,
+      },
       { name: 'pre-trade check p99.9', value: percentile(samples, 99.9), unit: 'us' },
     ]);
   },

@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 if (process.platform !== 'linux') {
-  console.error('setup:cuda is for Linux. On Windows Vantage uses DirectML and on macOS CoreML, both bundled.');
+  console.error(
+    'setup:cuda is for Linux. On Windows Vantage uses DirectML and on macOS CoreML, both bundled.',
+  );
   process.exit(2);
 }
 const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));

@@ -10,7 +10,11 @@ function toArrayBuffer(frame: Uint8Array): ArrayBuffer {
 
 describe('binary host messages', () => {
   it('sends messages without typed arrays as plain JSON text', () => {
-    const message = { t: 'res', id: 3, reply: { ok: true, value: { symbols: [{ venue: 'demo', symbol: 'BTC/USDT' }] } } };
+    const message = {
+      t: 'res',
+      id: 3,
+      reply: { ok: true, value: { symbols: [{ venue: 'demo', symbol: 'BTC/USDT' }] } },
+    };
     expect(encodeHostMessage(message)).toBe(JSON.stringify(message));
   });
 
@@ -23,7 +27,11 @@ describe('binary host messages', () => {
         (values, symbol, extra) => {
           const time = Float64Array.from(values);
           const volume = new Float32Array(values.length).map((_, i) => i);
-          const message = { t: 'res', id: 7, reply: { ok: true, value: { symbol, extra, time, columns: [{ volume }] } } };
+          const message = {
+            t: 'res',
+            id: 7,
+            reply: { ok: true, value: { symbol, extra, time, columns: [{ volume }] } },
+          };
           const frame = encodeHostMessage(message);
           expect(frame).toBeInstanceOf(Uint8Array);
           const decoded = decodeHostMessage(toArrayBuffer(frame as Uint8Array)) as typeof message;
@@ -41,12 +49,21 @@ describe('binary host messages', () => {
   });
 
   it('rejects frames whose arrays run past the end or whose paths do not end at a placeholder', () => {
-    const frame = encodeHostMessage({ t: 'res', id: 1, reply: { value: { time: new Float64Array(4) } } }) as Uint8Array;
-    expect(() => decodeHostMessage(toArrayBuffer(frame.subarray(0, frame.byteLength - 8)))).toThrow(/past the end/);
+    const frame = encodeHostMessage({
+      t: 'res',
+      id: 1,
+      reply: { value: { time: new Float64Array(4) } },
+    }) as Uint8Array;
+    expect(() => decodeHostMessage(toArrayBuffer(frame.subarray(0, frame.byteLength - 8)))).toThrow(
+      /past the end/,
+    );
     const headerLength = new DataView(frame.buffer).getUint32(0, true);
     const header = new TextDecoder().decode(frame.subarray(4, 4 + headerLength));
     // Same length, so the frame stays well-formed: the placeholder moved, the path did not.
-    for (const forged of [header.replace('"time":null', '"tim2":null'), header.replace('"time"]', '"tim2"]')]) {
+    for (const forged of [
+      header.replace('"time":null', '"tim2":null'),
+      header.replace('"time"]', '"tim2"]'),
+    ]) {
       const copy = new Uint8Array(frame);
       copy.set(new TextEncoder().encode(forged), 4);
       expect(() => decodeHostMessage(toArrayBuffer(copy))).toThrow(/placeholder|bad array path/);
@@ -90,7 +107,8 @@ describe('market:candles reply contract', () => {
       { volume: Float64Array.from([1, Infinity, 1, 1, 1]) },
       { time: Float64Array.from([60_000, 60_000, 120_000, 180_000, 240_000]) },
     ];
-    for (const b of bad) expect(candlesResponseSchema.safeParse(reply(b)).success, JSON.stringify(Object.keys(b))).toBe(false);
+    for (const b of bad)
+      expect(candlesResponseSchema.safeParse(reply(b)).success, JSON.stringify(Object.keys(b))).toBe(false);
   });
 
   it('refuses more than the per-request bar limit', () => {

@@ -117,7 +117,10 @@ export function encodeHostMessage(message: unknown): string | Uint8Array {
   frame.set(headerBytes, 4);
   for (let i = 0; i < found.length; i++) {
     const array = found[i]!.array;
-    frame.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), dataStart + entries[i]!.offset);
+    frame.set(
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+      dataStart + entries[i]!.offset,
+    );
   }
   return frame;
 }
@@ -146,7 +149,8 @@ export function decodeHostMessage(frame: ArrayBuffer): unknown {
   const root = { message: header.message };
   for (const raw of header.arrays as unknown[]) {
     const entry = raw as Partial<ArrayEntry>;
-    const Ctor = typeof entry.type === 'string' && Object.hasOwn(TYPES, entry.type) ? TYPES[entry.type] : undefined;
+    const Ctor =
+      typeof entry.type === 'string' && Object.hasOwn(TYPES, entry.type) ? TYPES[entry.type] : undefined;
     if (!Ctor) fail('unknown array type');
     const { length, offset } = entry;
     if (!Number.isSafeInteger(length) || !Number.isSafeInteger(offset) || length! < 0 || offset! < dataStart)
@@ -158,7 +162,11 @@ export function decodeHostMessage(frame: ArrayBuffer): unknown {
     const path = entry.path;
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i];
-      if (typeof holder !== 'object' || holder === null || (typeof key !== 'string' && typeof key !== 'number'))
+      if (
+        typeof holder !== 'object' ||
+        holder === null ||
+        (typeof key !== 'string' && typeof key !== 'number')
+      )
         fail('bad array path');
       if (!Object.hasOwn(holder, key)) fail('bad array path');
       holder = (holder as Record<string | number, unknown>)[key];

@@ -35,7 +35,10 @@ export type VantageApi = RequestApi & {
 
 /** Builds the named API from the contract's channel list over any client. */
 export function buildApi(client: ContractClient): VantageApi {
-  const api: Record<string, Record<string, unknown>> = Object.create(null) as Record<string, Record<string, unknown>>;
+  const api: Record<string, Record<string, unknown>> = Object.create(null) as Record<
+    string,
+    Record<string, unknown>
+  >;
   for (const channel of requestChannels) {
     const [domain, verb] = channel.split(':') as [string, string];
     const group = (api[domain] ??= Object.create(null) as Record<string, unknown>);
@@ -70,7 +73,10 @@ export function createPortClient(port: PortLike): ContractClient & { close(): vo
   });
   const failAll = (): void => {
     for (const resolve of pending.values())
-      resolve({ ok: false, error: { code: 'IPC_TRANSPORT', message: 'The connection to the engine closed.' } });
+      resolve({
+        ok: false,
+        error: { code: 'IPC_TRANSPORT', message: 'The connection to the engine closed.' },
+      });
     pending.clear();
   };
   port.onClose?.(failAll);
@@ -86,7 +92,10 @@ export function createPortClient(port: PortLike): ContractClient & { close(): vo
           pending.delete(id);
           resolve({
             ok: false,
-            error: { code: 'IPC_TRANSPORT', message: `Could not send: ${err instanceof Error ? err.message : String(err)}` },
+            error: {
+              code: 'IPC_TRANSPORT',
+              message: `Could not send: ${err instanceof Error ? err.message : String(err)}`,
+            },
           });
         }
       });

@@ -6,7 +6,14 @@ import type { Reply } from './errors.ts';
  * The same shapes travel over an Electron MessagePort, a worker port or a WebSocket (as JSON).
  */
 export const clientMessageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('req'), id: z.number().int().nonnegative().safe(), channel: z.string().max(128), payload: z.unknown() }).strict(),
+  z
+    .object({
+      t: z.literal('req'),
+      id: z.number().int().nonnegative().safe(),
+      channel: z.string().max(128),
+      payload: z.unknown(),
+    })
+    .strict(),
   z.object({ t: z.literal('sub'), stream: z.string().max(128) }).strict(),
   z.object({ t: z.literal('unsub'), stream: z.string().max(128) }).strict(),
 ]);

@@ -14,7 +14,9 @@ describe('vantage CLI', () => {
   it('prints help for every command and exits 0', async () => {
     const root = await runCliProcess(['--help']);
     expect(root.code).toBe(0);
-    const commands = [...root.stdout.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    const commands = [...root.stdout.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)]
+      .map((m) => m[1]!)
+      .filter((c) => c !== 'help');
     expect(commands).toEqual(expect.arrayContaining(['serve', 'status', 'db']));
     for (const command of commands) {
       const result = await runCliProcess([command, '--help']);
@@ -34,8 +36,15 @@ describe('vantage CLI', () => {
   it('status --json reports the real engine facts', async () => {
     const result = await runCliProcess(['--data-dir', dataDir, '--json', 'status']);
     expect(result.code).toBe(0);
-    const status = JSON.parse(result.stdout) as Record<string, unknown> & { databases: { name: string; synchronous: string }[] };
-    expect(status).toMatchObject({ state: 'ready', tradingEnabled: true, dataDir, nodeVersion: process.versions.node });
+    const status = JSON.parse(result.stdout) as Record<string, unknown> & {
+      databases: { name: string; synchronous: string }[];
+    };
+    expect(status).toMatchObject({
+      state: 'ready',
+      tradingEnabled: true,
+      dataDir,
+      nodeVersion: process.versions.node,
+    });
     expect(status.databases.map((d) => [d.name, d.synchronous])).toEqual([
       ['market.db', 'NORMAL'],
       ['ledger.db', 'FULL'],
@@ -66,7 +75,9 @@ describe('vantage CLI', () => {
 
   it('db check also checks the paper venue database and fails on a corrupt one', async () => {
     const fresh = await runCliProcess(['--data-dir', dataDir, '--json', 'db', 'check']);
-    const names = (JSON.parse(fresh.stdout) as { databases: { name: string; integrity: string }[] }).databases.map((d) => [d.name, d.integrity]);
+    const names = (
+      JSON.parse(fresh.stdout) as { databases: { name: string; integrity: string }[] }
+    ).databases.map((d) => [d.name, d.integrity]);
     expect(names).toContainEqual(['paper-venue.db', 'missing']);
     writeFileSync(join(dataDir, 'paper-venue.db'), Buffer.alloc(4096, 0x44));
     const bad = await runCliProcess(['--data-dir', dataDir, 'db', 'check']);

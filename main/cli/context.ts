@@ -28,7 +28,8 @@ export function appVersion(): string {
 /** The per-OS user data folder, as Electron's app.getPath('userData') would give it. */
 export function defaultDataDir(): string {
   const home = homedir();
-  if (process.platform === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Vantage');
+  if (process.platform === 'win32')
+    return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Vantage');
   if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'Vantage');
   return join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'Vantage');
 }

@@ -29,7 +29,12 @@ export async function runCli(argv: string[]): Promise<number> {
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
       return EXIT_USAGE;
     }
     if (err instanceof CliError) {
@@ -40,7 +45,9 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`vantage: ${err.message} [${err.code}]\n`);
       return err.code === 'BAD_INPUT' ? EXIT_USAGE : EXIT_FAILURE;
     }
-    process.stderr.write(`vantage: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `vantage: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return EXIT_FAILURE;
   }
 }

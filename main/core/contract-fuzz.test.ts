@@ -16,14 +16,19 @@ const hostileJson = fc.oneof(
   fc.integer({ min: 1, max: 5000 }).map((depth) => '['.repeat(depth) + ']'.repeat(depth)),
   fc.integer({ min: 1, max: 2000 }).map((depth) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)),
   fc.integer({ min: 100_000, max: 2_000_000 }).map((n) => JSON.stringify('x'.repeat(n))),
-  fc.jsonValue().map((v) => `{"__proto__":${JSON.stringify(v)},"constructor":{"prototype":{"isAdmin":true}}}`),
+  fc
+    .jsonValue()
+    .map((v) => `{"__proto__":${JSON.stringify(v)},"constructor":{"prototype":{"isAdmin":true}}}`),
   fc.jsonValue().map((v) => `{"__proto__":{"polluted":true},"payload":${JSON.stringify(v)}}`),
 );
 
 const arbitraryValue = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 6 }) },
   { weight: 1, arbitrary: hostileJson.map((text) => JSON.parse(text) as unknown) },
-  { weight: 1, arbitrary: fc.constantFrom<unknown>(null, undefined, NaN, Infinity, -0, '', [], 'engine:status') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(null, undefined, NaN, Infinity, -0, '', [], 'engine:status'),
+  },
 );
 
 describe('contract fuzzing over the real engine', () => {
@@ -63,30 +68,35 @@ describe('contract fuzzing over the real engine', () => {
     return rest;
   };
 
-  it.each(requestChannels)('%s answers 1,000 arbitrary invalid values with { ok: false } and changes nothing', async (channel) => {
-    const before = stableStatus();
-    const schema = requests[channel].request;
-    await fc.assert(
-      fc.asyncProperty(
-        arbitraryValue.filter((v) => !schema.safeParse(v).success),
-        async (value) => {
-          const reply = await dispatcher.dispatch(channel, value, { origin: 'fuzz' });
-          expect(reply.ok).toBe(false);
-          if (!reply.ok) expect(reply.error.code).toBe('IPC_INVALID_PAYLOAD');
-        },
-      ),
-      { numRuns: RUNS, seed: 20261125 },
-    );
-    expect(calls.get(channel) ?? 0).toBe(0);
-    expect(stableStatus()).toEqual(before);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
-  });
+  it.each(requestChannels)(
+    '%s answers 1,000 arbitrary invalid values with { ok: false } and changes nothing',
+    async (channel) => {
+      const before = stableStatus();
+      const schema = requests[channel].request;
+      await fc.assert(
+        fc.asyncProperty(
+          arbitraryValue.filter((v) => !schema.safeParse(v).success),
+          async (value) => {
+            const reply = await dispatcher.dispatch(channel, value, { origin: 'fuzz' });
+            expect(reply.ok).toBe(false);
+            if (!reply.ok) expect(reply.error.code).toBe('IPC_INVALID_PAYLOAD');
+          },
+        ),
+        { numRuns: RUNS, seed: 20261125 },
+      );
+      expect(calls.get(channel) ?? 0).toBe(0);
+      expect(stableStatus()).toEqual(before);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
+    },
+  );
 
   it('answers arbitrary channel names with IPC_UNKNOWN_CHANNEL', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty')).filter((c) => !requestChannels.includes(c as never)),
+        fc
+          .oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'))
+          .filter((c) => !requestChannels.includes(c as never)),
         fc.jsonValue(),
         async (channel, payload) => {
           const reply = await dispatcher.dispatch(channel, payload, { origin: 'fuzz' });

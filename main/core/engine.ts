@@ -60,7 +60,10 @@ export class Engine {
     this.startedAtMs = options.scheduler.nowMs();
     this.moduleScheduler = new TrackingScheduler(options.scheduler);
     this.handlers['engine:status'] = () => this.status();
-    this.handlers['engine:ping'] = (req) => ({ nonce: req.nonce, engineTimeMs: this.options.scheduler.nowMs() });
+    this.handlers['engine:ping'] = (req) => ({
+      nonce: req.nonce,
+      engineTimeMs: this.options.scheduler.nowMs(),
+    });
     this.dispatcher = new Dispatcher({ handlers: this.handlers, logger: this.logger });
   }
 
@@ -198,7 +201,10 @@ export class Engine {
 
   private scheduleHeartbeat(): void {
     this.heartbeat = this.options.scheduler.schedule(1000, () => {
-      this.bus.publish('engine:heartbeat', { engineTimeMs: this.options.scheduler.nowMs(), seq: ++this.heartbeatSeq });
+      this.bus.publish('engine:heartbeat', {
+        engineTimeMs: this.options.scheduler.nowMs(),
+        seq: ++this.heartbeatSeq,
+      });
       if (this.state !== 'stopped') this.scheduleHeartbeat();
     });
   }
@@ -214,7 +220,8 @@ export class Engine {
       }
     }
     const leftover = this.moduleScheduler.cancelAll();
-    if (leftover > 0) this.logger.warn({ timers: leftover }, 'modules left timers pending at stop; cancelled');
+    if (leftover > 0)
+      this.logger.warn({ timers: leftover }, 'modules left timers pending at stop; cancelled');
     // Keep the last known database facts for status after the files are closed.
     if (this.marketDb) this.dbStatusCache.set('market', this.marketDb.status());
     if (this.ledgerDb) this.dbStatusCache.set('ledger', this.ledgerDb.status());

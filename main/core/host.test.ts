@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Dispatcher, StreamBus, StreamCoalescer, servePort, STREAM_COALESCE_MS, type Handlers } from './host.ts';
+import {
+  Dispatcher,
+  StreamBus,
+  StreamCoalescer,
+  servePort,
+  STREAM_COALESCE_MS,
+  type Handlers,
+} from './host.ts';
 import { ManualScheduler } from './clock.ts';
 import { createPortPair } from '../../shared/protocol.ts';
 import { createPortClient, buildApi } from '../../shared/client.ts';
@@ -75,14 +82,20 @@ describe('contract host', () => {
         throw new Error('boom');
       },
     });
-    expect(await api.engine.ping({ nonce: 1 })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'nothing with nonce 1' } });
+    expect(await api.engine.ping({ nonce: 1 })).toEqual({
+      ok: false,
+      error: { code: 'NOT_FOUND', message: 'nothing with nonce 1' },
+    });
     const internal = await api.engine.ping({ nonce: 2 });
     expect(internal).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
   });
 
   it('refuses a handler response that breaks the contract', async () => {
     const { api } = setup({ 'engine:ping': () => ({ nonce: 'not a number' }) as never });
-    expect(await api.engine.ping({ nonce: 3 })).toMatchObject({ ok: false, error: { code: 'IPC_INVALID_RESPONSE' } });
+    expect(await api.engine.ping({ nonce: 3 })).toMatchObject({
+      ok: false,
+      error: { code: 'IPC_INVALID_RESPONSE' },
+    });
   });
 
   it('answers malformed wire messages without throwing', async () => {
@@ -94,9 +107,19 @@ describe('contract host', () => {
     clientSide.postMessage({ t: 'sub', stream: 'nope:changed' });
     await new Promise((r) => setTimeout(r, 10));
     expect(received).toHaveLength(3);
-    expect(received[0]).toMatchObject({ t: 'res', id: 9, reply: { ok: false, error: { code: 'IPC_INVALID_PAYLOAD' } } });
-    expect(received[1]).toMatchObject({ t: 'err', reply: { ok: false, error: { code: 'IPC_INVALID_PAYLOAD' } } });
-    expect(received[2]).toMatchObject({ t: 'err', reply: { ok: false, error: { code: 'IPC_UNKNOWN_CHANNEL' } } });
+    expect(received[0]).toMatchObject({
+      t: 'res',
+      id: 9,
+      reply: { ok: false, error: { code: 'IPC_INVALID_PAYLOAD' } },
+    });
+    expect(received[1]).toMatchObject({
+      t: 'err',
+      reply: { ok: false, error: { code: 'IPC_INVALID_PAYLOAD' } },
+    });
+    expect(received[2]).toMatchObject({
+      t: 'err',
+      reply: { ok: false, error: { code: 'IPC_UNKNOWN_CHANNEL' } },
+    });
   });
 });
 

@@ -84,7 +84,10 @@ export class Dispatcher {
       if (this.validateResponses) {
         const checked = def.response.safeParse(value);
         if (!checked.success) {
-          this.logger?.error({ channel, issues: formatIssues(checked.error) }, 'handler returned an invalid response');
+          this.logger?.error(
+            { channel, issues: formatIssues(checked.error) },
+            'handler returned an invalid response',
+          );
           return fail({
             code: 'IPC_INVALID_RESPONSE',
             message: `The engine produced an invalid response for ${channel}.`,
@@ -148,7 +151,11 @@ export class StreamCoalescer {
   private readonly send: (stream: StreamName, payload: unknown) => void;
   private readonly intervalMs: number;
 
-  constructor(scheduler: Scheduler, send: (stream: StreamName, payload: unknown) => void, intervalMs = STREAM_COALESCE_MS) {
+  constructor(
+    scheduler: Scheduler,
+    send: (stream: StreamName, payload: unknown) => void,
+    intervalMs = STREAM_COALESCE_MS,
+  ) {
     this.scheduler = scheduler;
     this.send = send;
     this.intervalMs = intervalMs;
@@ -236,7 +243,9 @@ export function servePort(port: PortLike, options: ServeOptions): () => void {
       options.logger?.warn({ err }, 'postMessage failed');
     }
   };
-  const coalescer = new StreamCoalescer(options.scheduler, (stream, payload) => post({ t: 'evt', stream, payload }));
+  const coalescer = new StreamCoalescer(options.scheduler, (stream, payload) =>
+    post({ t: 'evt', stream, payload }),
+  );
 
   const offBus = options.bus.listen((stream, payload) => {
     if (subscribed.has(stream)) coalescer.push(stream, payload);
@@ -250,7 +259,8 @@ export function servePort(port: PortLike, options: ServeOptions): () => void {
         ok: false,
         error: {
           code: 'IPC_INVALID_PAYLOAD',
-          message: 'Malformed message: expected {t:"req",id,channel,payload}, {t:"sub",stream} or {t:"unsub",stream}.',
+          message:
+            'Malformed message: expected {t:"req",id,channel,payload}, {t:"sub",stream} or {t:"unsub",stream}.',
           details: { issues: formatIssues(parsed.error) },
         },
       };
@@ -267,7 +277,13 @@ export function servePort(port: PortLike, options: ServeOptions): () => void {
     if (!isStreamName(message.stream)) {
       post({
         t: 'err',
-        reply: { ok: false, error: { code: 'IPC_UNKNOWN_CHANNEL', message: `Unknown stream ${JSON.stringify(message.stream)}.` } },
+        reply: {
+          ok: false,
+          error: {
+            code: 'IPC_UNKNOWN_CHANNEL',
+            message: `Unknown stream ${JSON.stringify(message.stream)}.`,
+          },
+        },
       });
       return;
     }

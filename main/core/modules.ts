@@ -11,4 +11,12 @@ import { venuesModule } from './data/venues-module.ts';
  * The domain modules the engine starts, in order. Each domain adds itself here (one line);
  * a module may use services registered by the modules before it.
  */
-export const engineModules: EngineModule[] = [marketModule, venuesModule, modelsModule, trainingModule, historyFetchModule, tradingModule, backtestModule];
+export const engineModules: EngineModule[] = [
+  marketModule,
+  venuesModule,
+  modelsModule,
+  trainingModule,
+  historyFetchModule,
+  tradingModule,
+  backtestModule,
+];

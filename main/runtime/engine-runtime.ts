@@ -21,7 +21,8 @@ export interface StartEngineOptions {
 /** Builds and starts the engine with the wall clock: shared by the CLI, `vantage serve` and Electron's utility process. */
 export async function startEngine(options: StartEngineOptions): Promise<{ engine: Engine; logger: Logger }> {
   const logger =
-    options.logger ?? (options.isLogging === false ? silentLogger() : createLogger({ dataDir: options.dataDir }));
+    options.logger ??
+    (options.isLogging === false ? silentLogger() : createLogger({ dataDir: options.dataDir }));
   const engine = new Engine({
     dataDir: options.dataDir,
     resourcesDir: options.resourcesDir,

@@ -87,10 +87,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   const server: Server = createServer((req, res) => {
     if (!isHostAllowed(req)) return deny(res, 403, 'Forbidden host');
-    if (!isTokenValid(tokenFrom(req))) return deny(res, 401, 'Missing or invalid token. Open the URL printed by `vantage serve`.');
+    if (!isTokenValid(tokenFrom(req)))
+      return deny(res, 401, 'Missing or invalid token. Open the URL printed by `vantage serve`.');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.searchParams.has('token')) {
-      res.setHeader('Set-Cookie', `${cookieName}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
+      res.setHeader(
+        'Set-Cookie',
+        `${cookieName}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+      );
     }
     serveStatic(staticDir, url.pathname, res);
   });

@@ -31,7 +31,8 @@ export function App() {
     const offSupervisor = api.on('supervisor:changed', (s) => {
       const app = useAppStore.getState();
       app.setSupervisor(s);
-      if (s.state === 'restarting' || s.state === 'failed') app.showBanner({ code: 'ENGINE_UNAVAILABLE', message: s.message });
+      if (s.state === 'restarting' || s.state === 'failed')
+        app.showBanner({ code: 'ENGINE_UNAVAILABLE', message: s.message });
       else if (s.state === 'running' && app.banner?.code === 'ENGINE_UNAVAILABLE') app.showBanner(null);
     });
     return () => {
@@ -69,7 +70,9 @@ export function App() {
 
   useEffect(() => {
     if (connection === 'reconnecting') {
-      useAppStore.getState().showBanner({ code: 'IPC_TRANSPORT', message: 'Lost the connection to the engine; reconnecting…' });
+      useAppStore
+        .getState()
+        .showBanner({ code: 'IPC_TRANSPORT', message: 'Lost the connection to the engine; reconnecting…' });
     } else if (connection === 'open' && useAppStore.getState().banner?.code === 'IPC_TRANSPORT') {
       useAppStore.getState().showBanner(null);
     }
@@ -109,7 +112,11 @@ export function App() {
         >
           Reset layout
         </button>
-        <button type="button" data-testid="theme-toggle" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}>
+        <button
+          type="button"
+          data-testid="theme-toggle"
+          onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
+        >
           {theme === 'dark' ? 'Light theme' : 'Dark theme'}
         </button>
       </header>

@@ -61,7 +61,10 @@ export class WebSocketClient implements ContractClient {
     };
     socket.onclose = () => {
       for (const resolve of this.pending.values()) {
-        resolve({ ok: false, error: { code: 'IPC_TRANSPORT', message: 'Lost the connection to the engine.' } });
+        resolve({
+          ok: false,
+          error: { code: 'IPC_TRANSPORT', message: 'Lost the connection to the engine.' },
+        });
       }
       this.pending.clear();
       if (this.isClosedByUser) {

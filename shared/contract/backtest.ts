@@ -18,8 +18,12 @@ const epochMs = epochMsField;
 const paramValue = z.union([z.number().finite(), z.string().max(4000)]);
 
 export const sizingSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('fixed-quantity'), quantity: z.number().finite().positive().max(1e15) }).strict(),
-  z.object({ kind: z.literal('fixed-notional'), notional: z.number().finite().positive().max(1e15) }).strict(),
+  z
+    .object({ kind: z.literal('fixed-quantity'), quantity: z.number().finite().positive().max(1e15) })
+    .strict(),
+  z
+    .object({ kind: z.literal('fixed-notional'), notional: z.number().finite().positive().max(1e15) })
+    .strict(),
   /** percent of current equity, 0 < percent <= 100 (no leverage). */
   z.object({ kind: z.literal('percent-equity'), percent: z.number().finite().positive().max(100) }).strict(),
   /** A position whose annualised volatility is annualVolatility of equity (0.1 = 10%), at most maxLeverage x equity. */
@@ -127,7 +131,12 @@ export const METRIC_NAMES = [
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 /** null where a metric is undefined (no trades, no losses, zero volatility). */
-export const metricsSchema = z.object(Object.fromEntries(METRIC_NAMES.map((m) => [m, z.number().nullable()])) as Record<MetricName, z.ZodNullable<z.ZodNumber>>);
+export const metricsSchema = z.object(
+  Object.fromEntries(METRIC_NAMES.map((m) => [m, z.number().nullable()])) as Record<
+    MetricName,
+    z.ZodNullable<z.ZodNumber>
+  >,
+);
 export type Metrics = z.infer<typeof metricsSchema>;
 
 export const benchmarkMetricsSchema = z.object({
@@ -202,17 +211,27 @@ export const seriesRefSchema = z.object({ venue, symbol, timeframe: z.enum(TIMEF
 export const MAX_CURVE_POINTS = 5000;
 export const MAX_SWEEP_RUNS = 10_000;
 
-const sweepAxisSchema = z.object({ param: z.string().min(1).max(64), values: z.array(paramValue).min(1).max(1000) }).strict();
+const sweepAxisSchema = z
+  .object({ param: z.string().min(1).max(64), values: z.array(paramValue).min(1).max(1000) })
+  .strict();
 
 export const sweepRequestSchema = z
   .object({
-    runId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+    runId: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_-]+$/),
     series: seriesRefSchema,
     config: backtestConfigSchema,
     grid: z.array(sweepAxisSchema).min(1).max(4),
     /** Walk-forward: optimise on each in-sample window, test the best on the next out-of-sample one. */
     walkForward: z
-      .object({ folds: z.number().int().min(2).max(50), inSampleShare: z.number().min(0.1).max(0.95).default(0.7), objective: z.enum(METRIC_NAMES).default('sharpe') })
+      .object({
+        folds: z.number().int().min(2).max(50),
+        inSampleShare: z.number().min(0.1).max(0.95).default(0.7),
+        objective: z.enum(METRIC_NAMES).default('sharpe'),
+      })
       .strict()
       .optional(),
     threads: z.number().int().min(1).max(64).default(2),
@@ -243,14 +262,25 @@ export type SweepResult = z.infer<typeof sweepResultSchema>;
 
 export const backtestRequests = defineRequests({
   'backtest:run': {
-    request: z.object({ runId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/), series: seriesRefSchema, config: backtestConfigSchema }).strict(),
+    request: z
+      .object({
+        runId: z
+          .string()
+          .min(1)
+          .max(64)
+          .regex(/^[A-Za-z0-9_-]+$/),
+        series: seriesRefSchema,
+        config: backtestConfigSchema,
+      })
+      .strict(),
     response: backtestReportSchema,
     description: 'Runs one backtest over a stored series on a worker thread; progress on backtest:progress.',
   },
   'backtest:sweep': {
     request: sweepRequestSchema,
     response: sweepResultSchema,
-    description: 'Runs a parameter grid (optionally walk-forward) across worker threads; rows sortable by any metric.',
+    description:
+      'Runs a parameter grid (optionally walk-forward) across worker threads; rows sortable by any metric.',
   },
   'backtest:cancel': {
     request: z.object({ runId: z.string().min(1).max(64) }).strict(),

@@ -35,9 +35,13 @@ export const historyRequests = defineRequests({
     request: z
       .object({ venue, symbol, timeframe: z.enum(TIMEFRAMES), sinceMs: epochMs, untilMs: epochMs.optional() })
       .strict()
-      .refine((r) => r.untilMs === undefined || r.untilMs > r.sinceMs, { message: 'untilMs must be after sinceMs', path: ['untilMs'] }),
+      .refine((r) => r.untilMs === undefined || r.untilMs > r.sinceMs, {
+        message: 'untilMs must be after sinceMs',
+        path: ['untilMs'],
+      }),
     response: fetchJobSchema,
-    description: 'Starts downloading candles from a venue into market.db (resumes after the last stored bar).',
+    description:
+      'Starts downloading candles from a venue into market.db (resumes after the last stored bar).',
   },
   'history:cancel': {
     request: z.object({ jobId }).strict(),

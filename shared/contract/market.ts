@@ -100,7 +100,11 @@ export const candlesResponseSchema = z
     const n = r.time.length;
     for (const field of ['open', 'high', 'low', 'close', 'volume'] as const) {
       if (r[field].length !== n)
-        ctx.addIssue({ code: 'custom', path: [field], message: `${r[field].length} values, expected ${n} (as time)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `${r[field].length} values, expected ${n} (as time)`,
+        });
     }
     for (let i = 1; i < n; i++) {
       if (!(r.time[i]! > r.time[i - 1]!)) {

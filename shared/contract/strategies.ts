@@ -15,8 +15,16 @@ import { TIMEFRAMES } from '../market.ts';
  */
 
 const symbol = symbolField;
-const instanceId = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/);
-const builtinId = z.string().min(1).max(64).regex(/^[a-z0-9-]+$/);
+const instanceId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._:-]+$/);
+const builtinId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9-]+$/);
 const paramValue = z.union([z.number().finite(), z.string().max(500), z.boolean()]);
 
 export const STRATEGY_STATES = ['starting', 'running', 'stopped', 'failed'] as const;

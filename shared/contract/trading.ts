@@ -9,7 +9,10 @@ const positive = z.number().finite().positive();
 const percent = z.number().finite().positive().max(10_000);
 
 export const trailingSchema = z
-  .object({ offsetFraction: z.number().finite().positive().lt(1).optional(), offsetQuote: positive.optional() })
+  .object({
+    offsetFraction: z.number().finite().positive().lt(1).optional(),
+    offsetQuote: positive.optional(),
+  })
   .strict()
   .refine((t) => (t.offsetFraction === undefined) !== (t.offsetQuote === undefined), {
     message: 'exactly one of offsetFraction or offsetQuote',
@@ -43,7 +46,9 @@ export const orderSchema = z.object({
   quantity: z.number(),
   price: z.number().nullable(),
   stopPrice: z.number().nullable(),
-  trailing: z.object({ offsetFraction: z.number().optional(), offsetQuote: z.number().optional() }).nullable(),
+  trailing: z
+    .object({ offsetFraction: z.number().optional(), offsetQuote: z.number().optional() })
+    .nullable(),
   tif: z.enum(TIME_IN_FORCE),
   isPostOnly: z.boolean(),
   isReduceOnly: z.boolean(),
@@ -90,7 +95,10 @@ export const riskVerdictSchema = z.object({
 
 /** Trading hours as minutes of the UTC day; start > end wraps midnight. */
 export const tradingHoursSchema = z
-  .object({ startMinuteUtc: z.number().int().min(0).max(1439), endMinuteUtc: z.number().int().min(1).max(1440) })
+  .object({
+    startMinuteUtc: z.number().int().min(0).max(1439),
+    endMinuteUtc: z.number().int().min(1).max(1440),
+  })
   .strict();
 
 /** Every limit; defaults are the documented ones (docs/risk.md). */
@@ -131,10 +139,20 @@ export const riskStateSchema = z.object({
   config: riskConfigSchema,
   isKillSwitchEngaged: z.boolean(),
   killSwitchReason: z.string().nullable(),
-  halts: z.array(z.object({ kind: z.string(), symbol: z.string().nullable(), message: z.string(), sinceMs: z.number() })),
+  halts: z.array(
+    z.object({ kind: z.string(), symbol: z.string().nullable(), message: z.string(), sinceMs: z.number() }),
+  ),
   reduceOnlySymbols: z.array(z.string()),
   isAccountReduceOnly: z.boolean(),
-  utilisation: z.array(z.object({ check: z.string(), symbol: z.string().nullable(), value: z.number(), limit: z.number(), unit: z.string() })),
+  utilisation: z.array(
+    z.object({
+      check: z.string(),
+      symbol: z.string().nullable(),
+      value: z.number(),
+      limit: z.number(),
+      unit: z.string(),
+    }),
+  ),
   startOfDayEquity: z.number(),
   peakEquity: z.number(),
 });
@@ -165,7 +183,14 @@ export const portfolioSnapshotSchema = z.object({
     availableBalance: z.number(),
   }),
   positions: z.array(positionSchema),
-  strategies: z.array(z.object({ strategyId: z.string(), realisedPnl: z.number(), unrealisedPnl: z.number(), feesPaid: z.number() })),
+  strategies: z.array(
+    z.object({
+      strategyId: z.string(),
+      realisedPnl: z.number(),
+      unrealisedPnl: z.number(),
+      feesPaid: z.number(),
+    }),
+  ),
 });
 
 export const alertSchema = z.object({
@@ -183,7 +208,11 @@ const empty = z.object({}).strict();
 export const tradingRequests = defineRequests({
   'orders:submit': {
     request: orderIntentSchema,
-    response: z.object({ status: z.enum(['sent', 'risk-rejected']), order: orderSchema.nullable(), verdict: riskVerdictSchema }),
+    response: z.object({
+      status: z.enum(['sent', 'risk-rejected']),
+      order: orderSchema.nullable(),
+      verdict: riskVerdictSchema,
+    }),
     description: 'Risk-checks, records and sends an order on the active account (paper by default).',
   },
   'orders:cancel': {
@@ -197,7 +226,12 @@ export const tradingRequests = defineRequests({
     description: 'Requests cancellation of every working order (optionally of one symbol or strategy).',
   },
   'orders:list': {
-    request: z.object({ scope: z.enum(['working', 'recent']).default('working'), limit: z.number().int().positive().max(5000).default(500) }).strict(),
+    request: z
+      .object({
+        scope: z.enum(['working', 'recent']).default('working'),
+        limit: z.number().int().positive().max(5000).default(500),
+      })
+      .strict(),
     response: z.object({ orders: z.array(orderSchema), fills: z.array(fillSchema) }),
     description: 'Working orders (or recent orders) and the most recent fills.',
   },
@@ -222,9 +256,16 @@ export const tradingRequests = defineRequests({
     description: 'Replaces the risk limits (validated; the change is audited).',
   },
   'risk:killSwitch': {
-    request: z.object({ action: z.enum(['engage', 'release']), isFlattening: z.boolean().default(false), reason: z.string().min(1).max(200) }).strict(),
+    request: z
+      .object({
+        action: z.enum(['engage', 'release']),
+        isFlattening: z.boolean().default(false),
+        reason: z.string().min(1).max(200),
+      })
+      .strict(),
     response: riskStateSchema,
-    description: 'Engages the kill switch (cancels all working orders, stops strategies, optionally flattens) or releases it.',
+    description:
+      'Engages the kill switch (cancels all working orders, stops strategies, optionally flattens) or releases it.',
   },
 });
 

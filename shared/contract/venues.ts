@@ -36,7 +36,8 @@ export const venuesRequests = defineRequests({
   'venues:list': {
     request: z.object({}).strict(),
     response: z.object({ venues: z.array(connectedVenueSchema), available: z.array(z.string()) }),
-    description: 'Connected venues (demo first) with their symbols and state, and every ccxt venue id that can be connected.',
+    description:
+      'Connected venues (demo first) with their symbols and state, and every ccxt venue id that can be connected.',
   },
   'venues:connect': {
     request: z

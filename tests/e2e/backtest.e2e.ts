@@ -15,7 +15,9 @@ describeWithData('Backtest lab in Chromium against vantage serve', () => {
     await page.getByTestId('import-symbol').fill('ORCL');
     await page.getByTestId('import-timeframe').selectOption('1d');
     await page.getByTestId('import-run').click();
-    await expect.poll(() => page.getByTestId('import-result').textContent(), { timeout: 60_000 }).toContain('5036');
+    await expect
+      .poll(() => page.getByTestId('import-result').textContent(), { timeout: 60_000 })
+      .toContain('5036');
 
     await page.getByTestId('panel-menu').selectOption('backtest-lab');
     await page.getByTestId('bt-series').selectOption('yahoo|ORCL|1d');
@@ -25,9 +27,13 @@ describeWithData('Backtest lab in Chromium against vantage serve', () => {
     await page.getByTestId('bt-quantity').fill('100');
     await page.getByTestId('bt-run').click();
     await expect.poll(() => page.getByTestId('bt-metrics').isVisible(), { timeout: 90_000 }).toBe(true);
-    const trades = Number(((await page.getByTestId('bt-metric-tradeCount').textContent()) ?? '').replace(/\D/g, ''));
+    const trades = Number(
+      ((await page.getByTestId('bt-metric-tradeCount').textContent()) ?? '').replace(/\D/g, ''),
+    );
     expect(trades).toBeGreaterThan(10);
-    await expect.poll(() => page.getByTestId('bt-trades').getByTestId('table-row').count()).toBeGreaterThan(10);
+    await expect
+      .poll(() => page.getByTestId('bt-trades').getByTestId('table-row').count())
+      .toBeGreaterThan(10);
     expect(await page.getByTestId('bt-metric-sharpe').textContent()).toMatch(/sharpe-?\d/);
     await screenshot(page, 'backtest-lab-results');
 
@@ -37,7 +43,9 @@ describeWithData('Backtest lab in Chromium against vantage serve', () => {
     const entryText = (await row.locator('td').first().textContent())!;
     const entryMs = Date.parse(`${entryText.replace(' ', 'T')}:00Z`);
     await row.click();
-    await expect.poll(() => page.getByTestId('chart-symbol').textContent(), { timeout: 30_000 }).toContain('ORCL');
+    await expect
+      .poll(() => page.getByTestId('chart-symbol').textContent(), { timeout: 30_000 })
+      .toContain('ORCL');
     await expect
       .poll(
         async () => {

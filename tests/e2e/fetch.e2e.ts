@@ -27,10 +27,14 @@ describeWithData('Data manager: fetch from a venue (local Binance server)', () =
     await page.getByTestId('fetch-since').fill('2020-12-01');
     await page.getByTestId('fetch-until').fill('2020-12-15');
     await page.getByTestId('fetch-start').click();
-    await expect.poll(() => page.getByTestId('fetch-job-state').first().textContent(), { timeout: 60_000 }).toBe('done');
+    await expect
+      .poll(() => page.getByTestId('fetch-job-state').first().textContent(), { timeout: 60_000 })
+      .toBe('done');
     // 14 days of 5m bars: 4,032 in the source file for that range.
     const id = 'binance-BTC/USDT-5m';
-    await expect.poll(() => page.getByTestId(`series-bars-${id}`).textContent(), { timeout: 30_000 }).toBe('4032');
+    await expect
+      .poll(() => page.getByTestId(`series-bars-${id}`).textContent(), { timeout: 30_000 })
+      .toBe('4032');
     expect(await page.getByTestId(`series-first-${id}`).textContent()).toBe('2020-12-01 00:00');
     await screenshot(page, 'data-manager-fetch');
     expect(problems.pageErrors).toEqual([]);

@@ -74,7 +74,7 @@ describe('market data in Chromium against vantage serve', () => {
       expect(await page.getByTestId(`series-bars-${id}`).textContent()).toBe('5482');
       await screenshot(page, 'market-data-manager-import');
       await page.getByTestId(`series-show-${id}`).click();
-    await page.getByTestId('panel-menu').selectOption('chart');
+      await page.getByTestId('panel-menu').selectOption('chart');
       // The last 2,000 bars are drawn first, the rest of the series follows in the background.
       const chart = page.getByTestId('market-chart');
       await expect.poll(() => chart.getAttribute('data-series')).toBe('binance|BTC/USDT|1h');

@@ -10,7 +10,9 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const OUTPUT_DIR = join(REPO_ROOT, 'test-output', 'e2e');
 export const CHROMIUM_PATH = process.env.VANTAGE_CHROMIUM ?? '/usr/bin/chromium';
 /** Built renderer to serve; defaults to `out/renderer` (what `npm run build:web` writes). */
-const STATIC_DIR_ARGS = process.env.VANTAGE_E2E_STATIC_DIR ? ['--static-dir', process.env.VANTAGE_E2E_STATIC_DIR] : [];
+const STATIC_DIR_ARGS = process.env.VANTAGE_E2E_STATIC_DIR
+  ? ['--static-dir', process.env.VANTAGE_E2E_STATIC_DIR]
+  : [];
 
 export interface ServeHandle {
   url: string;
@@ -23,12 +25,29 @@ export interface ServeHandle {
 }
 
 /** Starts `vantage serve` on a free port with its own temp data folder; resolves when it prints its URL. */
-export async function startServe(options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServeHandle> {
+export async function startServe(
+  options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<ServeHandle> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'vantage-e2e-'));
   const child = spawn(
     process.execPath,
-    ['--disable-warning=ExperimentalWarning', join(REPO_ROOT, 'main', 'cli', 'index.ts'), '--data-dir', dataDir, '--json', 'serve', '--port', '0', ...STATIC_DIR_ARGS, ...(options.args ?? [])],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VANTAGE_LOG_LEVEL: 'warn', ...options.env } },
+    [
+      '--disable-warning=ExperimentalWarning',
+      join(REPO_ROOT, 'main', 'cli', 'index.ts'),
+      '--data-dir',
+      dataDir,
+      '--json',
+      'serve',
+      '--port',
+      '0',
+      ...STATIC_DIR_ARGS,
+      ...(options.args ?? []),
+    ],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, VANTAGE_LOG_LEVEL: 'warn', ...options.env },
+    },
   );
   let stderrText = '';
   child.stderr!.on('data', (d: Buffer) => (stderrText += d.toString()));
@@ -84,7 +103,10 @@ export interface PageProblems {
 }
 
 /** Opens the app and collects console errors (CSP violations appear there) and uncaught page errors. */
-export async function openApp(browser: Browser, url: string): Promise<{ page: Page; problems: PageProblems }> {
+export async function openApp(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; problems: PageProblems }> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
   const problems: PageProblems = { consoleErrors: [], pageErrors: [] };

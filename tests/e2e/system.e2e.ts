@@ -95,10 +95,15 @@ describe('the app in Chromium against vantage serve', () => {
     ws.send('not json');
     await got;
     ws.close();
-    const byId = (id: number) => replies.find((r) => (r as { id?: number }).id === id) as { reply: { ok: boolean; error: { code: string } } };
+    const byId = (id: number) =>
+      replies.find((r) => (r as { id?: number }).id === id) as {
+        reply: { ok: boolean; error: { code: string } };
+      };
     expect(byId(1).reply.error.code).toBe('IPC_INVALID_PAYLOAD');
     expect(byId(2).reply.error.code).toBe('IPC_UNKNOWN_CHANNEL');
-    const malformed = replies.find((r) => (r as { t: string }).t === 'err') as { reply: { error: { code: string } } };
+    const malformed = replies.find((r) => (r as { t: string }).t === 'err') as {
+      reply: { error: { code: string } };
+    };
     expect(malformed.reply.error.code).toBe('IPC_INVALID_PAYLOAD');
   });
 });

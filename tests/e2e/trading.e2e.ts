@@ -4,7 +4,12 @@ import type { Page } from 'playwright-core';
 import { openApp, screenshot, useServeAndBrowser } from './support.ts';
 
 async function lastPrice(page: Page): Promise<number> {
-  await expect.poll(async () => Number((await page.getByTestId('ticket-last-price').textContent())?.replace(/[^\d.]/g, '')), { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(
+      async () => Number((await page.getByTestId('ticket-last-price').textContent())?.replace(/[^\d.]/g, '')),
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThan(0);
   return Number((await page.getByTestId('ticket-last-price').textContent())!.replace(/[^\d.]/g, ''));
 }
 
@@ -22,21 +27,29 @@ describe('paper trading in Chromium against vantage serve', () => {
     await page.getByTestId('ticket-side-buy').click();
     await page.getByTestId('ticket-type').selectOption('market');
     await page.getByTestId('ticket-size').fill('0.01');
-    await expect.poll(() => page.getByTestId('ticket-risk-preview').isVisible(), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(() => page.getByTestId('ticket-risk-preview').isVisible(), { timeout: 30_000 })
+      .toBe(true);
     await page.getByTestId('ticket-submit').click();
-    await expect.poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 }).toMatch(/^Sent buy 0\.01 BTC\/USDT/);
+    await expect
+      .poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 })
+      .toMatch(/^Sent buy 0\.01 BTC\/USDT/);
     const clientOrderId = /\(([^)]+)\)/.exec((await page.getByTestId('ticket-result').textContent())!)![1]!;
 
     await showPanel(page, 'blotter');
     await expect.poll(() => page.getByTestId('fill-row').count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    await expect.poll(() => page.getByTestId('position-quantity').first().textContent(), { timeout: 30_000 }).toBe('0.01');
+    await expect
+      .poll(() => page.getByTestId('position-quantity').first().textContent(), { timeout: 30_000 })
+      .toBe('0.01');
     await screenshot(page, 'trading-blotter');
 
     await showPanel(page, 'chart');
     const marker = page.getByTestId(`chart-marker-${clientOrderId}`);
     await expect.poll(() => marker.count(), { timeout: 30_000 }).toBe(1);
     await marker.click();
-    await expect.poll(() => page.getByTestId('audit-text').inputValue(), { timeout: 10_000 }).toBe(clientOrderId);
+    await expect
+      .poll(() => page.getByTestId('audit-text').inputValue(), { timeout: 10_000 })
+      .toBe(clientOrderId);
     await expect.poll(() => page.getByTestId('audit-record').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     const records = await page.getByTestId('audit-records').textContent();
     expect(records).toContain(clientOrderId);
@@ -52,9 +65,13 @@ describe('paper trading in Chromium against vantage serve', () => {
     await page.getByTestId('ticket-type').selectOption('limit');
     await page.getByTestId('ticket-size').fill('0.01');
     await page.getByTestId('ticket-price').fill((price * 1.05).toFixed(2));
-    await expect.poll(() => page.getByTestId('ticket-risk-preview').textContent(), { timeout: 30_000 }).toContain('FAIL');
+    await expect
+      .poll(() => page.getByTestId('ticket-risk-preview').textContent(), { timeout: 30_000 })
+      .toContain('FAIL');
     await page.getByTestId('ticket-submit').click();
-    await expect.poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 }).toMatch(/^Rejected by risk: .*(band|reference)/i);
+    await expect
+      .poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 })
+      .toMatch(/^Rejected by risk: .*(band|reference)/i);
     await screenshot(page, 'trading-band-rejection');
   });
 
@@ -68,13 +85,19 @@ describe('paper trading in Chromium against vantage serve', () => {
     // 1% under the market: inside the band, and it rests.
     await page.getByTestId('ticket-price').fill((price * 0.99).toFixed(2));
     await page.getByTestId('ticket-submit').click();
-    await expect.poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 }).toMatch(/^Sent/);
+    await expect
+      .poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 })
+      .toMatch(/^Sent/);
     await showPanel(page, 'blotter');
-    await expect.poll(() => page.getByTestId('working-order').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId('working-order').count(), { timeout: 30_000 })
+      .toBeGreaterThan(0);
 
     await page.keyboard.press('Control+Shift+K');
     await page.getByTestId('kill-switch-confirm').click();
-    await expect.poll(() => page.getByTestId('kill-switch-state').textContent(), { timeout: 30_000 }).toContain('ENGAGED');
+    await expect
+      .poll(() => page.getByTestId('kill-switch-state').textContent(), { timeout: 30_000 })
+      .toContain('ENGAGED');
     await showPanel(page, 'blotter');
     await expect.poll(() => page.getByTestId('working-order').count(), { timeout: 30_000 }).toBe(0);
     await screenshot(page, 'trading-kill-switch');
@@ -84,6 +107,8 @@ describe('paper trading in Chromium against vantage serve', () => {
     await page.getByTestId('ticket-type').selectOption('market');
     await page.getByTestId('ticket-size').fill('0.01');
     await page.getByTestId('ticket-submit').click();
-    await expect.poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 }).toMatch(/Rejected by risk: .*kill/i);
+    await expect
+      .poll(() => page.getByTestId('ticket-result').textContent(), { timeout: 30_000 })
+      .toMatch(/Rejected by risk: .*kill/i);
   });
 });

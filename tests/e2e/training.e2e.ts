@@ -28,11 +28,15 @@ describeWithData('Model manager: train a model from the app', () => {
   it('imports the Binance 5m file, trains a small model with progress, shows its out-of-sample result, and cancels another', async () => {
     const { page, problems } = await openApp(app.browser, app.serve.url);
     await page.getByTestId('panel-menu').selectOption('data-manager');
-    await page.getByTestId('import-file').setInputFiles(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'));
+    await page
+      .getByTestId('import-file')
+      .setInputFiles(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'));
     await page.getByTestId('import-venue').fill('binance');
     await page.getByTestId('import-symbol').fill('BTC/USDT');
     await page.getByTestId('import-run').click();
-    await expect.poll(() => page.getByTestId('import-result').textContent(), { timeout: 30_000 }).toMatch(/Imported 65741 5m bars/);
+    await expect
+      .poll(() => page.getByTestId('import-result').textContent(), { timeout: 30_000 })
+      .toMatch(/Imported 65741 5m bars/);
 
     await page.getByTestId('panel-menu').selectOption(TRAIN_PANEL);
     await page.getByTestId('train-refresh').click();
@@ -52,9 +56,14 @@ describeWithData('Model manager: train a model from the app', () => {
     expect(auc).toBeGreaterThan(0.3);
     expect(auc).toBeLessThan(0.7);
     expect(await page.getByTestId('train-result').textContent()).toMatch(/walk-forward over 2 folds/);
-    expect(readdirSync(join(app.serve.dataDir, 'models')).sort()).toEqual(['btc-5m-app.card.json', 'btc-5m-app.onnx']);
+    expect(readdirSync(join(app.serve.dataDir, 'models')).sort()).toEqual([
+      'btc-5m-app.card.json',
+      'btc-5m-app.onnx',
+    ]);
     // The Model manager lists the new model as a user model straight away.
-    await expect.poll(() => page.getByTestId('model-row-btc-5m-app').textContent(), { timeout: 10_000 }).toMatch(/user/);
+    await expect
+      .poll(() => page.getByTestId('model-row-btc-5m-app').textContent(), { timeout: 10_000 })
+      .toMatch(/user/);
     await screenshot(page, 'training-result');
 
     // A long run, cancelled part-way: the UI says so and nothing is saved.
@@ -64,7 +73,9 @@ describeWithData('Model manager: train a model from the app', () => {
     await page.getByTestId('train-start').click();
     await waitForProgress(page);
     await page.getByTestId('train-cancel').click();
-    await expect.poll(() => page.getByTestId('train-state').textContent(), { timeout: 30_000 }).toBe('cancelled');
+    await expect
+      .poll(() => page.getByTestId('train-state').textContent(), { timeout: 30_000 })
+      .toBe('cancelled');
     expect(await page.getByTestId('train-message').textContent()).toMatch(/nothing was saved/);
     expect(existsSync(join(app.serve.dataDir, 'models', 'cancelled-model.onnx'))).toBe(false);
     expect(problems.pageErrors).toEqual([]);

@@ -13,7 +13,12 @@ const RULES = [
   { from: 'renderer/', allow: ['renderer/', 'shared/'], forbidPackages: ['electron'], nodeBuiltins: false },
   { from: 'preload/', allow: ['preload/', 'shared/'], forbidPackages: [], nodeBuiltins: false },
   { from: 'main/electron/', allow: ['main/', 'shared/'], forbidPackages: [], nodeBuiltins: true },
-  { from: 'main/', allow: ['main/', 'shared/', 'package.json'], forbidPackages: ['electron'], nodeBuiltins: true },
+  {
+    from: 'main/',
+    allow: ['main/', 'shared/', 'package.json'],
+    forbidPackages: ['electron'],
+    nodeBuiltins: true,
+  },
 ];
 
 function areaOf(file) {
@@ -31,9 +36,15 @@ export const boundariesPlugin = {
         function check(node, spec) {
           if (typeof spec !== 'string') return;
           if (spec.startsWith('.')) {
-            const target = path.relative(ROOT, path.resolve(path.dirname(context.filename), spec)).split(path.sep).join('/');
+            const target = path
+              .relative(ROOT, path.resolve(path.dirname(context.filename), spec))
+              .split(path.sep)
+              .join('/');
             if (!rule.allow.some((a) => target.startsWith(a) || target === a.replace(/\/$/, ''))) {
-              context.report({ node, message: `${rule.from} may import only ${rule.allow.join(', ')} (found ${target}).` });
+              context.report({
+                node,
+                message: `${rule.from} may import only ${rule.allow.join(', ')} (found ${target}).`,
+              });
             }
             return;
           }

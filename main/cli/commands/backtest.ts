@@ -5,7 +5,12 @@ import { CliError, EXIT_USAGE, globalOptions, printJson } from '../context.ts';
 import { createProgress } from '../progress.ts';
 import { readSeries } from './features.ts';
 import { parseStoredSeriesKey } from '../../core/features/series-file.ts';
-import { backtestConfigSchema, METRIC_NAMES, type BacktestConfig, type SizingInput } from '../../../shared/contract/backtest.ts';
+import {
+  backtestConfigSchema,
+  METRIC_NAMES,
+  type BacktestConfig,
+  type SizingInput,
+} from '../../../shared/contract/backtest.ts';
 import { AppErrorException } from '../../../shared/errors.ts';
 import { BUILTIN_STRATEGY_IDS, listBuiltinStrategies } from '../../core/strategy/builtins/index.ts';
 import { buildReport, runConfiguredBacktest } from '../../core/backtest/report.ts';
@@ -48,10 +53,16 @@ interface RawOptions {
   model?: string;
 }
 
-function number(flag: string, text: string | undefined, isValid: (n: number) => boolean, what: string): number | undefined {
+function number(
+  flag: string,
+  text: string | undefined,
+  isValid: (n: number) => boolean,
+  what: string,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || !isValid(n)) throw new CliError(`${flag} must be ${what}, not '${text}'.`, EXIT_USAGE);
+  if (text.trim() === '' || !Number.isFinite(n) || !isValid(n))
+    throw new CliError(`${flag} must be ${what}, not '${text}'.`, EXIT_USAGE);
   return n;
 }
 
@@ -70,16 +81,24 @@ function parseParams(list: string[]): Record<string, number | string> {
 
 export function buildConfig(raw: RawOptions): BacktestConfig {
   const sizes = [raw.size, raw.notional, raw.percentEquity].filter((v) => v !== undefined);
-  if (sizes.length > 1) throw new CliError('Give at most one of --size, --notional, --percent-equity.', EXIT_USAGE);
+  if (sizes.length > 1)
+    throw new CliError('Give at most one of --size, --notional, --percent-equity.', EXIT_USAGE);
   let sizing: SizingInput = { kind: 'fixed-quantity', quantity: 1 };
   const size = number('--size', raw.size, (n) => n > 0, 'a positive quantity');
   const notional = number('--notional', raw.notional, (n) => n > 0, 'a positive amount');
-  const percent = number('--percent-equity', raw.percentEquity, (n) => n > 0 && n <= 100, 'a percentage in (0, 100]');
+  const percent = number(
+    '--percent-equity',
+    raw.percentEquity,
+    (n) => n > 0 && n <= 100,
+    'a percentage in (0, 100]',
+  );
   if (size !== undefined) sizing = { kind: 'fixed-quantity', quantity: size };
   if (notional !== undefined) sizing = { kind: 'fixed-notional', notional };
   if (percent !== undefined) sizing = { kind: 'percent-equity', percent };
-  if (raw.fill !== 'next-open' && raw.fill !== 'close') throw new CliError(`--fill must be next-open or close, not '${raw.fill}'.`, EXIT_USAGE);
-  const bps = (flag: string, v: string | undefined): number | undefined => number(flag, v, (n) => n >= 0 && n <= 1000, 'basis points in [0, 1000]');
+  if (raw.fill !== 'next-open' && raw.fill !== 'close')
+    throw new CliError(`--fill must be next-open or close, not '${raw.fill}'.`, EXIT_USAGE);
+  const bps = (flag: string, v: string | undefined): number | undefined =>
+    number(flag, v, (n) => n >= 0 && n <= 1000, 'basis points in [0, 1000]');
   const fees = bps('--fees-bps', raw.feesBps);
   const pct = (flag: string, v: string | undefined, max: number): number | undefined => {
     const n = number(flag, v, (x) => x > 0 && x <= max, `a percentage in (0, ${max}]`);
@@ -99,7 +118,12 @@ export function buildConfig(raw: RawOptions): BacktestConfig {
   if (taker !== undefined) fill.takerFeeBps = taker;
   const slippage = bps('--slippage-bps', raw.slippageBps);
   if (slippage !== undefined) fill.slippageBps = slippage;
-  const participation = number('--participation', raw.participation, (n) => n >= 0 && n <= 1, 'a share of bar volume in [0, 1]');
+  const participation = number(
+    '--participation',
+    raw.participation,
+    (n) => n >= 0 && n <= 1,
+    'a share of bar volume in [0, 1]',
+  );
   if (participation !== undefined) fill.participation = participation;
   const parsed = backtestConfigSchema.safeParse({
     strategy: { id: raw.strategy, params: parseParams(raw.param) },
@@ -111,7 +135,11 @@ export function buildConfig(raw: RawOptions): BacktestConfig {
     ...(raw.symbol ? { symbol: raw.symbol } : {}),
     ...(raw.model ? { model: raw.model } : {}),
   });
-  if (!parsed.success) throw new CliError(`Invalid backtest settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, EXIT_USAGE);
+  if (!parsed.success)
+    throw new CliError(
+      `Invalid backtest settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      EXIT_USAGE,
+    );
   return parsed.data;
 }
 
@@ -138,14 +166,25 @@ function symbolFor(data: string, config: BacktestConfig): string {
 export function register(program: Command): void {
   program
     .command('backtest')
-    .description('Backtest a built-in strategy on a series file or a stored series through the live risk/order/portfolio code; writes a JSON (and HTML) report.')
+    .description(
+      'Backtest a built-in strategy on a series file or a stored series through the live risk/order/portfolio code; writes a JSON (and HTML) report.',
+    )
     .option('--data <series>', 'series file (Freqtrade JSON, CSV) or stored series venue:symbol:timeframe')
     .option('--strategy <id>', `built-in strategy (${BUILTIN_STRATEGY_IDS.join(', ')})`, 'sma-cross')
-    .option('--param <name=value>', 'strategy parameter (repeatable), e.g. --param fast=10 --param slow=30', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--param <name=value>',
+      'strategy parameter (repeatable), e.g. --param fast=10 --param slow=30',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--size <quantity>', 'fixed quantity per entry in base units (default 1)')
     .option('--notional <amount>', 'fixed notional per entry in the quote currency')
     .option('--percent-equity <pct>', 'entry size as a percentage of equity')
-    .option('--fill <model>', 'market orders fill at the next bar open (next-open) or the decision bar close (close)', 'next-open')
+    .option(
+      '--fill <model>',
+      'market orders fill at the next bar open (next-open) or the decision bar close (close)',
+      'next-open',
+    )
     .option('--fees-bps <bps>', 'maker and taker fee in basis points (default 10)')
     .option('--maker-bps <bps>', 'maker fee (limit fills) in basis points')
     .option('--taker-bps <bps>', 'taker fee (market/stop fills) in basis points')
@@ -159,17 +198,25 @@ export function register(program: Command): void {
     .option('--symbol <symbol>', 'symbol name in the report (default: from the series)')
     .option('--out <file>', 'write the JSON report here')
     .option('--html <file>', 'write a self-contained HTML report here')
-    .option('--model <name>', `model for model-threshold and hybrid (bundled or in the data folder's models/; default ${DEFAULT_MODEL})`)
+    .option(
+      '--model <name>',
+      `model for model-threshold and hybrid (bundled or in the data folder's models/; default ${DEFAULT_MODEL})`,
+    )
     .option('--list', 'list the built-in strategies and their parameters')
     .action(async (raw: RawOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       if (raw.list) {
         const list = listBuiltinStrategies();
         if (json) printJson(list);
-        else for (const s of list) process.stdout.write(`${s.id}: ${s.description}\n  ${s.params.map((p) => `${p.name}=${p.default}`).join(' ')}\n`);
+        else
+          for (const s of list)
+            process.stdout.write(
+              `${s.id}: ${s.description}\n  ${s.params.map((p) => `${p.name}=${p.default}`).join(' ')}\n`,
+            );
         return;
       }
-      if (!raw.data) throw new CliError('--data is required (a series file or venue:symbol:timeframe).', EXIT_USAGE);
+      if (!raw.data)
+        throw new CliError('--data is required (a series file or venue:symbol:timeframe).', EXIT_USAGE);
       const config = buildConfig(raw);
       const bars = readSeries(raw.data, dataDir);
       const symbol = symbolFor(raw.data, config);
@@ -182,15 +229,28 @@ export function register(program: Command): void {
           config.model ??= DEFAULT_MODEL;
           const registry = new ModelRegistry({ resourcesDir: resourcesDir(), dataDir });
           try {
-            predictions = predictionSource(await predictionsFromRegistry(registry, config.model, symbol, bars));
+            predictions = predictionSource(
+              await predictionsFromRegistry(registry, config.model, symbol, bars),
+            );
           } finally {
             // An open ONNX session keeps the process alive.
             await registry.unload(config.model);
           }
         }
-        result = await runConfiguredBacktest(config, symbol, bars, { onProgress: (done, total) => progress.update(done, total), ...(predictions ? { predictions } : {}) });
+        result = await runConfiguredBacktest(config, symbol, bars, {
+          onProgress: (done, total) => progress.update(done, total),
+          ...(predictions ? { predictions } : {}),
+        });
       } catch (error) {
-        if (error instanceof AppErrorException) throw new CliError(error.message, error.code === 'STRATEGY_INVALID' || error.code === 'RULE_PARSE_ERROR' || error.code === 'NOT_FOUND' ? EXIT_USAGE : 1);
+        if (error instanceof AppErrorException)
+          throw new CliError(
+            error.message,
+            error.code === 'STRATEGY_INVALID' ||
+              error.code === 'RULE_PARSE_ERROR' ||
+              error.code === 'NOT_FOUND'
+              ? EXIT_USAGE
+              : 1,
+          );
         throw error;
       } finally {
         progress.stop();
@@ -199,12 +259,26 @@ export function register(program: Command): void {
       if (raw.out) writeAtomically(raw.out, `${JSON.stringify(report)}\n`);
       if (raw.html) writeAtomically(raw.html, renderHtmlReport(report));
       if (json) {
-        printJson({ symbol, barCount: report.barCount, metrics: report.metrics, benchmark: report.benchmark.metrics, out: raw.out ?? null, html: raw.html ?? null });
+        printJson({
+          symbol,
+          barCount: report.barCount,
+          metrics: report.metrics,
+          benchmark: report.benchmark.metrics,
+          out: raw.out ?? null,
+          html: raw.html ?? null,
+        });
         return;
       }
-      const lines = [`${config.strategy.id} on ${symbol}: ${report.barCount} bars, ${report.metrics.tradeCount} trades, ${report.elapsedMs.toFixed(0)} ms`];
-      for (const m of METRIC_NAMES) lines.push(`  ${m.padEnd(24)} ${report.metrics[m] === null ? '-' : String(Number(report.metrics[m]!.toPrecision(6)))}`);
-      lines.push(`  buy-and-hold totalReturn  ${report.benchmark.metrics.totalReturn === null ? '-' : Number(report.benchmark.metrics.totalReturn.toPrecision(6))}`);
+      const lines = [
+        `${config.strategy.id} on ${symbol}: ${report.barCount} bars, ${report.metrics.tradeCount} trades, ${report.elapsedMs.toFixed(0)} ms`,
+      ];
+      for (const m of METRIC_NAMES)
+        lines.push(
+          `  ${m.padEnd(24)} ${report.metrics[m] === null ? '-' : String(Number(report.metrics[m]!.toPrecision(6)))}`,
+        );
+      lines.push(
+        `  buy-and-hold totalReturn  ${report.benchmark.metrics.totalReturn === null ? '-' : Number(report.benchmark.metrics.totalReturn.toPrecision(6))}`,
+      );
       if (raw.out) lines.push(`report: ${raw.out}`);
       if (raw.html) lines.push(`html: ${raw.html}`);
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -237,7 +237,9 @@ export function register(program: Command): void {
       }
       for (const r of results) {
         const closures =
-          r.calendar === 'weekdays' ? `; weekdays calendar, ${r.closureCount} closure(s) (holidays), ${r.closedBars} bar(s)` : '';
+          r.calendar === 'weekdays'
+            ? `; weekdays calendar, ${r.closureCount} closure(s) (holidays), ${r.closedBars} bar(s)`
+            : '';
         process.stdout.write(
           `${r.venue} ${r.symbol} ${r.timeframe}: ${r.gapCount} gap(s), ${r.missingBars} missing bar(s) in ${r.barCount} bars${closures}\n`,
         );

@@ -20,7 +20,15 @@ export interface DbCheckResult {
 /** Read-only check of one database file: integrity_check and schema version. Never migrates or repairs. */
 export function checkDatabase(name: string, path: string, latest: number): DbCheckResult {
   if (!existsSync(path)) {
-    return { name, path, exists: false, integrity: 'missing', problems: [], schemaVersion: null, latestSchemaVersion: latest };
+    return {
+      name,
+      path,
+      exists: false,
+      integrity: 'missing',
+      problems: [],
+      schemaVersion: null,
+      latestSchemaVersion: latest,
+    };
   }
   let db: DatabaseSync | null = null;
   try {
@@ -55,7 +63,9 @@ export function checkDatabase(name: string, path: string, latest: number): DbChe
 export function register(program: Command): void {
   const db = program.command('db').description('Database maintenance.');
   db.command('check')
-    .description('Check market.db, ledger.db and paper-venue.db (integrity and schema version) without changing them. Exit 1 if any is corrupt.')
+    .description(
+      'Check market.db, ledger.db and paper-venue.db (integrity and schema version) without changing them. Exit 1 if any is corrupt.',
+    )
     .action((_opts: unknown, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
       const results = [
@@ -71,7 +81,9 @@ export function register(program: Command): void {
           process.stdout.write(`${r.name.padEnd(14)} ${r.integrity.padEnd(8)} schema ${schema}  ${r.path}\n`);
           for (const p of r.problems.slice(0, 10)) process.stdout.write(`  ${p}\n`);
           if (r.integrity === 'corrupt') {
-            process.stdout.write('  Trading stays disabled while this file is corrupt. Restore it from a backup or move it aside.\n');
+            process.stdout.write(
+              '  Trading stays disabled while this file is corrupt. Restore it from a backup or move it aside.\n',
+            );
           }
         }
       }

@@ -56,7 +56,8 @@ function parseParams(items: string[]): Record<string, string | number> {
 function positiveNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`${name} must be a positive number, not '${text}'.`, EXIT_USAGE);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`${name} must be a positive number, not '${text}'.`, EXIT_USAGE);
   return n;
 }
 
@@ -82,11 +83,18 @@ interface RunOptions {
 export function register(program: Command): void {
   program
     .command('run')
-    .description('Run a strategy headless on the paper account with risk, orders, portfolio and audit exactly as the app does; prints fills and a summary. Ctrl-C stops cleanly (working orders cancelled, ledger consistent).')
+    .description(
+      'Run a strategy headless on the paper account with risk, orders, portfolio and audit exactly as the app does; prints fills and a summary. Ctrl-C stops cleanly (working orders cancelled, ledger consistent).',
+    )
     .option('--account <account>', 'account to trade (only paper is available headless)', 'paper')
     .option('--venue <venue>', 'market data venue for the paper account (demo)', 'demo')
     .option('--strategy <id>', `built-in strategy (${BUILTIN_STRATEGY_IDS.join(', ')}) or none`, 'none')
-    .option('--param <name=value>', 'strategy parameter (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--param <name=value>',
+      'strategy parameter (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--symbol <symbol>', 'symbol to trade', 'BTC/USDT')
     .option('--timeframe <tf>', 'bar timeframe the strategy trades on', '1m')
     .option('--for <duration>', 'stop after this much market time (e.g. 10m, 90s); default: until Ctrl-C')
@@ -98,20 +106,39 @@ export function register(program: Command): void {
     .option('--take-profit-pct <pct>', 'take-profit attached to entries, % from the entry fill')
     .option('--trailing-stop-pct <pct>', 'trailing stop attached to entries, % from the best price')
     .option('--seed <n>', 'demo market seed', '20261125')
-    .option('--model <name>', `model for model-driven strategies (model-threshold, hybrid); default ${DEFAULT_MODEL}`)
+    .option(
+      '--model <name>',
+      `model for model-driven strategies (model-threshold, hybrid); default ${DEFAULT_MODEL}`,
+    )
     .action(async (raw: RunOptions, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
-      if (raw.account !== 'paper') throw new CliError(`Only the paper account can run headless (got --account ${raw.account}); live trading runs from the app.`, EXIT_USAGE);
-      if (raw.venue !== 'demo') throw new CliError(`--venue ${raw.venue} is not available for headless paper trading; use --venue demo.`, EXIT_USAGE);
-      if (!isTimeframe(raw.timeframe)) throw new CliError(`--timeframe must be one of 1m, 5m, 15m, 1h, 4h, 1d (got ${raw.timeframe}).`, EXIT_USAGE);
+      if (raw.account !== 'paper')
+        throw new CliError(
+          `Only the paper account can run headless (got --account ${raw.account}); live trading runs from the app.`,
+          EXIT_USAGE,
+        );
+      if (raw.venue !== 'demo')
+        throw new CliError(
+          `--venue ${raw.venue} is not available for headless paper trading; use --venue demo.`,
+          EXIT_USAGE,
+        );
+      if (!isTimeframe(raw.timeframe))
+        throw new CliError(
+          `--timeframe must be one of 1m, 5m, 15m, 1h, 4h, 1d (got ${raw.timeframe}).`,
+          EXIT_USAGE,
+        );
       if (raw.strategy !== 'none' && !BUILTIN_STRATEGY_IDS.includes(raw.strategy)) {
-        throw new CliError(`Unknown strategy '${raw.strategy}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}, or none.`, EXIT_USAGE);
+        throw new CliError(
+          `Unknown strategy '${raw.strategy}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}, or none.`,
+          EXIT_USAGE,
+        );
       }
       const speed = positiveNumber('--speed', raw.speed) ?? 1;
       if (speed > 10_000) throw new CliError('--speed must be at most 10000.', EXIT_USAGE);
       const forMs = raw.for === undefined ? null : parseDuration(raw.for);
       const seed = Number(raw.seed);
-      if (!Number.isSafeInteger(seed)) throw new CliError(`--seed must be an integer, not '${raw.seed}'.`, EXIT_USAGE);
+      if (!Number.isSafeInteger(seed))
+        throw new CliError(`--seed must be an integer, not '${raw.seed}'.`, EXIT_USAGE);
       let sizing: SizingInput = { kind: 'fixed-notional', notional: 1000 };
       const size = positiveNumber('--size', raw.size);
       const notional = positiveNumber('--notional', raw.notional);
@@ -130,7 +157,11 @@ export function register(program: Command): void {
       const scheduler = new ScaledScheduler(speed);
       const out = (line: string): void => void process.stdout.write(`${line}\n`);
       const isModelDriven = raw.strategy !== 'none' && builtinInfo(raw.strategy).isModelDriven;
-      if (raw.model !== undefined && !isModelDriven) throw new CliError(`--model is only for model-driven strategies (model-threshold, hybrid), not ${raw.strategy}.`, EXIT_USAGE);
+      if (raw.model !== undefined && !isModelDriven)
+        throw new CliError(
+          `--model is only for model-driven strategies (model-threshold, hybrid), not ${raw.strategy}.`,
+          EXIT_USAGE,
+        );
       const models = isModelDriven ? new ModelRegistry({ resourcesDir: resourcesDir(), dataDir }) : null;
       let session: PaperSession;
       try {
@@ -150,17 +181,29 @@ export function register(program: Command): void {
             json
               ? out(JSON.stringify({ event: 'signal', ...sig }))
               : out(
-                  `signal ${new Date(sig.tsMs).toISOString()}  ${sig.role} ${sig.side.toUpperCase()} ${sig.quantity} ${sig.symbol}  ${sig.outcome}${sig.message ? ` (${sig.message})` : ''}  ${sig.reason}${sig.prediction ? `  [${sig.prediction.model.name} ${Object.entries(sig.prediction.values).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ')}]` : ''}  audit #${sig.auditSeq}`,
+                  `signal ${new Date(sig.tsMs).toISOString()}  ${sig.role} ${sig.side.toUpperCase()} ${sig.quantity} ${sig.symbol}  ${sig.outcome}${sig.message ? ` (${sig.message})` : ''}  ${sig.reason}${
+                    sig.prediction
+                      ? `  [${sig.prediction.model.name} ${Object.entries(sig.prediction.values)
+                          .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+                          .join(' ')}]`
+                      : ''
+                  }  audit #${sig.auditSeq}`,
                 ),
           onFill: (f) =>
             json
               ? out(JSON.stringify({ event: 'fill', ...f }))
-              : out(`fill  ${new Date(f.tsMs).toISOString()}  ${f.side.toUpperCase().padEnd(4)} ${f.quantity} ${f.symbol} @ ${f.price}  fee ${f.fee.toFixed(4)} ${f.feeCurrency}${f.isMaker ? ' (maker)' : ''}  ${f.clientOrderId}`),
-          onAlert: (a) => (json ? out(JSON.stringify({ event: 'alert', ...a })) : process.stderr.write(`alert [${a.severity}] ${a.message}\n`)),
+              : out(
+                  `fill  ${new Date(f.tsMs).toISOString()}  ${f.side.toUpperCase().padEnd(4)} ${f.quantity} ${f.symbol} @ ${f.price}  fee ${f.fee.toFixed(4)} ${f.feeCurrency}${f.isMaker ? ' (maker)' : ''}  ${f.clientOrderId}`,
+                ),
+          onAlert: (a) =>
+            json
+              ? out(JSON.stringify({ event: 'alert', ...a }))
+              : process.stderr.write(`alert [${a.severity}] ${a.message}\n`),
         });
       } catch (err) {
         await models?.close();
-        if (isAppErrorException(err)) throw new CliError(err.message, err.code === 'STORE_CORRUPT' ? 1 : EXIT_USAGE);
+        if (isAppErrorException(err))
+          throw new CliError(err.message, err.code === 'STORE_CORRUPT' ? 1 : EXIT_USAGE);
         throw err;
       }
       try {
@@ -172,7 +215,10 @@ export function register(program: Command): void {
         if (isAppErrorException(err)) throw new CliError(err.message, 1);
         throw err;
       }
-      if (!json) out(`running ${raw.strategy} on ${raw.symbol} (paper, demo venue, ${raw.timeframe} bars, speed ${speed}x)${forMs ? ` for ${raw.for}` : ''}; Ctrl-C stops`);
+      if (!json)
+        out(
+          `running ${raw.strategy} on ${raw.symbol} (paper, demo venue, ${raw.timeframe} bars, speed ${speed}x)${forMs ? ` for ${raw.for}` : ''}; Ctrl-C stops`,
+        );
       else out(JSON.stringify({ event: 'started', strategy: raw.strategy, symbol: raw.symbol, speed }));
 
       const summary = await new Promise<SessionSummary>((resolveStop) => {

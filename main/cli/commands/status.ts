@@ -6,10 +6,17 @@ import type { EngineStatus } from '../../../shared/contract/engine.ts';
 export function register(program: Command): void {
   program
     .command('status')
-    .description('Start the engine on the data folder, print its status (versions, databases, execution providers) and stop.')
+    .description(
+      'Start the engine on the data folder, print its status (versions, databases, execution providers) and stop.',
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
-      const { engine } = await startEngine({ dataDir, resourcesDir: resourcesDir(), version: appVersion(), isLogging: false });
+      const { engine } = await startEngine({
+        dataDir,
+        resourcesDir: resourcesDir(),
+        version: appVersion(),
+        isLogging: false,
+      });
       const status = engine.status();
       await engine.stop();
       if (json) printJson(status);

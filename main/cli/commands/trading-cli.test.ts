@@ -13,12 +13,19 @@ beforeEach(() => {
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** Starts `vantage run`, waits until stdout shows `waitFor`, sends SIGINT and collects the rest. */
-function runUntilThenInterrupt(args: string[], waitFor: RegExp): Promise<{ code: number | null; stdout: string; stderr: string; sawMarker: boolean }> {
+function runUntilThenInterrupt(
+  args: string[],
+  waitFor: RegExp,
+): Promise<{ code: number | null; stdout: string; stderr: string; sawMarker: boolean }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI_ENTRY, '--data-dir', dataDir, ...args], {
-      env: { ...process.env, CI: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', CLI_ENTRY, '--data-dir', dataDir, ...args],
+      {
+        env: { ...process.env, CI: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     let sawMarker = false;
@@ -39,7 +46,21 @@ describe('vantage run (paper) and vantage audit', () => {
   it('Ctrl-C stops cleanly: working orders cancelled, ledger consistent, audit verifies', async () => {
     // A fast crossover with a stop-loss: after the first entry fill a protective stop order is working.
     const result = await runUntilThenInterrupt(
-      ['run', '--strategy', 'sma-cross', '--param', 'fast=2', '--param', 'slow=3', '--stop-loss-pct', '5', '--speed', '600', '--symbol', 'BTC/USDT'],
+      [
+        'run',
+        '--strategy',
+        'sma-cross',
+        '--param',
+        'fast=2',
+        '--param',
+        'slow=3',
+        '--stop-loss-pct',
+        '5',
+        '--speed',
+        '600',
+        '--symbol',
+        'BTC/USDT',
+      ],
       /fill .*BUY/,
     );
     expect(result.sawMarker, result.stderr).toBe(true);
@@ -49,8 +70,14 @@ describe('vantage run (paper) and vantage audit', () => {
     expect(result.stdout).toMatch(/0 still working/);
     expect(result.stdout).toMatch(/audit OK/);
     const db = new DatabaseSync(join(dataDir, 'ledger.db'), { readOnly: true });
-    const open = db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired')`).get() as { n: number };
-    const canceled = db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE state = 'canceled'`).get() as { n: number };
+    const open = db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM orders WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired')`,
+      )
+      .get() as { n: number };
+    const canceled = db.prepare(`SELECT COUNT(*) AS n FROM orders WHERE state = 'canceled'`).get() as {
+      n: number;
+    };
     const fills = db.prepare('SELECT COUNT(*) AS n FROM fills').get() as { n: number };
     db.close();
     expect(open.n).toBe(0);
@@ -62,17 +89,38 @@ describe('vantage run (paper) and vantage audit', () => {
   });
 
   it('audit export writes JSONL that verifies elsewhere, and verify names a tampered record', async () => {
-    const run = await runCliProcess(['--data-dir', dataDir, 'run', '--strategy', 'none', '--for', '5s', '--speed', '10']);
+    const run = await runCliProcess([
+      '--data-dir',
+      dataDir,
+      'run',
+      '--strategy',
+      'none',
+      '--for',
+      '5s',
+      '--speed',
+      '10',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const out = join(dataDir, 'export.jsonl');
     const exported = await runCliProcess(['--data-dir', dataDir, 'audit', 'export', '--out', out]);
     expect(exported.code, exported.stderr).toBe(0);
     const lines = readFileSync(out, 'utf8').trim().split('\n');
-    const header = JSON.parse(lines[0]!) as { format: string; publicKey: string; checkpoint: { seq: number } };
+    const header = JSON.parse(lines[0]!) as {
+      format: string;
+      publicKey: string;
+      checkpoint: { seq: number };
+    };
     expect(header.format).toBe('vantage-audit-export/1');
     expect(header.publicKey).toMatch(/BEGIN PUBLIC KEY/);
     expect(header.checkpoint.seq).toBe(lines.length - 1);
-    const verifyExport = await runCliProcess(['--data-dir', join(dataDir, 'elsewhere'), 'audit', 'verify', '--export', out]);
+    const verifyExport = await runCliProcess([
+      '--data-dir',
+      join(dataDir, 'elsewhere'),
+      'audit',
+      'verify',
+      '--export',
+      out,
+    ]);
     expect(verifyExport.stdout).toMatch(/^OK/);
     // Tamper with the second record of the export.
     const row = JSON.parse(lines[2]!) as { type: string };

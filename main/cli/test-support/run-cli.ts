@@ -10,7 +10,10 @@ export interface CliResult {
 }
 
 /** Runs the real CLI in a child process on this Node (24) and collects its output. */
-export function runCliProcess(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function runCliProcess(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI_ENTRY, ...args], {
       cwd: options.cwd ?? join(import.meta.dirname, '..', '..', '..'),

@@ -28,7 +28,10 @@ export function recordBody(tsMs: number, type: string, payloadCanonical: string)
 }
 
 export function chainHash(prevHash: string, tsMs: number, type: string, payloadCanonical: string): string {
-  return createHash('sha256').update(prevHash).update(recordBody(tsMs, type, payloadCanonical)).digest('hex');
+  return createHash('sha256')
+    .update(prevHash)
+    .update(recordBody(tsMs, type, payloadCanonical))
+    .digest('hex');
 }
 
 export type TamperKind = 'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad-checkpoint';
@@ -80,7 +83,12 @@ export interface VerifyResult {
  */
 export function verifyRows(
   rows: Iterable<AuditRow>,
-  options: { checkpoint?: Checkpoint; trustedPublicKey?: string; firstSeq?: number; anchorPrevHash?: string } = {},
+  options: {
+    checkpoint?: Checkpoint;
+    trustedPublicKey?: string;
+    firstSeq?: number;
+    anchorPrevHash?: string;
+  } = {},
 ): VerifyResult {
   const checkpoint = options.checkpoint;
   let expectedSeq = options.firstSeq ?? 1;
@@ -94,7 +102,16 @@ export function verifyRows(
   let laterHashes: Map<string, number> | null = null;
   let checkpointHash: string | null = null;
   if (checkpoint && !isCheckpointSignatureValid(checkpoint, options.trustedPublicKey)) {
-    return fail(0, '', { kind: 'bad-checkpoint', seq: checkpoint.seq, message: 'the checkpoint signature does not verify with the public key' }, false);
+    return fail(
+      0,
+      '',
+      {
+        kind: 'bad-checkpoint',
+        seq: checkpoint.seq,
+        message: 'the checkpoint signature does not verify with the public key',
+      },
+      false,
+    );
   }
   while (!next.done) {
     const row = next.value;
@@ -107,13 +124,21 @@ export function verifyRows(
           message: `record ${expectedSeq}${row.seq - 1 > expectedSeq ? `..${row.seq - 1}` : ''} is missing (the chain jumps from ${prevSeq} to ${row.seq})`,
         });
       }
-      return fail(count, prevHash, { kind: 'inserted', seq: row.seq, message: `record ${row.seq} appears again after ${prevSeq}` });
+      return fail(count, prevHash, {
+        kind: 'inserted',
+        seq: row.seq,
+        message: `record ${row.seq} appears again after ${prevSeq}`,
+      });
     }
     const recomputed = chainHash(row.prevHash, row.tsMs, row.type, row.payload);
     if (recomputed !== row.hash) {
       // A foreign record slipped in: the next one still chains to the record before it.
       if (!next.done && next.value.prevHash === prevHash && row.prevHash !== prevHash) {
-        return fail(count, prevHash, { kind: 'inserted', seq: row.seq, message: `record ${row.seq} was inserted: record ${next.value.seq} chains to record ${prevSeq}` });
+        return fail(count, prevHash, {
+          kind: 'inserted',
+          seq: row.seq,
+          message: `record ${row.seq} was inserted: record ${next.value.seq} chains to record ${prevSeq}`,
+        });
       }
       return fail(count, prevHash, {
         kind: 'modified',
@@ -123,7 +148,11 @@ export function verifyRows(
     }
     if (row.prevHash !== prevHash) {
       if (prevPrevHash !== null && row.prevHash === prevPrevHash) {
-        return fail(count, prevHash, { kind: 'inserted', seq: prevSeq, message: `record ${prevSeq} was inserted: record ${row.seq} chains to the record before it` });
+        return fail(count, prevHash, {
+          kind: 'inserted',
+          seq: prevSeq,
+          message: `record ${prevSeq} was inserted: record ${row.seq} chains to the record before it`,
+        });
       }
       const following = next.done ? null : next.value;
       laterHashes ??= collectHashes(next, iterator);
@@ -135,7 +164,11 @@ export function verifyRows(
         });
       }
       if (following && following.prevHash === prevHash) {
-        return fail(count, prevHash, { kind: 'inserted', seq: row.seq, message: `record ${row.seq} was inserted: record ${following.seq} chains to record ${prevSeq}` });
+        return fail(count, prevHash, {
+          kind: 'inserted',
+          seq: row.seq,
+          message: `record ${row.seq} was inserted: record ${following.seq} chains to record ${prevSeq}`,
+        });
       }
       return fail(count, prevHash, {
         kind: 'deleted',
@@ -152,23 +185,45 @@ export function verifyRows(
   }
   if (checkpoint) {
     if (prevSeq < checkpoint.seq) {
-      return fail(count, prevHash, {
-        kind: 'truncated',
-        seq: prevSeq + 1,
-        message: `the ledger ends at record ${prevSeq} but the signed checkpoint covers ${checkpoint.seq}: records ${prevSeq + 1}..${checkpoint.seq} were removed`,
-      }, true);
+      return fail(
+        count,
+        prevHash,
+        {
+          kind: 'truncated',
+          seq: prevSeq + 1,
+          message: `the ledger ends at record ${prevSeq} but the signed checkpoint covers ${checkpoint.seq}: records ${prevSeq + 1}..${checkpoint.seq} were removed`,
+        },
+        true,
+      );
     }
     if (checkpointHash !== checkpoint.headHash) {
-      return fail(count, prevHash, {
-        kind: 'modified',
-        seq: checkpoint.seq,
-        message: `the chain up to record ${checkpoint.seq} was rewritten: its hash differs from the signed checkpoint`,
-      }, true);
+      return fail(
+        count,
+        prevHash,
+        {
+          kind: 'modified',
+          seq: checkpoint.seq,
+          message: `the chain up to record ${checkpoint.seq} was rewritten: its hash differs from the signed checkpoint`,
+        },
+        true,
+      );
     }
   }
-  return { isOk: true, records: count, headSeq: prevSeq, headHash: prevHash, problem: null, isCheckpointChecked: checkpoint !== undefined };
+  return {
+    isOk: true,
+    records: count,
+    headSeq: prevSeq,
+    headHash: prevHash,
+    problem: null,
+    isCheckpointChecked: checkpoint !== undefined,
+  };
 
-  function fail(records: number, head: string, problem: VerifyProblem, isCheckpointChecked = checkpoint !== undefined): VerifyResult {
+  function fail(
+    records: number,
+    head: string,
+    problem: VerifyProblem,
+    isCheckpointChecked = checkpoint !== undefined,
+  ): VerifyResult {
     return { isOk: false, records, headSeq: prevSeq, headHash: head, problem, isCheckpointChecked };
   }
 }

@@ -4,7 +4,15 @@ import { dirname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Clock, Scheduler, TimerHandle } from '../clock.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { chainHash, checkpointMessage, GENESIS_HASH, verifyRows, type AuditRow, type Checkpoint, type VerifyResult } from './audit-chain.ts';
+import {
+  chainHash,
+  checkpointMessage,
+  GENESIS_HASH,
+  verifyRows,
+  type AuditRow,
+  type Checkpoint,
+  type VerifyResult,
+} from './audit-chain.ts';
 
 /**
  * The append-only audit chain in ledger.db (table audit_log, migration 2).
@@ -52,8 +60,11 @@ export class AuditLedger {
     this.clock = options.clock;
     this.groupCommitMs = options.groupCommitMs ?? DEFAULT_GROUP_COMMIT_MS;
     this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
-    this.insert = this.db.prepare('INSERT INTO audit_log (seq, ts_ms, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)');
-    const head = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    this.insert = this.db.prepare(
+      'INSERT INTO audit_log (seq, ts_ms, type, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const head = this.db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as
+      { seq: number; hash: string } | undefined;
     this.headSeq = head?.seq ?? 0;
     this.headHash = head?.hash ?? GENESIS_HASH;
   }
@@ -150,7 +161,15 @@ export class AuditLedger {
   }
 
   /** Records by seq range and/or type/time filters, ascending seq (bounded by limit). */
-  query(filter: { fromSeq?: number; toSeq?: number; type?: string; fromMs?: number; toMs?: number; contains?: string; limit: number }): AuditRecord[] {
+  query(filter: {
+    fromSeq?: number;
+    toSeq?: number;
+    type?: string;
+    fromMs?: number;
+    toMs?: number;
+    contains?: string;
+    limit: number;
+  }): AuditRecord[] {
     this.flush();
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -180,8 +199,20 @@ export class AuditLedger {
     }
     const sql = `SELECT seq, ts_ms, type, payload, hash FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
     args.push(filter.limit);
-    const rows = this.db.prepare(sql).all(...args) as { seq: number; ts_ms: number; type: string; payload: string; hash: string }[];
-    return rows.map((r) => ({ seq: r.seq, tsMs: r.ts_ms, type: r.type, payload: JSON.parse(r.payload) as unknown, hash: r.hash }));
+    const rows = this.db.prepare(sql).all(...args) as {
+      seq: number;
+      ts_ms: number;
+      type: string;
+      payload: string;
+      hash: string;
+    }[];
+    return rows.map((r) => ({
+      seq: r.seq,
+      tsMs: r.ts_ms,
+      type: r.type,
+      payload: JSON.parse(r.payload) as unknown,
+      hash: r.hash,
+    }));
   }
 
   /** Verifies the whole chain in ledger.db (optionally against a signed checkpoint). */
@@ -193,26 +224,57 @@ export class AuditLedger {
   /** Signs the current head with the data folder's key, stores the checkpoint and returns it. */
   checkpoint(signer: CheckpointSigner): Checkpoint {
     this.flush();
-    const c = signer.sign({ seq: this.headSeq, headHash: this.headHash, tsMs: Math.floor(this.clock.nowMs()) });
+    const c = signer.sign({
+      seq: this.headSeq,
+      headHash: this.headHash,
+      tsMs: Math.floor(this.clock.nowMs()),
+    });
     this.db
-      .prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, ts_ms, public_key, signature) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO audit_checkpoints (seq, head_hash, ts_ms, public_key, signature) VALUES (?, ?, ?, ?, ?)',
+      )
       .run(c.seq, c.headHash, c.tsMs, c.publicKey, c.signature);
     return c;
   }
 
   latestCheckpoint(): Checkpoint | null {
-    const r = this.db.prepare('SELECT seq, head_hash, ts_ms, public_key, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as
-      | { seq: number; head_hash: string; ts_ms: number; public_key: string; signature: string }
-      | undefined;
-    return r ? { seq: r.seq, headHash: r.head_hash, tsMs: r.ts_ms, publicKey: r.public_key, signature: r.signature } : null;
+    const r = this.db
+      .prepare(
+        'SELECT seq, head_hash, ts_ms, public_key, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1',
+      )
+      .get() as
+      { seq: number; head_hash: string; ts_ms: number; public_key: string; signature: string } | undefined;
+    return r
+      ? { seq: r.seq, headHash: r.head_hash, tsMs: r.ts_ms, publicKey: r.public_key, signature: r.signature }
+      : null;
   }
 }
 
 /** Streams audit_log rows in seq order (constant memory). */
-export function* iterateRows(db: DatabaseSync, fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): Generator<AuditRow> {
-  const stmt = db.prepare('SELECT seq, ts_ms, type, payload, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq');
-  for (const r of stmt.iterate(fromSeq, toSeq) as Iterable<{ seq: number; ts_ms: number; type: string; payload: string; prev_hash: string; hash: string }>) {
-    yield { seq: r.seq, tsMs: r.ts_ms, type: r.type, payload: r.payload, prevHash: r.prev_hash, hash: r.hash };
+export function* iterateRows(
+  db: DatabaseSync,
+  fromSeq = 1,
+  toSeq = Number.MAX_SAFE_INTEGER,
+): Generator<AuditRow> {
+  const stmt = db.prepare(
+    'SELECT seq, ts_ms, type, payload, prev_hash, hash FROM audit_log WHERE seq >= ? AND seq <= ? ORDER BY seq',
+  );
+  for (const r of stmt.iterate(fromSeq, toSeq) as Iterable<{
+    seq: number;
+    ts_ms: number;
+    type: string;
+    payload: string;
+    prev_hash: string;
+    hash: string;
+  }>) {
+    yield {
+      seq: r.seq,
+      tsMs: r.ts_ms,
+      type: r.type,
+      payload: r.payload,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    };
   }
 }
 
@@ -223,7 +285,9 @@ export class CheckpointSigner {
 
   private constructor(privateKeyPem: string) {
     this.privateKeyPem = privateKeyPem;
-    this.publicKeyPem = createPublicKey(createPrivateKey(privateKeyPem)).export({ type: 'spki', format: 'pem' }).toString();
+    this.publicKeyPem = createPublicKey(createPrivateKey(privateKeyPem))
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
   }
 
   static load(dataDir: string): CheckpointSigner {
@@ -239,7 +303,11 @@ export class CheckpointSigner {
   }
 
   sign(c: { seq: number; headHash: string; tsMs: number }): Checkpoint {
-    const signature = sign(null, Buffer.from(checkpointMessage(c)), createPrivateKey(this.privateKeyPem)).toString('base64');
+    const signature = sign(
+      null,
+      Buffer.from(checkpointMessage(c)),
+      createPrivateKey(this.privateKeyPem),
+    ).toString('base64');
     return { ...c, publicKey: this.publicKeyPem, signature };
   }
 }

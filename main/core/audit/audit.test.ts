@@ -14,7 +14,9 @@ afterEach(() => env.cleanup());
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and writes no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: true, y: null }], c: 'x' } })).toBe('{"a":{"c":"x","d":[1,{"y":null,"z":true}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: true, y: null }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[1,{"y":null,"z":true}]},"b":1}',
+    );
   });
 
   it('writes numbers as their shortest round-trip form and -0 as 0', () => {
@@ -30,7 +32,13 @@ describe('canonical JSON', () => {
   it('is the same for equal values whatever the key insertion order (property)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        const reordered = JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v))) as unknown;
+        const reordered = JSON.parse(
+          JSON.stringify(value, (_k, v: unknown) =>
+            v && typeof v === 'object' && !Array.isArray(v)
+              ? Object.fromEntries(Object.entries(v).reverse())
+              : v,
+          ),
+        ) as unknown;
         const text = canonicalJson(value);
         expect(canonicalJson(reordered)).toBe(text);
         expect(canonicalJson(JSON.parse(text))).toBe(text);
@@ -43,7 +51,12 @@ function buildLedger(count: number): { ledger: AuditLedger; scheduler: ManualSch
   const scheduler = new ManualScheduler(1_700_000_000_000);
   const ledger = new AuditLedger({ db: env.ledger.db, clock: scheduler });
   for (let i = 0; i < count; i++) {
-    ledger.append(i % 3 === 0 ? 'order.intent' : 'fill', { i, symbol: 'BTC/USDT', price: 64000.5 + i, note: `r${i}` });
+    ledger.append(i % 3 === 0 ? 'order.intent' : 'fill', {
+      i,
+      symbol: 'BTC/USDT',
+      price: 64000.5 + i,
+      note: `r${i}`,
+    });
     scheduler.advance(7);
   }
   ledger.flush();
@@ -64,7 +77,8 @@ describe('audit ledger', () => {
     const scheduler = new ManualScheduler(0);
     const ledger = new AuditLedger({ db: env.ledger.db, clock: scheduler, groupCommitMs: 5 });
     for (let i = 0; i < 100; i++) ledger.append('x', { i });
-    const count = (): number => (env.ledger.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
+    const count = (): number =>
+      (env.ledger.db.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n;
     expect(count()).toBe(0);
     scheduler.advance(5);
     expect(count()).toBe(100);
@@ -107,14 +121,22 @@ describe('audit ledger', () => {
   it('names the first bad record when a row is edited in the database', () => {
     buildLedger(30);
     env.ledger.db.exec('DROP TRIGGER audit_log_no_update');
-    env.ledger.db.exec(`UPDATE audit_log SET payload = replace(payload, '64012.5', '64012.6') WHERE seq = 13`);
+    env.ledger.db.exec(
+      `UPDATE audit_log SET payload = replace(payload, '64012.5', '64012.6') WHERE seq = 13`,
+    );
     const ledger = new AuditLedger({ db: env.ledger.db, clock: new ManualScheduler(0) });
     expect(ledger.verify().problem).toMatchObject({ kind: 'modified', seq: 13 });
   });
 });
 
 type Tampering =
-  | { kind: 'bitflip'; index: number; field: 'tsMs' | 'type' | 'payload' | 'prevHash' | 'hash'; position: number; bit: number }
+  | {
+      kind: 'bitflip';
+      index: number;
+      field: 'tsMs' | 'type' | 'payload' | 'prevHash' | 'hash';
+      position: number;
+      bit: number;
+    }
   | { kind: 'seqflip'; index: number; bit: number }
   | { kind: 'delete'; index: number }
   | { kind: 'insert'; index: number; isCareful: boolean; payload: string }
@@ -127,14 +149,29 @@ const tamperingArb: fc.Arbitrary<Tampering> = fc.oneof(
   fc.record({
     kind: fc.constant('bitflip' as const),
     index: fc.nat(N - 1),
-    field: fc.constantFrom('tsMs' as const, 'type' as const, 'payload' as const, 'prevHash' as const, 'hash' as const),
+    field: fc.constantFrom(
+      'tsMs' as const,
+      'type' as const,
+      'payload' as const,
+      'prevHash' as const,
+      'hash' as const,
+    ),
     position: fc.nat(200),
     bit: fc.nat(6),
   }),
   fc.record({ kind: fc.constant('seqflip' as const), index: fc.nat(N - 1), bit: fc.nat(12) }),
   fc.record({ kind: fc.constant('delete' as const), index: fc.nat(N - 1) }),
-  fc.record({ kind: fc.constant('insert' as const), index: fc.integer({ min: 0, max: N - 1 }), isCareful: fc.boolean(), payload: fc.string({ maxLength: 20 }) }),
-  fc.record({ kind: fc.constant('swap' as const), index: fc.nat(N - 2), other: fc.integer({ min: 1, max: N - 1 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    index: fc.integer({ min: 0, max: N - 1 }),
+    isCareful: fc.boolean(),
+    payload: fc.string({ maxLength: 20 }),
+  }),
+  fc.record({
+    kind: fc.constant('swap' as const),
+    index: fc.nat(N - 2),
+    other: fc.integer({ min: 1, max: N - 1 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), keep: fc.nat(N - 1) }),
 );
 
@@ -151,7 +188,7 @@ function tamper(original: readonly AuditRow[], t: Tampering): { rows: AuditRow[]
   switch (t.kind) {
     case 'bitflip': {
       const row = rows[t.index]!;
-      if (t.field === 'tsMs') row.tsMs = row.tsMs ^ (1 << (t.bit + t.position % 24));
+      if (t.field === 'tsMs') row.tsMs = row.tsMs ^ (1 << (t.bit + (t.position % 24)));
       else row[t.field] = flipString(row[t.field], t.position, t.bit);
       if (JSON.stringify(row) === JSON.stringify(original[t.index])) return null;
       return { rows, located: [row.seq] };
@@ -173,7 +210,14 @@ function tamper(original: readonly AuditRow[], t: Tampering): { rows: AuditRow[]
       const prev = t.index === 0 ? GENESIS_HASH : rows[t.index - 1]!.hash;
       const payload = JSON.stringify(t.payload);
       const prevHash = t.isCareful ? prev : chainHash('f'.repeat(64), 1, 'x', '1');
-      const forged: AuditRow = { seq: t.index + 1, tsMs: 1_700_000_000_123, type: 'fill', payload, prevHash, hash: chainHash(prevHash, 1_700_000_000_123, 'fill', payload) };
+      const forged: AuditRow = {
+        seq: t.index + 1,
+        tsMs: 1_700_000_000_123,
+        type: 'fill',
+        payload,
+        prevHash,
+        hash: chainHash(prevHash, 1_700_000_000_123, 'fill', payload),
+      };
       rows.splice(t.index, 0, forged);
       rows.forEach((r, i) => (r.seq = i + 1));
       return { rows, located: [t.index + 1] };
@@ -206,7 +250,10 @@ describe('tamper detection', () => {
         tested++;
         const result = verifyRows(tampered!.rows, { checkpoint, trustedPublicKey: checkpoint.publicKey });
         expect(result.isOk, `${JSON.stringify(t)} went undetected`).toBe(false);
-        expect(tampered!.located, `${JSON.stringify(t)}: reported ${JSON.stringify(result.problem)}`).toContain(result.problem!.seq);
+        expect(
+          tampered!.located,
+          `${JSON.stringify(t)}: reported ${JSON.stringify(result.problem)}`,
+        ).toContain(result.problem!.seq);
       }),
       { numRuns: 1000, seed: 7 },
     );
@@ -217,7 +264,8 @@ describe('tamper detection', () => {
     const { ledger } = buildLedger(N);
     const checkpoint = ledger.checkpoint(CheckpointSigner.load(env.dir));
     const original = [...iterateRows(env.ledger.db)];
-    const kindOf = (t: Tampering): string | undefined => verifyRows(tamper(original, t)!.rows, { checkpoint }).problem?.kind;
+    const kindOf = (t: Tampering): string | undefined =>
+      verifyRows(tamper(original, t)!.rows, { checkpoint }).problem?.kind;
     expect(kindOf({ kind: 'bitflip', index: 5, field: 'payload', position: 3, bit: 1 })).toBe('modified');
     expect(kindOf({ kind: 'delete', index: 5 })).toBe('deleted');
     expect(kindOf({ kind: 'insert', index: 5, isCareful: true, payload: 'x' })).toBe('inserted');

@@ -44,7 +44,9 @@ function write(value: unknown, path: string, depth: number): string {
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
-        throw new CanonicalJsonError(`${path}: only plain objects are allowed (got ${value.constructor?.name ?? 'unknown'})`);
+        throw new CanonicalJsonError(
+          `${path}: only plain objects are allowed (got ${value.constructor?.name ?? 'unknown'})`,
+        );
       }
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();

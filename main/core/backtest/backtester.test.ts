@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { fillConfigSchema, type FillConfigInput, type SizingSpec } from '../../../shared/contract/backtest.ts';
+import {
+  fillConfigSchema,
+  type FillConfigInput,
+  type SizingSpec,
+} from '../../../shared/contract/backtest.ts';
 import type { AppErrorException } from '../../../shared/errors.ts';
 import { describeWithData, testDataPath } from '../../../tests/support/test-data.ts';
 import { loadSeriesFile } from '../features/series-file.ts';
@@ -18,7 +22,11 @@ function fill(input: FillConfigInput = {}) {
 }
 
 /** A scripted strategy: enters/exits on given bar indexes (a test double for decisions). */
-function scripted(plan: { enterAt?: number[]; exitAt?: number[]; onBar?: (ctx: StrategyContext) => void }): Strategy {
+function scripted(plan: {
+  enterAt?: number[];
+  exitAt?: number[];
+  onBar?: (ctx: StrategyContext) => void;
+}): Strategy {
   return {
     features: [],
     onBar(ctx) {
@@ -29,10 +37,22 @@ function scripted(plan: { enterAt?: number[]; exitAt?: number[]; onBar?: (ctx: S
   };
 }
 
-async function runOne(bars: CandleColumns, strategy: Strategy, options: Partial<BacktestInput> & { sizing?: SizingSpec; protection?: ProtectionSpec } = {}) {
+async function runOne(
+  bars: CandleColumns,
+  strategy: Strategy,
+  options: Partial<BacktestInput> & { sizing?: SizingSpec; protection?: ProtectionSpec } = {},
+) {
   return runBacktest({
     series: [{ symbol: 'TEST/USD', bars }],
-    strategies: [{ strategyId: 's', symbol: 'TEST/USD', strategy, sizing: options.sizing ?? QTY, protection: options.protection ?? {} }],
+    strategies: [
+      {
+        strategyId: 's',
+        symbol: 'TEST/USD',
+        strategy,
+        sizing: options.sizing ?? QTY,
+        protection: options.protection ?? {},
+      },
+    ],
     fill: options.fill ?? fill(),
     cash: options.cash ?? 100_000,
     ...(options.predictions ? { predictions: options.predictions } : {}),
@@ -53,7 +73,9 @@ const ROWS: [number, number, number, number][] = [
 
 describe('fill model', () => {
   it('fills market orders decided at a close at the next open, with taker fee and slippage against the order', async () => {
-    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2], exitAt: [5] }), { fill: fill({ takerFeeBps: 10, slippageBps: 50 }) });
+    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2], exitAt: [5] }), {
+      fill: fill({ takerFeeBps: 10, slippageBps: 50 }),
+    });
     expect(run.fills).toHaveLength(2);
     const [entry, exit] = run.fills;
     expect(entry!.price).toBeCloseTo(104 * 1.005, 10);
@@ -71,7 +93,14 @@ describe('fill model', () => {
   it("charges fees in the account's currency whatever the symbol's quote asset is called", async () => {
     const run = await runBacktest({
       series: [{ symbol: 'BTC/USDT', bars: barsFromRows(ROWS) }],
-      strategies: [{ strategyId: 's', symbol: 'BTC/USDT', strategy: scripted({ enterAt: [2], exitAt: [5] }), sizing: QTY }],
+      strategies: [
+        {
+          strategyId: 's',
+          symbol: 'BTC/USDT',
+          strategy: scripted({ enterAt: [2], exitAt: [5] }),
+          sizing: QTY,
+        },
+      ],
       fill: fill({ takerFeeBps: 10 }),
       cash: 100_000,
       currency: 'USD',
@@ -81,13 +110,17 @@ describe('fill model', () => {
   });
 
   it("fills at the decision bar's close with fill 'close'", async () => {
-    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2], exitAt: [5] }), { fill: fill({ marketFill: 'close' }) });
+    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2], exitAt: [5] }), {
+      fill: fill({ marketFill: 'close' }),
+    });
     expect(run.fills.map((f) => f.price)).toEqual([102, 107]);
     expect(run.trades[0]!.pnl).toBeCloseTo(10, 10);
   });
 
   it("adds a share of the bar's range as slippage", async () => {
-    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2] }), { fill: fill({ slippageRangeShare: 0.25 }) });
+    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2] }), {
+      fill: fill({ slippageRangeShare: 0.25 }),
+    });
     // Bar 3 range 106 - 103 = 3: a buy pays 0.75 over the open.
     expect(run.fills[0]!.price).toBeCloseTo(104.75, 10);
   });
@@ -102,10 +135,13 @@ describe('fill model', () => {
     const limitAt = (price: number): Strategy => ({
       features: [],
       onBar(ctx) {
-        if (ctx.bar.index === 0) ctx.submit({ side: 'buy', type: 'limit', price, quantity: 1, reason: 'limit test' });
+        if (ctx.bar.index === 0)
+          ctx.submit({ side: 'buy', type: 'limit', price, quantity: 1, reason: 'limit test' });
       },
     });
-    const run = await runOne(barsFromRows(rows), limitAt(95), { fill: fill({ makerFeeBps: 2, takerFeeBps: 50 }) });
+    const run = await runOne(barsFromRows(rows), limitAt(95), {
+      fill: fill({ makerFeeBps: 2, takerFeeBps: 50 }),
+    });
     expect(run.fills).toHaveLength(1);
     expect(run.fills[0]!.price).toBe(95);
     expect(run.fills[0]!.isMaker).toBe(true);
@@ -126,21 +162,29 @@ describe('fill model', () => {
       [100, 101, 94, 96], // low 94 crosses the stop: fill at 95
       [96, 112, 95, 111],
     ];
-    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), { protection: { stopLoss: 0.05, takeProfit: 0.1 } });
+    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), {
+      protection: { stopLoss: 0.05, takeProfit: 0.1 },
+    });
     expect(run.fills.map((f) => [f.side, f.price])).toEqual([
       ['buy', 100],
       ['sell', 95],
     ]);
     expect(run.trades[0]!.exitReason).toBe('stop-loss');
     const states = Object.fromEntries(run.orders.map((o) => [o.reason, o.state]));
-    expect(states).toEqual({ 'scripted entry 0': 'filled', 'stop-loss': 'filled', 'take-profit': expect.stringMatching(/canceled|expired/) });
+    expect(states).toEqual({
+      'scripted entry 0': 'filled',
+      'stop-loss': 'filled',
+      'take-profit': expect.stringMatching(/canceled|expired/),
+    });
 
     const gapRows: [number, number, number, number][] = [
       [100, 100, 100, 100],
       [100, 101, 99, 100],
       [90, 91, 89, 90], // gaps through the stop at 95: fills at the open 90
     ];
-    const gap = await runOne(barsFromRows(gapRows), scripted({ enterAt: [0] }), { protection: { stopLoss: 0.05 } });
+    const gap = await runOne(barsFromRows(gapRows), scripted({ enterAt: [0] }), {
+      protection: { stopLoss: 0.05 },
+    });
     expect(gap.fills[1]!.price).toBe(90);
 
     const tpRows: [number, number, number, number][] = [
@@ -148,7 +192,9 @@ describe('fill model', () => {
       [100, 101, 99, 100],
       [105, 111, 104, 109], // high 111 reaches the target 110: maker fill at 110
     ];
-    const tp = await runOne(barsFromRows(tpRows), scripted({ enterAt: [0] }), { protection: { stopLoss: 0.05, takeProfit: 0.1 } });
+    const tp = await runOne(barsFromRows(tpRows), scripted({ enterAt: [0] }), {
+      protection: { stopLoss: 0.05, takeProfit: 0.1 },
+    });
     expect(tp.fills[1]!.price).toBeCloseTo(110, 9);
     expect(tp.fills[1]!.isMaker).toBe(true);
     expect(tp.trades[0]!.exitReason).toBe('take-profit');
@@ -162,7 +208,9 @@ describe('fill model', () => {
       [118, 119, 109, 110], // low 109 > 108: holds
       [110, 111, 105, 106], // low 105 <= 108: fills at 108
     ];
-    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), { protection: { trailingStop: 0.1 } });
+    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), {
+      protection: { trailingStop: 0.1 },
+    });
     expect(run.fills.map((f) => f.price)).toEqual([100, 108]);
     expect(run.trades[0]!.exitReason).toBe('trailing-stop');
   });
@@ -175,7 +223,10 @@ describe('fill model', () => {
       [103, 103, 103, 103, 100],
       [104, 104, 104, 104, 100],
     ];
-    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), { sizing: { kind: 'fixed-quantity', quantity: 25 }, fill: fill({ participation: 0.1 }) });
+    const run = await runOne(barsFromRows(rows), scripted({ enterAt: [0] }), {
+      sizing: { kind: 'fixed-quantity', quantity: 25 },
+      fill: fill({ participation: 0.1 }),
+    });
     expect(run.fills.map((f) => [f.quantity, f.price])).toEqual([
       [10, 101],
       [10, 102],
@@ -211,22 +262,41 @@ describe('look-ahead guard', () => {
     const bars = randomWalk(3000, 7);
     const prefix = { ...bars };
     for (const k of Object.keys(prefix) as (keyof CandleColumns)[]) prefix[k] = bars[k].slice(0, 1800);
-    const make = () => createBuiltinStrategy('rules', { entry: 'crosses_above(ema_8, sma_21) and rsi_14 < 75', exit: 'crosses_below(ema_8, sma_21) or close < bb_lower_20' });
+    const make = () =>
+      createBuiltinStrategy('rules', {
+        entry: 'crosses_above(ema_8, sma_21) and rsi_14 < 75',
+        exit: 'crosses_below(ema_8, sma_21) or close < bb_lower_20',
+      });
     const full = await runOne(bars, make());
     const part = await runOne(prefix, make());
     const cut = prefix.time[1799]! + 60_000;
-    const strip = (d: (typeof full.decisions)[number]) => ({ tsMs: d.tsMs, side: d.side, quantity: d.quantity, reason: d.reason });
+    const strip = (d: (typeof full.decisions)[number]) => ({
+      tsMs: d.tsMs,
+      side: d.side,
+      quantity: d.quantity,
+      reason: d.reason,
+    });
     expect(part.decisions.length).toBeGreaterThan(10);
     expect(full.decisions.filter((d) => d.tsMs <= cut).map(strip)).toEqual(part.decisions.map(strip));
   });
 
   it('delivers each bar only after its close and each prediction not before its bar', async () => {
     const seen: [number, number][] = [];
-    const strategy: Strategy = { features: [], onBar: (ctx) => void seen.push([ctx.bar.timeMs, ctx.bar.closeMs]) };
+    const strategy: Strategy = {
+      features: [],
+      onBar: (ctx) => void seen.push([ctx.bar.timeMs, ctx.bar.closeMs]),
+    };
     const bars = barsFromCloses([1, 2, 3, 4]);
     await runOne(bars, strategy);
     expect(seen).toEqual([...bars.time].map((t) => [t, t + 60_000]));
-    const early: PredictionSource = { predict: (symbol, i, closeMs) => ({ symbol, tsMs: closeMs + 1, values: { p_up: 0.9 }, explanationId: `x${i}` }) };
+    const early: PredictionSource = {
+      predict: (symbol, i, closeMs) => ({
+        symbol,
+        tsMs: closeMs + 1,
+        values: { p_up: 0.9 },
+        explanationId: `x${i}`,
+      }),
+    };
     await expect(runOne(bars, strategy, { predictions: early })).rejects.toThrow(/look-ahead/);
   });
 });
@@ -269,8 +339,12 @@ describe('rounding does not invent signals', () => {
     expect(exact.up).not.toContain(11);
     const bars = barsFromCloses(CLOSES);
     const run = await runOne(bars, createBuiltinStrategy('sma-cross', { fast: 3, slow: 6 }));
-    const entryBars = run.decisions.filter((d) => d.role === 'entry').map((d) => (d.tsMs - 60_000 - bars.time[0]!) / 60_000);
-    const exitBars = run.decisions.filter((d) => d.role === 'exit').map((d) => (d.tsMs - 60_000 - bars.time[0]!) / 60_000);
+    const entryBars = run.decisions
+      .filter((d) => d.role === 'entry')
+      .map((d) => (d.tsMs - 60_000 - bars.time[0]!) / 60_000);
+    const exitBars = run.decisions
+      .filter((d) => d.role === 'exit')
+      .map((d) => (d.tsMs - 60_000 - bars.time[0]!) / 60_000);
     expect(entryBars).toEqual(exact.up);
     expect(exitBars).toEqual(exact.down.filter((b) => b > (exact.up[0] ?? Infinity)));
   });
@@ -280,7 +354,10 @@ describe('backtester', () => {
   it('is deterministic: the same input gives the same trades, orders and equity', async () => {
     const bars = randomWalk(5000, 3);
     const make = () => createBuiltinStrategy('sma-cross', { fast: 5, slow: 20 });
-    const options = { fill: fill({ takerFeeBps: 10, slippageBps: 3, participation: 0.5 }), protection: { stopLoss: 0.02, trailingStop: 0.03 } };
+    const options = {
+      fill: fill({ takerFeeBps: 10, slippageBps: 3, participation: 0.5 }),
+      protection: { stopLoss: 0.02, trailingStop: 0.03 },
+    };
     const a = await runOne(bars, make(), options);
     const b = await runOne(bars, make(), options);
     expect(a.trades.length).toBeGreaterThan(20);
@@ -291,7 +368,9 @@ describe('backtester', () => {
 
   it('matches a plain Float64Array loop computing the same SMA crossover trades', async () => {
     const bars = randomWalk(20_000, 11);
-    const run = await runOne(bars, createBuiltinStrategy('sma-cross', { fast: 10, slow: 30 }), { fill: fill({ takerFeeBps: 10 }) });
+    const run = await runOne(bars, createBuiltinStrategy('sma-cross', { fast: 10, slow: 30 }), {
+      fill: fill({ takerFeeBps: 10 }),
+    });
     const ref = referenceSmaCrossTrades(bars, 10, 30, 2, 0.001);
     const closed = run.trades.filter((t) => !t.isOpen);
     expect(closed.length).toBe(ref.count);
@@ -322,7 +401,16 @@ describe('backtester', () => {
     expect(new Set(run.strategies.map((s) => s.netPnl)).size).toBeGreaterThan(50);
     // Each instance trades as it would alone.
     for (const k of [0, 37, 99]) {
-      const solo = await runBacktest({ series: [series[k % 4]!], strategies: [strategies[k]!].map((s) => ({ ...s, strategy: createBuiltinStrategy('sma-cross', { fast: 2 + (k % 7), slow: 12 + (k % 11) }) })), fill: fill({ takerFeeBps: 5 }), cash, risk });
+      const solo = await runBacktest({
+        series: [series[k % 4]!],
+        strategies: [strategies[k]!].map((s) => ({
+          ...s,
+          strategy: createBuiltinStrategy('sma-cross', { fast: 2 + (k % 7), slow: 12 + (k % 11) }),
+        })),
+        fill: fill({ takerFeeBps: 5 }),
+        cash,
+        risk,
+      });
       expect(solo.strategies[0]!.netPnl).toBeCloseTo(run.strategies[k]!.netPnl, 9);
       expect(solo.trades.length).toBe(run.trades.filter((t) => t.strategyId === `s${k}`).length);
     }
@@ -330,17 +418,31 @@ describe('backtester', () => {
 
   it('applies the account-wide order rate limit to many instances deciding on the same bar', async () => {
     const series = [{ symbol: 'AAA/USD', bars: barsFromCloses([1, 1, 1, 2, 3]) }];
-    const strategies = Array.from({ length: 60 }, (_, k) => ({ strategyId: `s${k}`, symbol: 'AAA/USD', strategy: scripted({ enterAt: [2] }), sizing: QTY }));
+    const strategies = Array.from({ length: 60 }, (_, k) => ({
+      strategyId: `s${k}`,
+      symbol: 'AAA/USD',
+      strategy: scripted({ enterAt: [2] }),
+      sizing: QTY,
+    }));
     const run = await runBacktest({ series, strategies, fill: fill(), cash: 1_000_000 });
     expect(run.decisions.filter((d) => d.outcome === 'sent')).toHaveLength(50);
-    expect(run.decisions.filter((d) => d.outcome === 'risk-rejected').every((d) => d.message!.includes('order-rate-global'))).toBe(true);
+    expect(
+      run.decisions
+        .filter((d) => d.outcome === 'risk-rejected')
+        .every((d) => d.message!.includes('order-rate-global')),
+    ).toBe(true);
   });
 
   it('applies a duplicate-order window per strategy: two strategies may send the same order on the same bar, one strategy not twice', async () => {
     const bars = barsFromCloses([1, 1, 1, 2, 3]);
     const series = [{ symbol: 'AAA/USD', bars }];
     const risk = { duplicateWindowMs: 60_000 };
-    const strategies = ['a', 'b'].map((strategyId) => ({ strategyId, symbol: 'AAA/USD', strategy: scripted({ enterAt: [2] }), sizing: QTY }));
+    const strategies = ['a', 'b'].map((strategyId) => ({
+      strategyId,
+      symbol: 'AAA/USD',
+      strategy: scripted({ enterAt: [2] }),
+      sizing: QTY,
+    }));
     const pair = await runBacktest({ series, strategies, fill: fill(), cash: 1_000_000, risk });
     expect(pair.decisions.map((d) => [d.strategyId, d.outcome])).toEqual([
       ['a', 'sent'],
@@ -362,7 +464,9 @@ describe('backtester', () => {
   });
 
   it('sends every order through the risk engine: a breached limit rejects the entry and nothing trades', async () => {
-    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2] }), { risk: { maxOrderNotional: 50 } });
+    const run = await runOne(barsFromRows(ROWS), scripted({ enterAt: [2] }), {
+      risk: { maxOrderNotional: 50 },
+    });
     expect(run.fills).toHaveLength(0);
     expect(run.decisions).toHaveLength(1);
     expect(run.decisions[0]!.outcome).toBe('risk-rejected');
@@ -372,8 +476,19 @@ describe('backtester', () => {
   it('carries the explanation id of the prediction behind a model-threshold trade', async () => {
     const bars = barsFromCloses([100, 101, 102, 103, 104, 105, 106, 107]);
     // Test double for the model: p_up high on bars 1-3, low from bar 5.
-    const fake: PredictionSource = { predict: (symbol, i, closeMs) => ({ symbol, tsMs: closeMs, values: { p_up: i >= 1 && i <= 3 ? 0.7 : 0.3 }, explanationId: `expl-${i}` }) };
-    const run = await runOne(bars, createBuiltinStrategy('model-threshold', { enterAbove: 0.6, exitBelow: 0.4 }), { predictions: fake });
+    const fake: PredictionSource = {
+      predict: (symbol, i, closeMs) => ({
+        symbol,
+        tsMs: closeMs,
+        values: { p_up: i >= 1 && i <= 3 ? 0.7 : 0.3 },
+        explanationId: `expl-${i}`,
+      }),
+    };
+    const run = await runOne(
+      bars,
+      createBuiltinStrategy('model-threshold', { enterAbove: 0.6, exitBelow: 0.4 }),
+      { predictions: fake },
+    );
     expect(run.trades).toHaveLength(1);
     expect(run.trades[0]!.explanationId).toBe('expl-1');
     expect(run.trades[0]!.entryReason).toContain('p_up 0.7000 > 0.6');
@@ -382,18 +497,37 @@ describe('backtester', () => {
 
   it('runs a hybrid strategy whose rules read the model, features and the bar', async () => {
     const bars = randomWalk(400, 5);
-    const fake: PredictionSource = { predict: (symbol, i, closeMs) => ({ symbol, tsMs: closeMs, values: { p_up: (i % 20) / 20 }, explanationId: `e${i}` }) };
-    const run = await runOne(bars, createBuiltinStrategy('hybrid', { entry: 'model.p_up > 0.8 and close > sma_10', exit: 'model.p_up < 0.2' }), { predictions: fake });
+    const fake: PredictionSource = {
+      predict: (symbol, i, closeMs) => ({
+        symbol,
+        tsMs: closeMs,
+        values: { p_up: (i % 20) / 20 },
+        explanationId: `e${i}`,
+      }),
+    };
+    const run = await runOne(
+      bars,
+      createBuiltinStrategy('hybrid', {
+        entry: 'model.p_up > 0.8 and close > sma_10',
+        exit: 'model.p_up < 0.2',
+      }),
+      { predictions: fake },
+    );
     expect(run.trades.length).toBeGreaterThan(2);
-    for (const d of run.decisions.filter((x) => x.role === 'entry')) expect(Number(d.explanationId!.slice(1)) % 20).toBeGreaterThan(16);
+    for (const d of run.decisions.filter((x) => x.role === 'entry'))
+      expect(Number(d.explanationId!.slice(1)) % 20).toBeGreaterThan(16);
   });
 
   it('refuses bad input with clear errors', async () => {
-    await expect(runBacktest({ series: [], strategies: [], fill: fill(), cash: 1 })).rejects.toThrow(/at least one series/);
+    await expect(runBacktest({ series: [], strategies: [], fill: fill(), cash: 1 })).rejects.toThrow(
+      /at least one series/,
+    );
     const bars = barsFromCloses([1, 2, 3]);
     bars.time[2] = bars.time[1]!;
     await expect(runOne(bars, scripted({}))).rejects.toThrow(/must increase/);
-    expect(() => createBuiltinStrategy('sma-cross', { fast: 30, slow: 10 })).toThrow(/fast \(30\) must be less than slow/);
+    expect(() => createBuiltinStrategy('sma-cross', { fast: 30, slow: 10 })).toThrow(
+      /fast \(30\) must be less than slow/,
+    );
     expect(() => createBuiltinStrategy('sma-cross', { speed: 3 })).toThrow(/no parameter 'speed'/);
     expect(() => createBuiltinStrategy('nope')).toThrow(/Unknown strategy/);
     expect(() => createBuiltinStrategy('rules', { entry: 'close >', exit: 'true' })).toThrow(/column 8/);
@@ -403,11 +537,16 @@ describe('backtester', () => {
 describeWithData('backtest on real data', () => {
   it('reproduces the plain-loop SMA crossover trades on ORCL 1995-2014 daily bars', async () => {
     const bars = loadSeriesFile(testDataPath('backtrader', 'orcl-1995-2014.txt'));
-    const run = await runOne(bars, createBuiltinStrategy('sma-cross', { fast: 10, slow: 30 }), { sizing: { kind: 'fixed-quantity', quantity: 10 }, fill: fill({ takerFeeBps: 10 }) });
+    const run = await runOne(bars, createBuiltinStrategy('sma-cross', { fast: 10, slow: 30 }), {
+      sizing: { kind: 'fixed-quantity', quantity: 10 },
+      fill: fill({ takerFeeBps: 10 }),
+    });
     const ref = referenceSmaCrossTrades(bars, 10, 30, 10, 0.001);
     const closed = run.trades.filter((t) => !t.isOpen);
     expect(ref.count).toBeGreaterThan(50);
-    expect(closed.map((t) => [t.entryPrice, t.exitPrice])).toEqual(Array.from({ length: ref.count }, (_, i) => [ref.entryPrice[i], ref.exitPrice[i]]));
+    expect(closed.map((t) => [t.entryPrice, t.exitPrice])).toEqual(
+      Array.from({ length: ref.count }, (_, i) => [ref.entryPrice[i], ref.exitPrice[i]]),
+    );
     expect(run.metrics.tradeCount).toBe(ref.count);
   });
 });

@@ -127,14 +127,23 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const series = input.series;
   if (series.length === 0) throw appError('BACKTEST_FAILED', 'A backtest needs at least one series.');
   const symbols = series.map((s) => s.symbol);
-  if (new Set(symbols).size !== symbols.length) throw appError('BACKTEST_FAILED', `A symbol appears twice among the series: ${symbols.join(', ')}.`);
+  if (new Set(symbols).size !== symbols.length)
+    throw appError('BACKTEST_FAILED', `A symbol appears twice among the series: ${symbols.join(', ')}.`);
   for (const slot of input.strategies) {
-    if (!symbols.includes(slot.symbol)) throw appError('BACKTEST_FAILED', `Strategy ${slot.strategyId} trades ${slot.symbol}, which has no series in this backtest.`);
+    if (!symbols.includes(slot.symbol))
+      throw appError(
+        'BACKTEST_FAILED',
+        `Strategy ${slot.strategyId} trades ${slot.symbol}, which has no series in this backtest.`,
+      );
   }
   for (const s of series) {
     const t = s.bars.time;
     for (let i = 1; i < t.length; i++) {
-      if (!(t[i]! > t[i - 1]!)) throw appError('DATA_INVALID', `${s.symbol}: bar times must increase; bar ${i} (${t[i]}) is not after bar ${i - 1} (${t[i - 1]}).`);
+      if (!(t[i]! > t[i - 1]!))
+        throw appError(
+          'DATA_INVALID',
+          `${s.symbol}: bar times must increase; bar ${i} (${t[i]}) is not after bar ${i - 1} (${t[i - 1]}).`,
+        );
     }
   }
 
@@ -144,7 +153,14 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const portfolio = new Portfolio({ startingCash: input.cash, currency });
   const broker = new SimulatedBroker(input.fill, clock, symbols, currency);
   const journal = new MemoryOrderJournal();
-  const orderManager = new OrderManager({ broker, journal, portfolio, clock, account: 'backtest', clientIdPrefix: 'bt' });
+  const orderManager = new OrderManager({
+    broker,
+    journal,
+    portfolio,
+    clock,
+    account: 'backtest',
+    clientIdPrefix: 'bt',
+  });
   // The last price seen per symbol: the bar's open while fills at the open are processed, its close after it.
   const isClosePending = new Uint8Array(series.length);
   const referencePrice = (symbol: string): number | null => {
@@ -156,7 +172,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     return price > 0 ? price : null;
   };
   // Filled in once the engine exists (the risk engine is built before it).
-  let workingOrders: (strategyId: string | undefined) => number = (strategyId) => orderManager.openOrderCount(strategyId);
+  let workingOrders: (strategyId: string | undefined) => number = (strategyId) =>
+    orderManager.openOrderCount(strategyId);
   const risk = new RiskEngine(
     {
       clock,
@@ -180,7 +197,14 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     return runner ? runner.working.size : orderManager.openOrderCount(strategyId);
   };
   for (const slot of input.strategies) {
-    engine.add({ strategyId: slot.strategyId, symbol: slot.symbol, strategy: slot.strategy, params: slot.params ?? {}, sizing: slot.sizing, protection: slot.protection ?? {} });
+    engine.add({
+      strategyId: slot.strategyId,
+      symbol: slot.symbol,
+      strategy: slot.strategy,
+      params: slot.params ?? {},
+      sizing: slot.sizing,
+      protection: slot.protection ?? {},
+    });
   }
 
   // Bars seen per symbol (for bars held) and the trade list from fills.
@@ -189,7 +213,11 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const trades = new TradeBuilder();
   orderManager.onFill((fill, order) => {
     const info = engine.orderInfo.get(fill.clientOrderId);
-    trades.onFill(fill, { barIndex: barsSeen[symbolIndex.get(fill.symbol)!]!, order, explanationId: info?.explanationId ?? null });
+    trades.onFill(fill, {
+      barIndex: barsSeen[symbolIndex.get(fill.symbol)!]!,
+      order,
+      explanationId: info?.explanationId ?? null,
+    });
   });
 
   const timeframes = series.map((s) => s.timeframeMs ?? inferTimeframeMs(s.bars.time));
@@ -259,7 +287,16 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
           const b = series[s]!.bars;
           const c = cursor[s]!;
           isClosePending[s] = 0;
-          broker.beginBarOf(books[s]!, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, b.close[c]!, b.volume[c]!);
+          broker.beginBarOf(
+            books[s]!,
+            t,
+            t + timeframes[s]!,
+            b.open[c]!,
+            b.high[c]!,
+            b.low[c]!,
+            b.close[c]!,
+            b.volume[c]!,
+          );
           if (broker.workingCount > 0) broker.fillAtOpen(symbols[s]!);
         }
         step = RANGE;
@@ -267,7 +304,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       }
       if (step === RANGE) {
         // Resting orders against the bar's range (after the fills at the open placed their stops).
-        if (broker.workingCount > 0) for (let g = 0; g < groupSize; g++) broker.fillInRange(symbols[group[g]!]!);
+        if (broker.workingCount > 0)
+          for (let g = 0; g < groupSize; g++) broker.fillInRange(symbols[group[g]!]!);
         step = CLOSE;
         if (engine.hasPending()) return false;
       }
@@ -287,14 +325,24 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
             const p = predictions.predict(symbols[s]!, c, t + timeframes[s]!);
             if (p) engine.onPrediction(p);
           }
-          engine.deliverBar(runnerLists[s]!, t, t + timeframes[s]!, b.open[c]!, b.high[c]!, b.low[c]!, close, b.volume[c]!);
+          engine.deliverBar(
+            runnerLists[s]!,
+            t,
+            t + timeframes[s]!,
+            b.open[c]!,
+            b.high[c]!,
+            b.low[c]!,
+            close,
+            b.volume[c]!,
+          );
         }
         step = CLOSE_FILL;
         if (engine.hasPending()) return false;
       }
       if (step === CLOSE_FILL) {
         // 3. Same-bar close fills.
-        if (isCloseFill && broker.workingCount > 0) for (let g = 0; g < groupSize; g++) broker.fillAtClose(symbols[group[g]!]!);
+        if (isCloseFill && broker.workingCount > 0)
+          for (let g = 0; g < groupSize; g++) broker.fillAtClose(symbols[group[g]!]!);
         step = RECORD;
         if (engine.hasPending()) return false;
       }
@@ -313,7 +361,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       step = OPEN;
       if (done >= nextProgress) {
         nextProgress = done + PROGRESS_EVERY;
-        if (input.isCancelled?.()) throw appError('CANCELLED', `Backtest cancelled after ${done} of ${total} bars.`);
+        if (input.isCancelled?.())
+          throw appError('CANCELLED', `Backtest cancelled after ${done} of ${total} bars.`);
         input.onProgress?.(done, total);
       }
     }
@@ -330,7 +379,14 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     (symbol) => series[symbolIndex.get(symbol)!]!.bars.time.length - 1,
     (symbol) => portfolio.markPrice(symbol),
   );
-  const metrics = computeMetrics({ times: equityTimes, values: equity, trades: allTrades, exposedBars, tradedNotional: broker.tradedNotional, fees: portfolio.feesPaid() });
+  const metrics = computeMetrics({
+    times: equityTimes,
+    values: equity,
+    trades: allTrades,
+    exposedBars,
+    tradedNotional: broker.tradedNotional,
+    fees: portfolio.feesPaid(),
+  });
   const strategies: StrategyResult[] = engine.allRunners().map((r) => {
     const slot = r.slot;
     const unrealised = slot.quantity === 0 ? 0 : slot.quantity * (slot.market.markPrice - slot.averagePrice);

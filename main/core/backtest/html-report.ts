@@ -12,7 +12,10 @@ const HEIGHT = 260;
 const PAD = 48;
 
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 function isoDate(ms: number): string {
@@ -26,7 +29,14 @@ function fmt(value: number | null, digits = 4): string {
   return Number(value.toFixed(digits)).toString();
 }
 
-const PERCENT_METRICS = new Set<MetricName>(['totalReturn', 'cagr', 'annualVolatility', 'maxDrawdown', 'winRate', 'exposure']);
+const PERCENT_METRICS = new Set<MetricName>([
+  'totalReturn',
+  'cagr',
+  'annualVolatility',
+  'maxDrawdown',
+  'winRate',
+  'exposure',
+]);
 
 function formatMetric(name: MetricName, value: number | null): string {
   if (value === null) return '—';
@@ -61,24 +71,41 @@ function lineChart(title: string, series: Series[], isArea = false): string {
   const sy = (y: number): number => HEIGHT - PAD / 2 - ((y - y0) / (y1 - y0)) * (HEIGHT - PAD);
   const paths = series
     .map((s) => {
-      const d = s.points.map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
-      const area = isArea ? `<path d="${d}L${sx(s.points[s.points.length - 1]![0]).toFixed(1)},${sy(0).toFixed(1)}L${sx(s.points[0]![0]).toFixed(1)},${sy(0).toFixed(1)}Z" fill="${s.color}" fill-opacity="0.25" stroke="none"/>` : '';
+      const d = s.points
+        .map(([x, y], i) => `${i === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+        .join('');
+      const area = isArea
+        ? `<path d="${d}L${sx(s.points[s.points.length - 1]![0]).toFixed(1)},${sy(0).toFixed(1)}L${sx(s.points[0]![0]).toFixed(1)},${sy(0).toFixed(1)}Z" fill="${s.color}" fill-opacity="0.25" stroke="none"/>`
+        : '';
       return `${area}<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.2"/>`;
     })
     .join('');
   const ticks = [y0, (y0 + y1) / 2, y1]
-    .map((y) => `<text x="${PAD - 4}" y="${sy(y).toFixed(1)}" text-anchor="end" font-size="10">${escapeHtml(fmt(y, 2))}</text><line x1="${PAD}" x2="${WIDTH - PAD}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#ddd"/>`)
+    .map(
+      (y) =>
+        `<text x="${PAD - 4}" y="${sy(y).toFixed(1)}" text-anchor="end" font-size="10">${escapeHtml(fmt(y, 2))}</text><line x1="${PAD}" x2="${WIDTH - PAD}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#ddd"/>`,
+    )
     .join('');
   const dates = `<text x="${PAD}" y="${HEIGHT - 4}" font-size="10">${escapeHtml(isoDate(x0).slice(0, 10))}</text><text x="${WIDTH - PAD}" y="${HEIGHT - 4}" font-size="10" text-anchor="end">${escapeHtml(isoDate(x1).slice(0, 10))}</text>`;
-  const legend = series.map((s, i) => `<text x="${PAD + 8 + i * 220}" y="14" font-size="11" fill="${s.color}">■ ${escapeHtml(s.label)}</text>`).join('');
+  const legend = series
+    .map(
+      (s, i) =>
+        `<text x="${PAD + 8 + i * 220}" y="14" font-size="11" fill="${s.color}">■ ${escapeHtml(s.label)}</text>`,
+    )
+    .join('');
   return `<h2>${escapeHtml(title)}</h2><svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeHtml(title)}">${ticks}${paths}${dates}${legend}</svg>`;
 }
 
 export function renderHtmlReport(report: BacktestReport, maxTrades = 1000): string {
   const c = report.config;
-  const metricRows = METRIC_NAMES.map((m) => `<tr><th>${m}</th><td>${escapeHtml(formatMetric(m, report.metrics[m]))}</td></tr>`).join('');
+  const metricRows = METRIC_NAMES.map(
+    (m) => `<tr><th>${m}</th><td>${escapeHtml(formatMetric(m, report.metrics[m]))}</td></tr>`,
+  ).join('');
   const benchRows = (Object.keys(report.benchmark.metrics) as (keyof typeof report.benchmark.metrics)[])
-    .map((m) => `<tr><th>${m}</th><td>${escapeHtml(formatMetric(m as MetricName, report.benchmark.metrics[m]))}</td></tr>`)
+    .map(
+      (m) =>
+        `<tr><th>${m}</th><td>${escapeHtml(formatMetric(m as MetricName, report.benchmark.metrics[m]))}</td></tr>`,
+    )
     .join('');
   const trades = report.trades.slice(0, maxTrades);
   const tradeRows = trades

@@ -1,4 +1,9 @@
-import type { BenchmarkMetrics, Metrics, MetricName, TradeRecord } from '../../../shared/contract/backtest.ts';
+import type {
+  BenchmarkMetrics,
+  Metrics,
+  MetricName,
+  TradeRecord,
+} from '../../../shared/contract/backtest.ts';
 
 /**
  * Performance metrics of an equity curve and a trade list. Every definition is written out in
@@ -168,7 +173,11 @@ export function computeMetrics(input: MetricInputs): Metrics {
 }
 
 /** Buy and hold: all of the starting cash in the instrument at the first close, held to the end. */
-export function benchmarkCurve(times: ArrayLike<number>, closes: ArrayLike<number>, cash: number): Float64Array {
+export function benchmarkCurve(
+  times: ArrayLike<number>,
+  closes: ArrayLike<number>,
+  cash: number,
+): Float64Array {
   const out = new Float64Array(closes.length);
   const first = closes[0]!;
   for (let i = 0; i < closes.length; i++) out[i] = (cash * closes[i]!) / first;
@@ -178,14 +187,31 @@ export function benchmarkCurve(times: ArrayLike<number>, closes: ArrayLike<numbe
 
 export function benchmarkMetrics(times: ArrayLike<number>, values: ArrayLike<number>): BenchmarkMetrics {
   const c = curveStats(times, values);
-  return { totalReturn: c.totalReturn, cagr: c.cagr, annualVolatility: c.annualVolatility, sharpe: c.sharpe, maxDrawdown: c.maxDrawdown };
+  return {
+    totalReturn: c.totalReturn,
+    cagr: c.cagr,
+    annualVolatility: c.annualVolatility,
+    sharpe: c.sharpe,
+    maxDrawdown: c.maxDrawdown,
+  };
 }
 
 /** Metrics where smaller is better (sorting "best first" flips for these). */
-export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set<MetricName>(['annualVolatility', 'maxDrawdown', 'maxDrawdownDurationMs', 'maxDrawdownDurationBars', 'fees', 'turnover']);
+export const LOWER_IS_BETTER: ReadonlySet<MetricName> = new Set<MetricName>([
+  'annualVolatility',
+  'maxDrawdown',
+  'maxDrawdownDurationMs',
+  'maxDrawdownDurationBars',
+  'fees',
+  'turnover',
+]);
 
 /** Sorts rows by a metric (nulls last, ties in input order); direction defaults to best first. */
-export function sortByMetric<T extends { metrics: Metrics }>(rows: readonly T[], metric: MetricName, direction?: 'asc' | 'desc'): T[] {
+export function sortByMetric<T extends { metrics: Metrics }>(
+  rows: readonly T[],
+  metric: MetricName,
+  direction?: 'asc' | 'desc',
+): T[] {
   const dir = direction ?? (LOWER_IS_BETTER.has(metric) ? 'asc' : 'desc');
   return rows
     .map((row, index) => ({ row, index }))

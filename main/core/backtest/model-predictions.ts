@@ -28,7 +28,13 @@ export interface PredictionArrays {
 
 const BATCH_ROWS = 8192;
 
-export async function computeModelPredictions(model: BatchModel, spec: FeatureSpec, modelName: string, symbol: string, bars: CandleColumns): Promise<PredictionArrays> {
+export async function computeModelPredictions(
+  model: BatchModel,
+  spec: FeatureSpec,
+  modelName: string,
+  symbol: string,
+  bars: CandleColumns,
+): Promise<PredictionArrays> {
   const n = bars.time.length;
   const features = computeFeatureColumns(bars, spec);
   const rows = completeRows(features.columns, spec);
@@ -40,7 +46,8 @@ export async function computeModelPredictions(model: BatchModel, spec: FeatureSp
     const out = await model.runAll(input, batch.length);
     const probabilities = out.probabilities?.data as Float32Array | undefined;
     const logits = out.margin?.data as Float32Array | undefined;
-    if (!probabilities && !logits) throw appError('INFERENCE_FAILED', `Model ${modelName} returned neither 'probabilities' nor 'margin'.`);
+    if (!probabilities && !logits)
+      throw appError('INFERENCE_FAILED', `Model ${modelName} returned neither 'probabilities' nor 'margin'.`);
     for (let j = 0; j < batch.length; j++) {
       const row = batch[j]!;
       if (logits) margin[row] = logits[j]!;
@@ -72,7 +79,12 @@ export interface ModelProvider {
 }
 
 /** Loads `modelName` from the registry and computes its outputs over the bars. */
-export async function predictionsFromRegistry(registry: ModelProvider, modelName: string, symbol: string, bars: CandleColumns): Promise<PredictionArrays> {
+export async function predictionsFromRegistry(
+  registry: ModelProvider,
+  modelName: string,
+  symbol: string,
+  bars: CandleColumns,
+): Promise<PredictionArrays> {
   const session = await registry.load(modelName);
   const checked = registry.entry(modelName).checked;
   if (!checked) throw appError('MODEL_INVALID', `Model ${modelName} has no valid card.`);

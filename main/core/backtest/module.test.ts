@@ -18,14 +18,26 @@ afterEach(async () => {
 
 async function engineWithBtc(): Promise<Engine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vantage-backtest-module-'));
-  const engine = new Engine({ dataDir, resourcesDir: dataDir, version: 'test', scheduler: new SystemScheduler(), random: new SeededRandom(1), modules: [marketModule, backtestModule], moduleOptions: { demo: false } });
+  const engine = new Engine({
+    dataDir,
+    resourcesDir: dataDir,
+    version: 'test',
+    scheduler: new SystemScheduler(),
+    random: new SeededRandom(1),
+    modules: [marketModule, backtestModule],
+    moduleOptions: { demo: false },
+  });
   await engine.start();
   cleanups.push(
     () => engine.stop(),
     () => rmSync(dataDir, { recursive: true, force: true }),
   );
   const content = readFileSync(testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'), 'utf8');
-  const imported = await engine.dispatcher.dispatch('market:import', { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', content, fileName: 'BTC_USDT-5m.json' }, { origin: 'test' });
+  const imported = await engine.dispatcher.dispatch(
+    'market:import',
+    { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', content, fileName: 'BTC_USDT-5m.json' },
+    { origin: 'test' },
+  );
   expect(imported.ok).toBe(true);
   return engine;
 }
@@ -39,7 +51,18 @@ describeWithData('backtest engine module', () => {
     engine.bus.listen((stream, payload) => {
       if (stream === 'backtest:progress') phases.add((payload as { phase: string }).phase);
     });
-    const run = (await engine.dispatcher.dispatch('backtest:run', { runId: 'r1', series, config: { strategy: { id: 'sma-cross', params: { fast: 10, slow: 30 } }, sizing: { kind: 'fixed-quantity', quantity: 0.01 } } }, { origin: 'test' })) as Reply<BacktestReport>;
+    const run = (await engine.dispatcher.dispatch(
+      'backtest:run',
+      {
+        runId: 'r1',
+        series,
+        config: {
+          strategy: { id: 'sma-cross', params: { fast: 10, slow: 30 } },
+          sizing: { kind: 'fixed-quantity', quantity: 0.01 },
+        },
+      },
+      { origin: 'test' },
+    )) as Reply<BacktestReport>;
     expect(run.ok).toBe(true);
     if (!run.ok) return;
     expect(run.value.symbol).toBe('BTC/USDT');
@@ -49,14 +72,40 @@ describeWithData('backtest engine module', () => {
     expect(run.value.metrics.tradeCount).toBe(run.value.trades.filter((t) => !t.isOpen).length);
     expect(phases.has('bars')).toBe(true);
 
-    const sweep = (await engine.dispatcher.dispatch('backtest:sweep', { runId: 's1', series, config: { strategy: { id: 'sma-cross' } }, grid: [{ param: 'fast', values: [5, 10] }, { param: 'slow', values: [50, 100] }], threads: 2 }, { origin: 'test' })) as Reply<SweepResult>;
+    const sweep = (await engine.dispatcher.dispatch(
+      'backtest:sweep',
+      {
+        runId: 's1',
+        series,
+        config: { strategy: { id: 'sma-cross' } },
+        grid: [
+          { param: 'fast', values: [5, 10] },
+          { param: 'slow', values: [50, 100] },
+        ],
+        threads: 2,
+      },
+      { origin: 'test' },
+    )) as Reply<SweepResult>;
     expect(sweep.ok).toBe(true);
     if (sweep.ok) expect(sweep.value.rows).toHaveLength(4);
   });
 
   it('cancels a running sweep by run id and refuses bad requests', async () => {
     const engine = await engineWithBtc();
-    const pending = engine.dispatcher.dispatch('backtest:sweep', { runId: 'big', series, config: { strategy: { id: 'sma-cross' } }, grid: [{ param: 'fast', values: [2, 3, 4, 5, 6, 7, 8, 9, 11, 12] }, { param: 'slow', values: [20, 40, 60, 80] }], threads: 2 }, { origin: 'test' });
+    const pending = engine.dispatcher.dispatch(
+      'backtest:sweep',
+      {
+        runId: 'big',
+        series,
+        config: { strategy: { id: 'sma-cross' } },
+        grid: [
+          { param: 'fast', values: [2, 3, 4, 5, 6, 7, 8, 9, 11, 12] },
+          { param: 'slow', values: [20, 40, 60, 80] },
+        ],
+        threads: 2,
+      },
+      { origin: 'test' },
+    );
     await new Promise<void>((resolve) => {
       const off = engine.bus.listen((stream) => {
         if (stream === 'backtest:progress') {
@@ -65,18 +114,34 @@ describeWithData('backtest engine module', () => {
         }
       });
     });
-    const cancelled = await engine.dispatcher.dispatch('backtest:cancel', { runId: 'big' }, { origin: 'test' });
+    const cancelled = await engine.dispatcher.dispatch(
+      'backtest:cancel',
+      { runId: 'big' },
+      { origin: 'test' },
+    );
     expect(cancelled).toEqual({ ok: true, value: { isCancelled: true } });
     const result = await pending;
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error.code).toBe('CANCELLED');
-    const unknown = await engine.dispatcher.dispatch('backtest:run', { runId: 'x', series: { ...series, symbol: 'ETH/USDT' }, config: { strategy: { id: 'sma-cross' } } }, { origin: 'test' });
+    const unknown = await engine.dispatcher.dispatch(
+      'backtest:run',
+      { runId: 'x', series: { ...series, symbol: 'ETH/USDT' }, config: { strategy: { id: 'sma-cross' } } },
+      { origin: 'test' },
+    );
     expect(unknown.ok).toBe(false);
     if (!unknown.ok) expect(unknown.error.code).toBe('NOT_FOUND');
-    const badStrategy = await engine.dispatcher.dispatch('backtest:run', { runId: 'y', series, config: { strategy: { id: 'sma-cross', params: { fast: 50, slow: 10 } } } }, { origin: 'test' });
+    const badStrategy = await engine.dispatcher.dispatch(
+      'backtest:run',
+      { runId: 'y', series, config: { strategy: { id: 'sma-cross', params: { fast: 50, slow: 10 } } } },
+      { origin: 'test' },
+    );
     expect(badStrategy.ok).toBe(false);
     if (!badStrategy.ok) expect(badStrategy.error.code).toBe('STRATEGY_INVALID');
-    const strategies = (await engine.dispatcher.dispatch('backtest:strategies', {}, { origin: 'test' })) as Reply<{ id: string }[]>;
+    const strategies = (await engine.dispatcher.dispatch(
+      'backtest:strategies',
+      {},
+      { origin: 'test' },
+    )) as Reply<{ id: string }[]>;
     expect(strategies.ok && strategies.value.map((s) => s.id)).toContain('hybrid');
   });
 });

@@ -28,9 +28,17 @@ export const backtestModule: EngineModule = {
 
     const loadBars = (key: SeriesKey, startMs?: number, endMs?: number): CandleColumns => {
       const store = context.services.get(MARKET_STORE_SERVICE) as CandleStore | undefined;
-      if (!store) throw appError('ENGINE_UNAVAILABLE', 'Market data store is not available (market.db failed to open); backtests need stored bars.');
+      if (!store)
+        throw appError(
+          'ENGINE_UNAVAILABLE',
+          'Market data store is not available (market.db failed to open); backtests need stored bars.',
+        );
       const bars = selectRange(store.query(key), startMs, endMs);
-      if (bars.time.length < 2) throw appError('NOT_FOUND', `Stored series ${key.venue}:${key.symbol}:${key.timeframe} holds ${bars.time.length} bars in that range; import or fetch data first.`);
+      if (bars.time.length < 2)
+        throw appError(
+          'NOT_FOUND',
+          `Stored series ${key.venue}:${key.symbol}:${key.timeframe} holds ${bars.time.length} bars in that range; import or fetch data first.`,
+        );
       return bars;
     };
 
@@ -41,30 +49,67 @@ export const backtestModule: EngineModule = {
       }
       if (running.size >= MAX_CONCURRENT_RUNS) {
         handle.cancel();
-        throw appError('CONFLICT', `${MAX_CONCURRENT_RUNS} backtests are already running; wait for one to finish or cancel it.`);
+        throw appError(
+          'CONFLICT',
+          `${MAX_CONCURRENT_RUNS} backtests are already running; wait for one to finish or cancel it.`,
+        );
       }
       running.set(runId, handle);
     };
 
     /** Model outputs for model-driven strategies, from the models module's registry. */
-    const modelPredictions = async (config: BacktestConfig, symbol: string, bars: CandleColumns): Promise<PredictionArrays | null> => {
+    const modelPredictions = async (
+      config: BacktestConfig,
+      symbol: string,
+      bars: CandleColumns,
+    ): Promise<PredictionArrays | null> => {
       if (!builtinInfo(config.strategy.id).isModelDriven) return null;
       const registry = context.services.get(MODELS_SERVICE) as ModelProvider | undefined;
-      if (!registry) throw appError('ENGINE_UNAVAILABLE', `${config.strategy.id} needs a model, but the models module is not running.`);
+      if (!registry)
+        throw appError(
+          'ENGINE_UNAVAILABLE',
+          `${config.strategy.id} needs a model, but the models module is not running.`,
+        );
       return predictionsFromRegistry(registry, config.model ?? DEFAULT_MODEL, symbol, bars);
     };
 
-    const progress = (runId: string, phase: string) => (done: number, total: number) => context.bus.publish('backtest:progress', { runId, done, total, phase });
+    const progress = (runId: string, phase: string) => (done: number, total: number) =>
+      context.bus.publish('backtest:progress', { runId, done, total, phase });
 
     const handlers: Handlers = {
       'backtest:strategies': () =>
-        listBuiltinStrategies().map((s) => ({ id: s.id, title: s.title, description: s.description, isModelDriven: s.isModelDriven, params: s.params.map((p) => ({ name: p.name, kind: p.kind, default: p.default, description: p.description })) })),
+        listBuiltinStrategies().map((s) => ({
+          id: s.id,
+          title: s.title,
+          description: s.description,
+          isModelDriven: s.isModelDriven,
+          params: s.params.map((p) => ({
+            name: p.name,
+            kind: p.kind,
+            default: p.default,
+            description: p.description,
+          })),
+        })),
       'backtest:run': async (request) => {
-        if (running.has(request.runId)) throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
+        if (running.has(request.runId))
+          throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
         const bars = loadBars(request.series, request.config.startMs, request.config.endMs);
-        const config = { ...request.config, symbol: request.config.symbol ?? request.series.symbol, ...(builtinInfo(request.config.strategy.id).isModelDriven ? { model: request.config.model ?? DEFAULT_MODEL } : {}) };
+        const config = {
+          ...request.config,
+          symbol: request.config.symbol ?? request.series.symbol,
+          ...(builtinInfo(request.config.strategy.id).isModelDriven
+            ? { model: request.config.model ?? DEFAULT_MODEL }
+            : {}),
+        };
         const predictions = await modelPredictions(config, config.symbol, bars);
-        const job = startReportJob(config.symbol, bars, config, MAX_CURVE_POINTS, progress(request.runId, 'bars'), predictions);
+        const job = startReportJob(
+          config.symbol,
+          bars,
+          config,
+          MAX_CURVE_POINTS,
+          progress(request.runId, 'bars'),
+          predictions,
+        );
         claim(request.runId, job);
         try {
           const report: BacktestReport = await job.result;
@@ -74,7 +119,8 @@ export const backtestModule: EngineModule = {
         }
       },
       'backtest:sweep': async (request) => {
-        if (running.has(request.runId)) throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
+        if (running.has(request.runId))
+          throw appError('CONFLICT', `A backtest with run id ${request.runId} is already running.`);
         const bars = loadBars(request.series, request.config.startMs, request.config.endMs);
         const symbol = request.config.symbol ?? request.series.symbol;
         const predictions = await modelPredictions(request.config, symbol, bars);

@@ -21,13 +21,27 @@ const MINUTES = 150;
 const SIZING = { kind: 'fixed-quantity', quantity: 0.01 } as const;
 
 /** A paper session on the demo venue: demo trades -> 1m bars -> strategy -> risk -> order manager -> paper broker (book fills). */
-async function paperSession(): Promise<{ bars: Candle[]; decisions: DecisionRecord[]; orders: ReturnType<OrderManager['allOrders']> }> {
+async function paperSession(): Promise<{
+  bars: Candle[];
+  decisions: DecisionRecord[];
+  orders: ReturnType<OrderManager['allOrders']>;
+}> {
   const scheduler = new ManualScheduler(START_MS);
-  const venue = new DemoVenue({ scheduler, seed: 11, symbols: [DEFAULT_DEMO_SYMBOLS.find((s) => s.symbol === SYMBOL)!] });
+  const venue = new DemoVenue({
+    scheduler,
+    seed: 11,
+    symbols: [DEFAULT_DEMO_SYMBOLS.find((s) => s.symbol === SYMBOL)!],
+  });
   const books = new FeedBookSource(venue, scheduler);
   const broker = new PaperBroker({ scheduler, books, rules: demoMarketRules(), quoteCurrency: 'USDT' });
   const portfolio = new Portfolio({ startingCash: 1_000_000, currency: 'USDT' });
-  const orderManager = new OrderManager({ broker, journal: new MemoryOrderJournal(), portfolio, clock: scheduler, account: 'paper' });
+  const orderManager = new OrderManager({
+    broker,
+    journal: new MemoryOrderJournal(),
+    portfolio,
+    clock: scheduler,
+    account: 'paper',
+  });
   const risk = new RiskEngine(
     {
       clock: scheduler,
@@ -42,7 +56,12 @@ async function paperSession(): Promise<{ bars: Candle[]; decisions: DecisionReco
   );
   orderManager.setRiskGate(risk);
   const engine = new StrategyEngine({ orderManager, portfolio, clock: scheduler });
-  engine.add({ strategyId: 'sma', symbol: SYMBOL, strategy: createBuiltinStrategy('sma-cross', { fast: 3, slow: 8 }), sizing: SIZING });
+  engine.add({
+    strategyId: 'sma',
+    symbol: SYMBOL,
+    strategy: createBuiltinStrategy('sma-cross', { fast: 3, slow: 8 }),
+    sizing: SIZING,
+  });
   engine.start();
   const bars: Candle[] = [];
   let chain = Promise.resolve();
@@ -81,7 +100,14 @@ it('replays a recorded paper session on the demo venue through the backtester wi
   const bars = candlesToColumns(paper.bars);
   const replay = await runBacktest({
     series: [{ symbol: SYMBOL, bars, timeframeMs: 60_000 }],
-    strategies: [{ strategyId: 'sma', symbol: SYMBOL, strategy: createBuiltinStrategy('sma-cross', { fast: 3, slow: 8 }), sizing: SIZING }],
+    strategies: [
+      {
+        strategyId: 'sma',
+        symbol: SYMBOL,
+        strategy: createBuiltinStrategy('sma-cross', { fast: 3, slow: 8 }),
+        sizing: SIZING,
+      },
+    ],
     fill: fillConfigSchema.parse({ tickSize: 0.01, quantityStep: 0.00001 }),
     cash: 1_000_000,
     currency: 'USDT',
@@ -94,9 +120,25 @@ it('replays a recorded paper session on the demo venue through the backtester wi
     for (let i = 0; i < closes.length; i++) if (closes[i]! <= tsMs) k = i;
     return k;
   };
-  const shape = (d: DecisionRecord, bar: number) => ({ bar, role: d.role, side: d.side, type: d.type, quantity: d.quantity, reason: d.reason, outcome: d.outcome });
-  expect(replay.decisions.map((d) => shape(d, barOf(d.tsMs)))).toEqual(paper.decisions.map((d) => shape(d, barOf(d.tsMs))));
-  const orderShape = (o: (typeof paper.orders)[number]) => ({ side: o.side, type: o.type, quantity: o.quantity, reason: o.reason, strategyId: o.strategyId });
+  const shape = (d: DecisionRecord, bar: number) => ({
+    bar,
+    role: d.role,
+    side: d.side,
+    type: d.type,
+    quantity: d.quantity,
+    reason: d.reason,
+    outcome: d.outcome,
+  });
+  expect(replay.decisions.map((d) => shape(d, barOf(d.tsMs)))).toEqual(
+    paper.decisions.map((d) => shape(d, barOf(d.tsMs))),
+  );
+  const orderShape = (o: (typeof paper.orders)[number]) => ({
+    side: o.side,
+    type: o.type,
+    quantity: o.quantity,
+    reason: o.reason,
+    strategyId: o.strategyId,
+  });
   expect(replay.orders.map(orderShape)).toEqual(paper.orders.map(orderShape));
   // Both filled every order they sent (prices differ: the paper venue walks the book, the backtest uses the next open).
   expect(paper.orders.filter((o) => o.state !== 'filled').length).toBeLessThanOrEqual(1);

@@ -17,7 +17,13 @@ export interface ReferenceTrades {
   pnl: Float64Array;
 }
 
-export function referenceSmaCrossTrades(bars: CandleColumns, fast: number, slow: number, quantity: number, feeRate: number): ReferenceTrades {
+export function referenceSmaCrossTrades(
+  bars: CandleColumns,
+  fast: number,
+  slow: number,
+  quantity: number,
+  feeRate: number,
+): ReferenceTrades {
   const n = bars.close.length;
   const close = bars.close;
   const open = bars.open;
@@ -48,7 +54,12 @@ export function referenceSmaCrossTrades(bars: CandleColumns, fast: number, slow:
     }
     const f = fastMean.push(close[i]!);
     const s = slowMean.push(close[i]!);
-    if (f - f === 0 && s - s === 0 && previousFast - previousFast === 0 && previousSlow - previousSlow === 0) {
+    if (
+      f - f === 0 &&
+      s - s === 0 &&
+      previousFast - previousFast === 0 &&
+      previousSlow - previousSlow === 0
+    ) {
       if (state === 0 && previousFast <= previousSlow && f > s) {
         entryIndex[count] = i;
         state = 2;

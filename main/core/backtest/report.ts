@@ -26,21 +26,45 @@ export function selectRange(bars: CandleColumns, startMs?: number, endMs?: numbe
   return from === 0 && to === t.length ? bars : sliceCandleColumns(bars, from, to);
 }
 
-export async function runConfiguredBacktest(config: BacktestConfig, symbol: string, allBars: CandleColumns, options: RunOptions = {}): Promise<{ run: BacktestRun; bars: CandleColumns }> {
+export async function runConfiguredBacktest(
+  config: BacktestConfig,
+  symbol: string,
+  allBars: CandleColumns,
+  options: RunOptions = {},
+): Promise<{ run: BacktestRun; bars: CandleColumns }> {
   const info = builtinInfo(config.strategy.id);
   if (info.isModelDriven && !options.predictions) {
-    throw appError('STRATEGY_INVALID', `${config.strategy.id} reads model predictions, but this backtest has no model attached.`);
+    throw appError(
+      'STRATEGY_INVALID',
+      `${config.strategy.id} reads model predictions, but this backtest has no model attached.`,
+    );
   }
   const bars = selectRange(allBars, config.startMs, config.endMs);
-  if (bars.time.length < 2) throw appError('BACKTEST_FAILED', `The selected range holds ${bars.time.length} bars; a backtest needs at least 2.`);
+  if (bars.time.length < 2)
+    throw appError(
+      'BACKTEST_FAILED',
+      `The selected range holds ${bars.time.length} bars; a backtest needs at least 2.`,
+    );
   const strategy = createBuiltinStrategy(config.strategy.id, config.strategy.params);
   // Predictions are indexed like allBars; the selected range may start later.
   const offset = bars === allBars ? 0 : allBars.time.indexOf(bars.time[0]!);
   const source = options.predictions;
-  const predictions = source && offset > 0 ? { predict: (s: string, i: number, closeMs: number) => source.predict(s, i + offset, closeMs) } : source;
+  const predictions =
+    source && offset > 0
+      ? { predict: (s: string, i: number, closeMs: number) => source.predict(s, i + offset, closeMs) }
+      : source;
   const run = await runBacktest({
     series: [{ symbol, bars }],
-    strategies: [{ strategyId: config.strategy.id, symbol, strategy, params: config.strategy.params, sizing: config.sizing, protection: config.protection }],
+    strategies: [
+      {
+        strategyId: config.strategy.id,
+        symbol,
+        strategy,
+        params: config.strategy.params,
+        sizing: config.sizing,
+        protection: config.protection,
+      },
+    ],
     fill: config.fill,
     cash: config.cash,
     currency: config.currency,
@@ -61,7 +85,14 @@ function pickIndexes(n: number, max: number): number[] {
   return out;
 }
 
-export function buildReport(config: BacktestConfig, symbol: string, bars: CandleColumns, run: BacktestRun, elapsedMs: number, maxCurvePoints = Infinity): BacktestReport {
+export function buildReport(
+  config: BacktestConfig,
+  symbol: string,
+  bars: CandleColumns,
+  run: BacktestRun,
+  elapsedMs: number,
+  maxCurvePoints = Infinity,
+): BacktestReport {
   const n = bars.time.length;
   const closeTimes = run.times.subarray(1);
   const bench = benchmarkCurve(closeTimes, bars.close, config.cash);
@@ -90,7 +121,11 @@ export function buildReport(config: BacktestConfig, symbol: string, bars: Candle
     firstMs: n > 0 ? bars.time[0]! : null,
     lastMs: n > 0 ? bars.time[n - 1]! : null,
     metrics: run.metrics,
-    benchmark: { name: `buy and hold ${symbol}`, metrics: benchmarkMetrics(closeTimes, bench), equity: benchIdx.map((i) => [closeTimes[i]!, bench[i]!] as [number, number]) },
+    benchmark: {
+      name: `buy and hold ${symbol}`,
+      metrics: benchmarkMetrics(closeTimes, bench),
+      equity: benchIdx.map((i) => [closeTimes[i]!, bench[i]!] as [number, number]),
+    },
     trades: run.trades,
     orders,
     equity: idx.map((i) => [run.times[i]!, run.equity[i]!] as [number, number]),

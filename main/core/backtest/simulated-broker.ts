@@ -2,7 +2,14 @@ import { appError } from '../../../shared/errors.ts';
 import type { FillConfig } from '../../../shared/contract/backtest.ts';
 import type { Fill, MarketRules, Order, OrderState } from '../../../shared/trading.ts';
 import type { Clock } from '../clock.ts';
-import type { Broker, CancelOutcome, FillListener, OrderUpdateListener, SubmitOutcome, VenueOrder } from '../execution/broker.ts';
+import type {
+  Broker,
+  CancelOutcome,
+  FillListener,
+  OrderUpdateListener,
+  SubmitOutcome,
+  VenueOrder,
+} from '../execution/broker.ts';
 import { exitLevelByFraction, exitLevelByOffset } from '../risk/protective-exits.ts';
 
 /**
@@ -183,7 +190,8 @@ export class SimulatedBroker implements Broker {
 
   cancel(order: Order): Promise<CancelOutcome> {
     const sim = this.lookup(order.clientOrderId);
-    if (!sim || !isWorking(sim.state)) return Promise.resolve({ kind: 'not-found', reason: 'no working order with this id' });
+    if (!sim || !isWorking(sim.state))
+      return Promise.resolve({ kind: 'not-found', reason: 'no working order with this id' });
     this.finish(sim, 'canceled');
     return Promise.resolve({ kind: 'canceled' });
   }
@@ -222,11 +230,29 @@ export class SimulatedBroker implements Broker {
   }
 
   /** A new bar of `symbol` starts: its prices become the venue's market for fills. */
-  beginBar(symbol: string, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  beginBar(
+    symbol: string,
+    timeMs: number,
+    closeMs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): void {
     this.beginBarOf(this.book(symbol), timeMs, closeMs, open, high, low, close, volume);
   }
 
-  beginBarOf(book: SymbolBook, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  beginBarOf(
+    book: SymbolBook,
+    timeMs: number,
+    closeMs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): void {
     book.seq++;
     book.isClosed = false;
     book.timeMs = timeMs;
@@ -274,7 +300,8 @@ export class SimulatedBroker implements Broker {
   }
 
   private takerPrice(book: SymbolBook, sim: SimOrder, price: number): number {
-    const slip = price * (this.config.slippageBps / 10_000) + (book.high - book.low) * this.config.slippageRangeShare;
+    const slip =
+      price * (this.config.slippageBps / 10_000) + (book.high - book.low) * this.config.slippageRangeShare;
     return sim.order.side === 'buy' ? price + slip : Math.max(FILL_PRICE_EPSILON, price - slip);
   }
 
@@ -285,17 +312,32 @@ export class SimulatedBroker implements Broker {
     switch (o.type) {
       case 'limit': {
         const limit = o.price!;
-        if (isBuy ? low <= limit : high >= limit) this.execute(book, sim, isBuy ? Math.min(open, limit) : Math.max(open, limit), true, book.timeMs);
+        if (isBuy ? low <= limit : high >= limit)
+          this.execute(book, sim, isBuy ? Math.min(open, limit) : Math.max(open, limit), true, book.timeMs);
         return;
       }
       case 'stop': {
         const stop = o.stopPrice!;
-        if (isBuy ? high >= stop : low <= stop) this.execute(book, sim, this.takerPrice(book, sim, isBuy ? Math.max(open, stop) : Math.min(open, stop)), false, book.timeMs);
+        if (isBuy ? high >= stop : low <= stop)
+          this.execute(
+            book,
+            sim,
+            this.takerPrice(book, sim, isBuy ? Math.max(open, stop) : Math.min(open, stop)),
+            false,
+            book.timeMs,
+          );
         return;
       }
       case 'take-profit': {
         const trigger = o.stopPrice!;
-        if (isBuy ? low <= trigger : high >= trigger) this.execute(book, sim, this.takerPrice(book, sim, isBuy ? Math.min(open, trigger) : Math.max(open, trigger)), false, book.timeMs);
+        if (isBuy ? low <= trigger : high >= trigger)
+          this.execute(
+            book,
+            sim,
+            this.takerPrice(book, sim, isBuy ? Math.min(open, trigger) : Math.max(open, trigger)),
+            false,
+            book.timeMs,
+          );
         return;
       }
       case 'stop-limit': {
@@ -308,7 +350,8 @@ export class SimulatedBroker implements Broker {
           if (isBuy ? at <= limit : at >= limit) this.execute(book, sim, at, true, book.timeMs);
           return;
         }
-        if (isBuy ? low <= limit : high >= limit) this.execute(book, sim, isBuy ? Math.min(open, limit) : Math.max(open, limit), true, book.timeMs);
+        if (isBuy ? low <= limit : high >= limit)
+          this.execute(book, sim, isBuy ? Math.min(open, limit) : Math.max(open, limit), true, book.timeMs);
         return;
       }
       case 'trailing-stop': {
@@ -319,7 +362,13 @@ export class SimulatedBroker implements Broker {
             ? exitLevelByFraction(sim.trailAnchor, t.offsetFraction, !isBuy, 'loss')
             : exitLevelByOffset(sim.trailAnchor, t.offsetQuote!, !isBuy, 'loss');
         if (isBuy ? high >= stop : low <= stop) {
-          this.execute(book, sim, this.takerPrice(book, sim, isBuy ? Math.max(open, stop) : Math.min(open, stop)), false, book.timeMs);
+          this.execute(
+            book,
+            sim,
+            this.takerPrice(book, sim, isBuy ? Math.max(open, stop) : Math.min(open, stop)),
+            false,
+            book.timeMs,
+          );
           return;
         }
         sim.trailAnchor = isBuy ? Math.min(sim.trailAnchor, low) : Math.max(sim.trailAnchor, high);
@@ -352,7 +401,9 @@ export class SimulatedBroker implements Broker {
     sim.updatedMs = tsMs;
     this.tradedNotional += price * quantity;
     sim.position.quantity += o.side === 'buy' ? quantity : -quantity;
-    const isComplete = sim.filled >= o.quantity * (1 - 1e-12) || (o.isReduceOnly && this.reducibleAfter(sim) <= 0 && sim.filled > 0);
+    const isComplete =
+      sim.filled >= o.quantity * (1 - 1e-12) ||
+      (o.isReduceOnly && this.reducibleAfter(sim) <= 0 && sim.filled > 0);
     const fill: Fill = {
       fillId: `f${this.nextFillId++}`,
       clientOrderId: o.clientOrderId,

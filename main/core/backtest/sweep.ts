@@ -1,6 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { AppErrorException, appError, type AppError } from '../../../shared/errors.ts';
-import { MAX_SWEEP_RUNS, type BacktestConfig, type BacktestReport, type Metrics, type MetricName, type SweepResult, type SweepRow, type WalkForwardFold } from '../../../shared/contract/backtest.ts';
+import {
+  MAX_SWEEP_RUNS,
+  type BacktestConfig,
+  type BacktestReport,
+  type Metrics,
+  type MetricName,
+  type SweepResult,
+  type SweepRow,
+  type WalkForwardFold,
+} from '../../../shared/contract/backtest.ts';
 import type { CandleColumns } from '../features/types.ts';
 import { resolveStrategyParams } from '../strategy/builtins/index.ts';
 import { sortByMetric } from './metrics.ts';
@@ -45,15 +54,19 @@ export interface PoolOptions {
 }
 
 /** Every combination of the axes' values, first axis slowest (row-major). */
-export function expandGrid(grid: readonly { param: string; values: readonly ParamValue[] }[]): Record<string, ParamValue>[] {
+export function expandGrid(
+  grid: readonly { param: string; values: readonly ParamValue[] }[],
+): Record<string, ParamValue>[] {
   const names = grid.map((a) => a.param);
-  if (new Set(names).size !== names.length) throw appError('BAD_INPUT', `A parameter appears twice in the grid: ${names.join(', ')}.`);
+  if (new Set(names).size !== names.length)
+    throw appError('BAD_INPUT', `A parameter appears twice in the grid: ${names.join(', ')}.`);
   let rows: Record<string, ParamValue>[] = [{}];
   for (const axis of grid) {
     const next: Record<string, ParamValue>[] = [];
     for (const row of rows) for (const v of axis.values) next.push({ ...row, [axis.param]: v });
     rows = next;
-    if (rows.length > MAX_SWEEP_RUNS) throw appError('BAD_INPUT', `The grid has more than ${MAX_SWEEP_RUNS} combinations; narrow it.`);
+    if (rows.length > MAX_SWEEP_RUNS)
+      throw appError('BAD_INPUT', `The grid has more than ${MAX_SWEEP_RUNS} combinations; narrow it.`);
   }
   return rows;
 }
@@ -64,7 +77,12 @@ export class BacktestPool {
   private readonly cancelFlag = new SharedArrayBuffer(4);
   private isClosed = false;
 
-  constructor(symbol: string, bars: CandleColumns, threads: number, predictions: PredictionArrays | null = null) {
+  constructor(
+    symbol: string,
+    bars: CandleColumns,
+    threads: number,
+    predictions: PredictionArrays | null = null,
+  ) {
     const buffers = {} as Record<keyof CandleColumns, SharedArrayBuffer>;
     for (const key of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
       const shared = new SharedArrayBuffer(bars[key].length * 8);
@@ -73,7 +91,11 @@ export class BacktestPool {
     }
     const count = Math.max(1, Math.min(threads, 64));
     for (let i = 0; i < count; i++) {
-      this.workers.push(new Worker(new URL('./sweep-thread.ts', import.meta.url), { workerData: { symbol, buffers, cancel: this.cancelFlag, predictions } }));
+      this.workers.push(
+        new Worker(new URL('./sweep-thread.ts', import.meta.url), {
+          workerData: { symbol, buffers, cancel: this.cancelFlag, predictions },
+        }),
+      );
     }
   }
 
@@ -96,7 +118,11 @@ export class BacktestPool {
   }
 
   /** Runs jobs on the idle threads; results in job order. Rejects on the first error or on cancel. */
-  run(jobs: readonly SweepJob[], onJobDone?: (done: number) => void, onBarProgress?: (done: number, total: number) => void): Promise<ThreadMessage[]> {
+  run(
+    jobs: readonly SweepJob[],
+    onJobDone?: (done: number) => void,
+    onBarProgress?: (done: number, total: number) => void,
+  ): Promise<ThreadMessage[]> {
     return new Promise((resolve, reject) => {
       const results: ThreadMessage[] = new Array(jobs.length);
       let next = 0;
@@ -108,7 +134,10 @@ export class BacktestPool {
         cleanup();
         reject(error);
       };
-      const handlers = new Map<Worker, { message: (m: ThreadMessage) => void; error: (e: Error) => void; exit: (code: number) => void }>();
+      const handlers = new Map<
+        Worker,
+        { message: (m: ThreadMessage) => void; error: (e: Error) => void; exit: (code: number) => void }
+      >();
       const cleanup = (): void => {
         for (const [w, h] of handlers) {
           w.off('message', h.message);
@@ -119,7 +148,9 @@ export class BacktestPool {
       const feed = (w: Worker): void => {
         if (isSettled) return;
         if (this.isCancelled()) {
-          fail(new AppErrorException('CANCELLED', `Cancelled after ${finished} of ${jobs.length} backtests.`));
+          fail(
+            new AppErrorException('CANCELLED', `Cancelled after ${finished} of ${jobs.length} backtests.`),
+          );
           return;
         }
         if (next < jobs.length) w.postMessage(jobs[next++]);
@@ -148,8 +179,10 @@ export class BacktestPool {
               resolve(results);
             } else feed(w);
           },
-          error: (e: Error) => fail(new AppErrorException('BACKTEST_FAILED', `backtest thread failed: ${e.message}`)),
-          exit: (code: number) => fail(new AppErrorException('BACKTEST_FAILED', `backtest thread exited with code ${code}`)),
+          error: (e: Error) =>
+            fail(new AppErrorException('BACKTEST_FAILED', `backtest thread failed: ${e.message}`)),
+          exit: (code: number) =>
+            fail(new AppErrorException('BACKTEST_FAILED', `backtest thread exited with code ${code}`)),
         };
         handlers.set(w, h);
         w.on('message', h.message);
@@ -182,11 +215,25 @@ export interface SweepHandle {
 export function startSweep(input: SweepInput): SweepHandle {
   const sets = expandGrid(input.grid);
   // Check every parameter set before any thread starts (a bad value fails the whole request now).
-  for (const params of sets) resolveStrategyParams(input.config.strategy.id, { ...input.config.strategy.params, ...params });
-  const pool = new BacktestPool(input.symbol, input.bars, Math.min(input.threads, sets.length * (input.walkForward?.folds ?? 1)), input.predictions ?? null);
+  for (const params of sets)
+    resolveStrategyParams(input.config.strategy.id, { ...input.config.strategy.params, ...params });
+  const pool = new BacktestPool(
+    input.symbol,
+    input.bars,
+    Math.min(input.threads, sets.length * (input.walkForward?.folds ?? 1)),
+    input.predictions ?? null,
+  );
   const started = performance.now();
   const n = input.bars.time.length;
-  const job = (jobId: number, params: Record<string, ParamValue>, from: number, to: number): SweepJob => ({ jobId, config: input.config, params, from, to, isFullReport: false, maxCurvePoints: 0 });
+  const job = (jobId: number, params: Record<string, ParamValue>, from: number, to: number): SweepJob => ({
+    jobId,
+    config: input.config,
+    params,
+    from,
+    to,
+    isFullReport: false,
+    maxCurvePoints: 0,
+  });
   const run = async (): Promise<Omit<SweepResult, 'runId'>> => {
     try {
       if (!input.walkForward) {
@@ -195,7 +242,10 @@ export function startSweep(input: SweepInput): SweepHandle {
           sets.map((p, i) => job(i, p, 0, n)),
           (done) => input.onProgress?.({ phase: 'sweep', done, total }),
         );
-        const rows: SweepRow[] = sets.map((params, i) => ({ params, metrics: (results[i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics }));
+        const rows: SweepRow[] = sets.map((params, i) => ({
+          params,
+          metrics: (results[i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics,
+        }));
         return { rows, elapsedMs: performance.now() - started };
       }
       const { folds, inSampleShare, objective } = input.walkForward;
@@ -207,17 +257,30 @@ export function startSweep(input: SweepInput): SweepHandle {
         const split = from + Math.floor((to - from) * inSampleShare);
         return { from, split, to };
       });
-      if (windows.some((w) => w.split - w.from < 2 || w.to - w.split < 2)) throw appError('BAD_INPUT', `${n} bars are too few for ${folds} walk-forward folds.`);
+      if (windows.some((w) => w.split - w.from < 2 || w.to - w.split < 2))
+        throw appError('BAD_INPUT', `${n} bars are too few for ${folds} walk-forward folds.`);
       const total = folds * sets.length + folds;
-      const isJobs = windows.flatMap((w, k) => sets.map((p, i) => job(k * sets.length + i, p, w.from, w.split)));
-      const isResults = await pool.run(isJobs, (done) => input.onProgress?.({ phase: 'walk-forward in-sample', done, total }));
+      const isJobs = windows.flatMap((w, k) =>
+        sets.map((p, i) => job(k * sets.length + i, p, w.from, w.split)),
+      );
+      const isResults = await pool.run(isJobs, (done) =>
+        input.onProgress?.({ phase: 'walk-forward in-sample', done, total }),
+      );
       const best = windows.map((_, k) => {
-        const rows = sets.map((params, i) => ({ params, metrics: (isResults[k * sets.length + i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics }));
+        const rows = sets.map((params, i) => ({
+          params,
+          metrics: (isResults[k * sets.length + i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics,
+        }));
         return sortByMetric(rows, objective)[0]!;
       });
       const oosResults = await pool.run(
         windows.map((w, k) => job(k, best[k]!.params, w.split, w.to)),
-        (done) => input.onProgress?.({ phase: 'walk-forward out-of-sample', done: folds * sets.length + done, total }),
+        (done) =>
+          input.onProgress?.({
+            phase: 'walk-forward out-of-sample',
+            done: folds * sets.length + done,
+            total,
+          }),
       );
       const t = input.bars.time;
       const foldRecords: WalkForwardFold[] = windows.map((w, k) => ({
@@ -228,7 +291,10 @@ export function startSweep(input: SweepInput): SweepHandle {
         inSampleMetrics: best[k]!.metrics,
         outOfSampleMetrics: (oosResults[k] as Extract<ThreadMessage, { type: 'metrics' }>).metrics,
       }));
-      const rows: SweepRow[] = sets.map((params, i) => ({ params, metrics: (isResults[i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics }));
+      const rows: SweepRow[] = sets.map((params, i) => ({
+        params,
+        metrics: (isResults[i] as Extract<ThreadMessage, { type: 'metrics' }>).metrics,
+      }));
       return { rows, folds: foldRecords, elapsedMs: performance.now() - started };
     } finally {
       await pool.close();
@@ -243,12 +309,23 @@ export interface ReportJobHandle {
 }
 
 /** One full backtest on a worker thread (the engine's event loop stays free). */
-export function startReportJob(symbol: string, bars: CandleColumns, config: BacktestConfig, maxCurvePoints: number, onProgress?: (done: number, total: number) => void, predictions: PredictionArrays | null = null): ReportJobHandle {
+export function startReportJob(
+  symbol: string,
+  bars: CandleColumns,
+  config: BacktestConfig,
+  maxCurvePoints: number,
+  onProgress?: (done: number, total: number) => void,
+  predictions: PredictionArrays | null = null,
+): ReportJobHandle {
   resolveStrategyParams(config.strategy.id, config.strategy.params);
   const pool = new BacktestPool(symbol, bars, 1, predictions);
   const run = async (): Promise<BacktestReport> => {
     try {
-      const [m] = await pool.run([{ jobId: 0, config, params: {}, from: 0, to: bars.time.length, isFullReport: true, maxCurvePoints }], undefined, onProgress);
+      const [m] = await pool.run(
+        [{ jobId: 0, config, params: {}, from: 0, to: bars.time.length, isFullReport: true, maxCurvePoints }],
+        undefined,
+        onProgress,
+      );
       return (m as Extract<ThreadMessage, { type: 'report' }>).report;
     } finally {
       await pool.close();

@@ -68,7 +68,8 @@ export class TradeBuilder {
       const closing = Math.min(remaining, trade.position);
       trade.exitQuantity += closing;
       trade.exitNotional += closing * fill.price;
-      trade.exitUniformPrice = trade.exitQuantity === closing || trade.exitUniformPrice === fill.price ? fill.price : NaN;
+      trade.exitUniformPrice =
+        trade.exitQuantity === closing || trade.exitUniformPrice === fill.price ? fill.price : NaN;
       trade.exitTime = fill.tsMs;
       trade.fees += (fill.fee * closing) / fill.quantity;
       trade.grossPnl += trade.sign * (fill.price - trade.entryNotional / trade.entryQuantity) * closing;
@@ -120,7 +121,8 @@ export class TradeBuilder {
     const out = [...this.closed];
     // Still-open trades in the order they opened.
     const open: OpenTrade[] = [];
-    for (const bySymbol of this.open.values()) for (const holder of bySymbol.values()) if (holder.trade) open.push(holder.trade);
+    for (const bySymbol of this.open.values())
+      for (const holder of bySymbol.values()) if (holder.trade) open.push(holder.trade);
     open.sort((a, b) => a.openedSeq - b.openedSeq);
     for (const t of open) {
       const mark = markPrice(t.symbol);
@@ -132,7 +134,9 @@ export class TradeBuilder {
 }
 
 function finish(t: OpenTrade, barIndex: number, isOpen: boolean): TradeRecord {
-  const entryPrice = Number.isNaN(t.entryUniformPrice) ? t.entryNotional / t.entryQuantity : t.entryUniformPrice;
+  const entryPrice = Number.isNaN(t.entryUniformPrice)
+    ? t.entryNotional / t.entryQuantity
+    : t.entryUniformPrice;
   const pnl = t.grossPnl - t.fees;
   return {
     strategyId: t.strategyId,
@@ -142,7 +146,12 @@ function finish(t: OpenTrade, barIndex: number, isOpen: boolean): TradeRecord {
     exitTime: isOpen ? null : t.exitTime,
     quantity: t.entryQuantity,
     entryPrice,
-    exitPrice: t.exitQuantity > 0 ? (Number.isNaN(t.exitUniformPrice) ? t.exitNotional / t.exitQuantity : t.exitUniformPrice) : null,
+    exitPrice:
+      t.exitQuantity > 0
+        ? Number.isNaN(t.exitUniformPrice)
+          ? t.exitNotional / t.exitQuantity
+          : t.exitUniformPrice
+        : null,
     fees: t.fees,
     pnl,
     returnPct: (pnl / t.entryNotional) * 100,

@@ -452,7 +452,15 @@ export function inferCalendar(
 export function findGaps(times: Float64Array, timeframe: Timeframe, maxGaps = 10_000): GapReport {
   const tfMs = TIMEFRAME_MS[timeframe];
   const { calendar, sessionMsOfDay } = inferCalendar(times, timeframe);
-  const report: GapReport = { calendar, gaps: [], gapCount: 0, missingBars: 0, closures: [], closureCount: 0, closedBars: 0 };
+  const report: GapReport = {
+    calendar,
+    gaps: [],
+    gapCount: 0,
+    missingBars: 0,
+    closures: [],
+    closureCount: 0,
+    closedBars: 0,
+  };
   const isExpected = (t: number): boolean => {
     if (calendar === '24/7') return true;
     const day = utcWeekday(t);

@@ -65,7 +65,11 @@ describeWithData('history downloads from the engine (Data manager fetch)', () =>
     engine.bus.listen((stream, payload) => {
       if (stream === 'history:changed') progress.push((payload as { jobs: FetchJob[] }).jobs[0]!.fetchedBars);
     });
-    const started = await engine.dispatcher.dispatch('history:fetch', { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs, untilMs }, { origin: 'test' });
+    const started = await engine.dispatcher.dispatch(
+      'history:fetch',
+      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs, untilMs },
+      { origin: 'test' },
+    );
     expect(started.ok).toBe(true);
     const jobId = (started as { value: FetchJob }).value.jobId;
     const done = await waitForJob(engine, jobId, (j) => j.state !== 'running');
@@ -73,10 +77,23 @@ describeWithData('history downloads from the engine (Data manager fetch)', () =>
     // Progress was reported page by page (Binance pages hold at most 1000 bars).
     expect(progress.filter((p) => p > 0 && p < 2500).length).toBeGreaterThanOrEqual(2);
     const series = await engine.dispatcher.dispatch('market:series', {}, { origin: 'test' });
-    expect(series).toMatchObject({ ok: true, value: { series: [{ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', barCount: 2500, firstMs: sinceMs }] } });
+    expect(series).toMatchObject({
+      ok: true,
+      value: {
+        series: [{ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', barCount: 2500, firstMs: sinceMs }],
+      },
+    });
 
-    const again = await engine.dispatcher.dispatch('history:fetch', { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs, untilMs }, { origin: 'test' });
-    const second = await waitForJob(engine, (again as { value: FetchJob }).value.jobId, (j) => j.state !== 'running');
+    const again = await engine.dispatcher.dispatch(
+      'history:fetch',
+      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs, untilMs },
+      { origin: 'test' },
+    );
+    const second = await waitForJob(
+      engine,
+      (again as { value: FetchJob }).value.jobId,
+      (j) => j.state !== 'running',
+    );
     expect(second).toMatchObject({ state: 'done', insertedBars: 0 });
   });
 
@@ -85,10 +102,18 @@ describeWithData('history downloads from the engine (Data manager fetch)', () =>
     let klines = 0;
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
-    server.setRequestGate((request) => (request.path === '/api/v3/klines' && ++klines >= 2 ? held : Promise.resolve()));
+    server.setRequestGate((request) =>
+      request.path === '/api/v3/klines' && ++klines >= 2 ? held : Promise.resolve(),
+    );
     const started = await engine.dispatcher.dispatch(
       'history:fetch',
-      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs: candles[0]![0], untilMs: candles[5000]![0] },
+      {
+        venue: 'binance',
+        symbol: 'BTC/USDT',
+        timeframe: '5m',
+        sinceMs: candles[0]![0],
+        untilMs: candles[5000]![0],
+      },
       { origin: 'test' },
     );
     const jobId = (started as { value: FetchJob }).value.jobId;
@@ -108,12 +133,22 @@ describeWithData('history downloads from the engine (Data manager fetch)', () =>
 
   it('refuses an unknown venue and a duplicate download with clear errors', async () => {
     const { engine, server } = await setup();
-    const unknown = await engine.dispatcher.dispatch('history:fetch', { venue: 'nosuchvenue', symbol: 'BTC/USDT', timeframe: '5m', sinceMs: 0 }, { origin: 'test' });
+    const unknown = await engine.dispatcher.dispatch(
+      'history:fetch',
+      { venue: 'nosuchvenue', symbol: 'BTC/USDT', timeframe: '5m', sinceMs: 0 },
+      { origin: 'test' },
+    );
     expect(unknown).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     server.setRequestGate((request) => (request.path === '/api/v3/klines' ? held : Promise.resolve()));
-    const request = { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', sinceMs: candles[0]![0], untilMs: candles[100]![0] };
+    const request = {
+      venue: 'binance',
+      symbol: 'BTC/USDT',
+      timeframe: '5m',
+      sinceMs: candles[0]![0],
+      untilMs: candles[100]![0],
+    };
     const first = await engine.dispatcher.dispatch('history:fetch', request, { origin: 'test' });
     expect(first.ok).toBe(true);
     const duplicate = await engine.dispatcher.dispatch('history:fetch', request, { origin: 'test' });

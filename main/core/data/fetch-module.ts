@@ -41,13 +41,27 @@ export const historyFetchModule: EngineModule = {
     const handlers: Handlers = {
       'history:fetch': (req) => {
         const store = context.services.get(MARKET_STORE_SERVICE) as CandleStore | undefined;
-        if (!store) throw appError('STORE_CORRUPT', 'market.db is not available, so downloaded candles cannot be stored.');
+        if (!store)
+          throw appError(
+            'STORE_CORRUPT',
+            'market.db is not available, so downloaded candles cannot be stored.',
+          );
         const running = list().filter((j) => j.state === 'running');
         if (running.length >= MAX_RUNNING_FETCHES) {
-          throw appError('CONFLICT', `${running.length} downloads are running; wait for one to finish or cancel one.`);
+          throw appError(
+            'CONFLICT',
+            `${running.length} downloads are running; wait for one to finish or cancel one.`,
+          );
         }
-        if (running.some((j) => j.venue === req.venue && j.symbol === req.symbol && j.timeframe === req.timeframe)) {
-          throw appError('CONFLICT', `${req.symbol} ${req.timeframe} is already downloading from ${req.venue}.`);
+        if (
+          running.some(
+            (j) => j.venue === req.venue && j.symbol === req.symbol && j.timeframe === req.timeframe,
+          )
+        ) {
+          throw appError(
+            'CONFLICT',
+            `${req.symbol} ${req.timeframe} is already downloading from ${req.venue}.`,
+          );
         }
         // Validates the venue id at once (BAD_INPUT for an unknown venue).
         const baseUrl = venueUrls[req.venue];
@@ -78,20 +92,36 @@ export const historyFetchModule: EngineModule = {
         void fetchHistory(
           exchange,
           store,
-          { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe, sinceMs: req.sinceMs, ...(req.untilMs === undefined ? {} : { untilMs: req.untilMs }) },
+          {
+            venue: req.venue,
+            symbol: req.symbol,
+            timeframe: req.timeframe,
+            sinceMs: req.sinceMs,
+            ...(req.untilMs === undefined ? {} : { untilMs: req.untilMs }),
+          },
           {
             scheduler,
             random,
             signal: abort.signal,
             policy: { initialDelayMs: 500, maxDelayMs: 15_000, maxAttempts: 5, rateLimitedDelayMs: 5_000 },
             onRetry: ({ attempt, kind, delayMs }) =>
-              update(jobId, { message: `${kind === 'rate-limited' ? 'rate limited' : 'request failed'} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)} s` }),
+              update(jobId, {
+                message: `${kind === 'rate-limited' ? 'rate limited' : 'request failed'} (attempt ${attempt}); retrying in ${(delayMs / 1000).toFixed(1)} s`,
+              }),
             onProgress: (p) =>
-              update(jobId, { fetchedBars: p.fetchedBars, expectedBars: p.expectedBars, lastBarMs: p.lastBarMs, message: 'downloading' }),
+              update(jobId, {
+                fetchedBars: p.fetchedBars,
+                expectedBars: p.expectedBars,
+                lastBarMs: p.lastBarMs,
+                message: 'downloading',
+              }),
           },
         )
           .then((result) => {
-            const resumed = result.resumedAfterMs === null ? '' : ` (resumed after ${new Date(result.resumedAfterMs).toISOString().slice(0, 16)})`;
+            const resumed =
+              result.resumedAfterMs === null
+                ? ''
+                : ` (resumed after ${new Date(result.resumedAfterMs).toISOString().slice(0, 16)})`;
             update(jobId, {
               state: 'done',
               finishedMs: scheduler.nowMs(),
@@ -103,13 +133,18 @@ export const historyFetchModule: EngineModule = {
           })
           .catch((err: unknown) => {
             const isCancelled = abort.signal.aborted;
-            const message = err instanceof AppErrorException || err instanceof Error ? err.message : String(err);
+            const message =
+              err instanceof AppErrorException || err instanceof Error ? err.message : String(err);
             update(jobId, {
               state: isCancelled ? 'cancelled' : 'failed',
               finishedMs: scheduler.nowMs(),
               message: isCancelled ? 'cancelled; the pages already downloaded are stored' : message,
             });
-            if (!isCancelled) logger.warn({ jobId, venue: req.venue, symbol: req.symbol, err: message }, 'history fetch failed');
+            if (!isCancelled)
+              logger.warn(
+                { jobId, venue: req.venue, symbol: req.symbol, err: message },
+                'history fetch failed',
+              );
           })
           .finally(() => {
             aborts.delete(jobId);

@@ -20,7 +20,13 @@ describeWithData('gaps of a real daily stock series', () => {
   afterEach(() => db.cleanup());
 
   it('ORCL 1995-2014 daily: weekends are not gaps, holidays are closures, the 9/11 closure is the one gap', () => {
-    importCandles(store, { venue: 'yahoo', symbol: 'ORCL', path: testDataPath('backtrader', 'orcl-1995-2014.txt'), format: 'csv', timeframe: '1d' });
+    importCandles(store, {
+      venue: 'yahoo',
+      symbol: 'ORCL',
+      path: testDataPath('backtrader', 'orcl-1995-2014.txt'),
+      format: 'csv',
+      timeframe: '1d',
+    });
     const report = store.gaps({ venue: 'yahoo', symbol: 'ORCL', timeframe: '1d' });
     expect(report.calendar).toBe('weekdays');
     // NYSE closed Tue 2001-09-11 .. Fri 2001-09-14: four weekdays in a row, more than a holiday.
@@ -29,17 +35,33 @@ describeWithData('gaps of a real daily stock series', () => {
     // 173 one-day holidays plus two 2-day closures (New Year + President Ford's funeral in 2007,
     // Hurricane Sandy in 2012): the 181 missing weekdays minus the four above.
     expect(report).toMatchObject({ closureCount: 175, closedBars: 177 });
-    expect(report.closures).toContainEqual({ fromMs: day('2012-10-29'), toMs: day('2012-10-30'), missingBars: 2 });
-    expect(report.closures).toContainEqual({ fromMs: day('2007-01-01'), toMs: day('2007-01-02'), missingBars: 2 });
+    expect(report.closures).toContainEqual({
+      fromMs: day('2012-10-29'),
+      toMs: day('2012-10-30'),
+      missingBars: 2,
+    });
+    expect(report.closures).toContainEqual({
+      fromMs: day('2007-01-01'),
+      toMs: day('2007-01-02'),
+      missingBars: 2,
+    });
     // Christmas 2014 (Thursday) is a closure, and the weekend after it is nothing at all.
-    expect(report.closures).toContainEqual({ fromMs: day('2014-12-25'), toMs: day('2014-12-25'), missingBars: 1 });
+    expect(report.closures).toContainEqual({
+      fromMs: day('2014-12-25'),
+      toMs: day('2014-12-25'),
+      missingBars: 1,
+    });
     for (const c of report.closures) {
       expect(isWeekend(c.fromMs) || isWeekend(c.toMs)).toBe(false);
     }
   });
 
   it('a real crypto series keeps the 24/7 calendar: every missing 5m slot counts, weekends included', () => {
-    importCandles(store, { venue: 'binance', symbol: 'BTC/USDT', path: testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json') });
+    importCandles(store, {
+      venue: 'binance',
+      symbol: 'BTC/USDT',
+      path: testDataPath('crypto', 'nostalgiaforinfinity', 'BTC_USDT-5m.json'),
+    });
     const report = store.gaps({ venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m' });
     expect(report.calendar).toBe('24/7');
     expect(report.gapCount).toBe(6);
@@ -61,15 +83,30 @@ describe('gap calendar rules', () => {
     }
     const report = findGaps(Float64Array.from(times), '1h');
     expect(report.calendar).toBe('weekdays');
-    expect(report.gaps).toEqual([{ fromMs: day('2024-03-06') + 16 * HOUR, toMs: day('2024-03-06') + 16 * HOUR, missingBars: 1 }]);
-    expect(report.closures).toEqual([{ fromMs: day('2024-03-14') + 14 * HOUR, toMs: day('2024-03-14') + 20 * HOUR, missingBars: 7 }]);
+    expect(report.gaps).toEqual([
+      { fromMs: day('2024-03-06') + 16 * HOUR, toMs: day('2024-03-06') + 16 * HOUR, missingBars: 1 },
+    ]);
+    expect(report.closures).toEqual([
+      { fromMs: day('2024-03-14') + 14 * HOUR, toMs: day('2024-03-14') + 20 * HOUR, missingBars: 7 },
+    ]);
   });
 
   it('a series with any weekend bar, or too short to tell, is 24/7', () => {
     const weekdaysOnly = [day('2024-03-04'), day('2024-03-05'), day('2024-03-08')];
-    expect(findGaps(Float64Array.from(weekdaysOnly), '1d')).toMatchObject({ calendar: '24/7', gapCount: 1, missingBars: 2 });
-    const withSaturday = Array.from({ length: 30 }, (_, i) => day('2024-03-01') + i * DAY).filter((t) => t !== day('2024-03-12'));
-    expect(findGaps(Float64Array.from(withSaturday), '1d')).toMatchObject({ calendar: '24/7', gapCount: 1, missingBars: 1, closureCount: 0 });
+    expect(findGaps(Float64Array.from(weekdaysOnly), '1d')).toMatchObject({
+      calendar: '24/7',
+      gapCount: 1,
+      missingBars: 2,
+    });
+    const withSaturday = Array.from({ length: 30 }, (_, i) => day('2024-03-01') + i * DAY).filter(
+      (t) => t !== day('2024-03-12'),
+    );
+    expect(findGaps(Float64Array.from(withSaturday), '1d')).toMatchObject({
+      calendar: '24/7',
+      gapCount: 1,
+      missingBars: 1,
+      closureCount: 0,
+    });
   });
 
   it('every expected slot is a bar, a missing bar or a closed bar (24/7 and weekday daily series)', () => {
@@ -79,12 +116,18 @@ describe('gap calendar rules', () => {
         fc.boolean(),
         (present, isWeekdaysOnly) => {
           const start = day('2021-01-04'); // a Monday
-          const slots = Array.from({ length: present.length }, (_, i) => start + i * DAY).filter((t) => !isWeekdaysOnly || !isWeekend(t));
-          const times = slots.filter((_, i) => present[i % present.length] || i === 0 || i === slots.length - 1);
+          const slots = Array.from({ length: present.length }, (_, i) => start + i * DAY).filter(
+            (t) => !isWeekdaysOnly || !isWeekend(t),
+          );
+          const times = slots.filter(
+            (_, i) => present[i % present.length] || i === 0 || i === slots.length - 1,
+          );
           const report = findGaps(Float64Array.from(times), '1d');
           const first = times[0]!;
           const last = times[times.length - 1]!;
-          const expected = slots.filter((t) => t >= first && t <= last && (report.calendar === '24/7' || !isWeekend(t))).length;
+          const expected = slots.filter(
+            (t) => t >= first && t <= last && (report.calendar === '24/7' || !isWeekend(t)),
+          ).length;
           expect(times.length + report.missingBars + report.closedBars).toBe(expected);
           for (const c of report.closures) expect(c.missingBars).toBeLessThanOrEqual(MAX_CLOSURE_WEEKDAYS);
         },

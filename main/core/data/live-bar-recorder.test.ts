@@ -39,7 +39,11 @@ function startEngine(dataDir: string, scheduler: ManualScheduler): Engine {
   });
 }
 
-async function ok<C extends RequestChannel>(engine: Engine, channel: C, payload: unknown): Promise<ResponseOf<C>> {
+async function ok<C extends RequestChannel>(
+  engine: Engine,
+  channel: C,
+  payload: unknown,
+): Promise<ResponseOf<C>> {
   const reply = await engine.dispatcher.dispatch(channel, payload, { origin: 'test' });
   if (!reply.ok) throw new Error(`${channel} failed: ${reply.error.code} ${reply.error.message}`);
   return reply.value as ResponseOf<C>;
@@ -58,7 +62,9 @@ describe('closed live bars are kept in market.db', () => {
     // 7 minutes and a bit: 7 closed 1m bars per symbol, the last ones closed just before stop.
     scheduler.advance(7 * 60_000 + 100);
     await first.stop();
-    const liveMinutes = closed.filter((u) => u.venue === 'demo' && u.symbol === 'BTC/USDT' && u.timeframe === '1m');
+    const liveMinutes = closed.filter(
+      (u) => u.venue === 'demo' && u.symbol === 'BTC/USDT' && u.timeframe === '1m',
+    );
     expect(liveMinutes).toHaveLength(7);
 
     // Straight from the file: every closed live bar, bit for bit.
@@ -79,7 +85,12 @@ describe('closed live bars are kept in market.db', () => {
       expect(series.series).toContainEqual(
         expect.objectContaining({ venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', barCount: 7 }),
       );
-      const candles = await ok(second, 'market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 20 });
+      const candles = await ok(second, 'market:candles', {
+        venue: 'demo',
+        symbol: 'BTC/USDT',
+        timeframe: '1m',
+        limit: 20,
+      });
       expect(candles.source).toBe('live');
       expect(Array.from(candles.time.subarray(-7))).toEqual(liveMinutes.map((u) => u.bar.time));
       expect(Array.from(candles.close.subarray(-7))).toEqual(liveMinutes.map((u) => u.bar.close));
@@ -102,14 +113,26 @@ describe('closed live bars are kept in market.db', () => {
 
   it('writes in batches off the hot path, and writing the same bars again leaves one bar each', () => {
     const dir = tempDir();
-    const market = openDatabase({ name: 'market.db', path: join(dir, 'market.db'), migrations: marketMigrations, durability: 'normal' });
+    const market = openDatabase({
+      name: 'market.db',
+      path: join(dir, 'market.db'),
+      migrations: marketMigrations,
+      durability: 'normal',
+    });
     try {
       const store = new CandleStore(market.db);
       const scheduler = new ManualScheduler(T0);
       const errors: unknown[] = [];
       const recorder = new LiveBarRecorder({ store, scheduler, onError: (err) => errors.push(err) });
       const key = { venue: 'binance', symbol: 'BTC/USDT', timeframe: '1m' as const };
-      const bar = (i: number) => ({ time: 1_700_000_040_000 + i * 60_000, open: 10 + i, high: 12 + i, low: 9 + i, close: 11 + i, volume: i });
+      const bar = (i: number) => ({
+        time: 1_700_000_040_000 + i * 60_000,
+        open: 10 + i,
+        high: 12 + i,
+        low: 9 + i,
+        close: 11 + i,
+        volume: i,
+      });
       for (let i = 0; i < 3; i++) recorder.record(key.venue, key.symbol, key.timeframe, bar(i));
       // Nothing is written when a bar closes; the batch goes at the next flush.
       expect(store.getSeries(key)).toBeNull();

@@ -126,7 +126,12 @@ describe('market module', () => {
     const detach = servePort(engineSide, { dispatcher, bus: engine.bus, scheduler, origin: 'test' });
     const client = createPortClient(clientSide);
     try {
-      const reply = await client.request('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 3000 });
+      const reply = await client.request('market:candles', {
+        venue: 'demo',
+        symbol: 'BTC/USDT',
+        timeframe: '1m',
+        limit: 3000,
+      });
       expect(reply.ok).toBe(true);
       if (!reply.ok) return;
       // Structured clone (as a MessagePort does) keeps them typed arrays: no JSON numbers.
@@ -134,7 +139,12 @@ describe('market module', () => {
         expect(column).toBeInstanceOf(Float64Array);
         expect(column).toHaveLength(3000);
       }
-      const direct = await ok('market:candles', { venue: 'demo', symbol: 'BTC/USDT', timeframe: '1m', limit: 3000 });
+      const direct = await ok('market:candles', {
+        venue: 'demo',
+        symbol: 'BTC/USDT',
+        timeframe: '1m',
+        limit: 3000,
+      });
       expect(Array.from(reply.value.close)).toEqual(Array.from(direct.close));
     } finally {
       detach();
@@ -273,7 +283,9 @@ describe('market module', () => {
       (await ok('market:candles', { venue: 'replay', symbol: 'R/USD', timeframe: '1m' })).time,
     ).toHaveLength(3);
     // A new speed keeps a paused replay paused until it is resumed.
-    expect(await ok('market:replayControl', { action: 'speed', speed: 'max' })).toMatchObject({ state: 'paused' });
+    expect(await ok('market:replayControl', { action: 'speed', speed: 'max' })).toMatchObject({
+      state: 'paused',
+    });
     await ok('market:replayControl', { action: 'resume' });
     scheduler.advance(300);
     expect(

@@ -40,14 +40,23 @@ export function composeDemoHistory(
   const endOpenMs = Math.floor(startMs / minute) * minute;
   const firstOpenMs = endOpenMs - barCount * minute;
   const recorded = store
-    ? store.query({ venue: 'demo', symbol: spec.symbol, timeframe: '1m' }, { fromMs: firstOpenMs, toMs: endOpenMs })
+    ? store.query(
+        { venue: 'demo', symbol: spec.symbol, timeframe: '1m' },
+        { fromMs: firstOpenMs, toMs: endOpenMs },
+      )
     : emptyCandleColumns(0);
   const n = recorded.time.length;
-  if (n === 0) return { history: generateDemoHistory(spec, seed, startMs, barCount), startPrice: spec.initialPrice };
+  if (n === 0)
+    return { history: generateDemoHistory(spec, seed, startMs, barCount), startPrice: spec.initialPrice };
   const beforeCount = Math.round((recorded.time[0]! - firstOpenMs) / minute);
   const before =
     beforeCount > 0
-      ? generateDemoHistory({ ...spec, initialPrice: recorded.open[0]! }, seed, recorded.time[0]!, beforeCount)
+      ? generateDemoHistory(
+          { ...spec, initialPrice: recorded.open[0]! },
+          seed,
+          recorded.time[0]!,
+          beforeCount,
+        )
       : emptyCandleColumns(0);
   const history = emptyCandleColumns(beforeCount + n);
   for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) {
@@ -74,7 +83,10 @@ export const marketModule: EngineModule = {
           store,
           scheduler,
           onError: (err, barCount) =>
-            logger.error({ err, barCount }, 'could not store closed live bars in market.db; they were dropped'),
+            logger.error(
+              { err, barCount },
+              'could not store closed live bars in market.db; they were dropped',
+            ),
         })
       : null;
     const hub = new MarketHub({
@@ -82,7 +94,8 @@ export const marketModule: EngineModule = {
       onBars: (updates) => {
         for (const u of updates) {
           bus.publish('market:bar', u);
-          if (u.isClosed && recorder && u.venue !== 'replay') recorder.record(u.venue, u.symbol, u.timeframe, u.bar);
+          if (u.isClosed && recorder && u.venue !== 'replay')
+            recorder.record(u.venue, u.symbol, u.timeframe, u.bar);
         }
       },
       onTickers: (tickers) => bus.publish('market:ticks', { tickers }),
@@ -96,7 +109,9 @@ export const marketModule: EngineModule = {
       const rawSeed = context.options.demoSeed;
       const seed = typeof rawSeed === 'number' && Number.isSafeInteger(rawSeed) ? rawSeed : DEFAULT_DEMO_SEED;
       const startMs = scheduler.nowMs();
-      const histories = new Map(DEFAULT_DEMO_SYMBOLS.map((spec) => [spec.symbol, composeDemoHistory(spec, seed, startMs, store)]));
+      const histories = new Map(
+        DEFAULT_DEMO_SYMBOLS.map((spec) => [spec.symbol, composeDemoHistory(spec, seed, startMs, store)]),
+      );
       const startPrices = Object.fromEntries([...histories].map(([symbol, h]) => [symbol, h.startPrice]));
       const demo = new DemoVenue({ scheduler, seed, startMs, startPrices });
       hub.addFeed(demo, { history: (symbol) => histories.get(symbol)?.history ?? null });

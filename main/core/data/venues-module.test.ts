@@ -45,7 +45,10 @@ async function startEngine(dataDir: string, server: BinanceTestServer): Promise<
 }
 
 async function setup(minuteBars: CandleRow[] = []) {
-  const server = await new BinanceTestServer({ recordings: [recording], candles: new Map([['BTCUSDT 1m', minuteBars]]) }).start();
+  const server = await new BinanceTestServer({
+    recordings: [recording],
+    candles: new Map([['BTCUSDT 1m', minuteBars]]),
+  }).start();
   const dataDir = mkdtempSync(join(tmpdir(), 'vantage-venues-'));
   const engine = await startEngine(dataDir, server);
   const state = { engine };
@@ -57,7 +60,11 @@ async function setup(minuteBars: CandleRow[] = []) {
   return { server, dataDir, state };
 }
 
-async function call<T>(engine: Engine, channel: string, request: unknown): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
+async function call<T>(
+  engine: Engine,
+  channel: string,
+  request: unknown,
+): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
   return (await engine.dispatcher.dispatch(channel as never, request as never, { origin: 'test' })) as never;
 }
 
@@ -69,10 +76,19 @@ describeWithData('live venues (ccxt) connected from the app, against a local Bin
 
   it("streams a connected symbol's recorded trades into the watchlist tickers", async () => {
     const { server, state } = await setup();
-    const connected = await call<ConnectedVenue>(state.engine, 'venues:connect', { venue: 'binance', symbols: ['BTC/USDT'] });
+    const connected = await call<ConnectedVenue>(state.engine, 'venues:connect', {
+      venue: 'binance',
+      symbols: ['BTC/USDT'],
+    });
     expect(connected.ok).toBe(true);
     if (!connected.ok) return;
-    expect(connected.value).toMatchObject({ venue: 'binance', kind: 'ccxt', symbols: ['BTC/USDT'], transport: 'websocket', error: null });
+    expect(connected.value).toMatchObject({
+      venue: 'binance',
+      kind: 'ccxt',
+      symbols: ['BTC/USDT'],
+      transport: 'websocket',
+      error: null,
+    });
 
     await server.waitForSubscribers(['btcusdt@trade']);
     const upTo = 4000;
@@ -81,24 +97,38 @@ describeWithData('live venues (ccxt) connected from the app, against a local Bin
     const lastPrice = Number(trades.at(-1)!.data.p);
     await vi.waitFor(
       async () => {
-        const symbols = await call<{ symbols: { venue: string; symbol: string }[]; tickers: Ticker[] }>(state.engine, 'market:symbols', {});
+        const symbols = await call<{ symbols: { venue: string; symbol: string }[]; tickers: Ticker[] }>(
+          state.engine,
+          'market:symbols',
+          {},
+        );
         if (!symbols.ok) throw new Error(symbols.error.message);
         expect(symbols.value.symbols).toContainEqual({ venue: 'binance', symbol: 'BTC/USDT' });
         expect(symbols.value.tickers.find((t) => t.venue === 'binance')?.last).toBe(lastPrice);
       },
       { timeout: 20_000, interval: 50 },
     );
-    const list = await call<{ venues: ConnectedVenue[]; available: string[] }>(state.engine, 'venues:list', {});
+    const list = await call<{ venues: ConnectedVenue[]; available: string[] }>(
+      state.engine,
+      'venues:list',
+      {},
+    );
     expect(list.ok && list.value.venues.find((v) => v.venue === 'binance')?.state).toBe('live');
     expect(list.ok && list.value.available).toContain('kraken');
   });
 
   it('refuses an unknown symbol or venue with a clear error and connects nothing', async () => {
     const { server, dataDir, state } = await setup();
-    const badSymbol = await call(state.engine, 'venues:connect', { venue: 'binance', symbols: ['BTC/USDT', 'NOPE/USDT'] });
+    const badSymbol = await call(state.engine, 'venues:connect', {
+      venue: 'binance',
+      symbols: ['BTC/USDT', 'NOPE/USDT'],
+    });
     expect(badSymbol).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     expect(!badSymbol.ok && badSymbol.error.message).toContain('NOPE/USDT');
-    const badVenue = await call(state.engine, 'venues:connect', { venue: 'notavenue', symbols: ['BTC/USDT'] });
+    const badVenue = await call(state.engine, 'venues:connect', {
+      venue: 'notavenue',
+      symbols: ['BTC/USDT'],
+    });
     expect(badVenue).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
     expect(!badVenue.ok && badVenue.error.message).toContain('notavenue');
     const list = await call<{ venues: ConnectedVenue[] }>(state.engine, 'venues:list', {});
@@ -112,10 +142,18 @@ describeWithData('live venues (ccxt) connected from the app, against a local Bin
     const { state } = await setup(rows);
     const connected = await call(state.engine, 'venues:connect', { venue: 'binance', symbols: ['BTC/USDT'] });
     expect(connected.ok).toBe(true);
-    const series = await call<{ series: { venue: string; symbol: string; timeframe: string; barCount: number }[] }>(state.engine, 'market:series', {});
-    const stored = series.ok ? series.value.series.find((s) => s.venue === 'binance' && s.timeframe === '1m') : undefined;
+    const series = await call<{
+      series: { venue: string; symbol: string; timeframe: string; barCount: number }[];
+    }>(state.engine, 'market:series', {});
+    const stored = series.ok
+      ? series.value.series.find((s) => s.venue === 'binance' && s.timeframe === '1m')
+      : undefined;
     expect(stored?.barCount).toBe(CONNECT_BACKFILL_BARS);
-    const candles = await call<{ time: ArrayLike<number>; close: ArrayLike<number>; source: string }>(state.engine, 'market:candles', { venue: 'binance', symbol: 'BTC/USDT', timeframe: '1m', limit: 5000 });
+    const candles = await call<{ time: ArrayLike<number>; close: ArrayLike<number>; source: string }>(
+      state.engine,
+      'market:candles',
+      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '1m', limit: 5000 },
+    );
     expect(candles.ok).toBe(true);
     if (!candles.ok) return;
     expect(candles.value.source).toBe('live');
@@ -129,7 +167,9 @@ describeWithData('live venues (ccxt) connected from the app, against a local Bin
 
   it('remembers connected venues across a restart and forgets them on disconnect', async () => {
     const { server, dataDir, state } = await setup();
-    expect((await call(state.engine, 'venues:connect', { venue: 'binance', symbols: ['BTC/USDT'] })).ok).toBe(true);
+    expect((await call(state.engine, 'venues:connect', { venue: 'binance', symbols: ['BTC/USDT'] })).ok).toBe(
+      true,
+    );
     expect(JSON.parse(readFileSync(join(dataDir, VENUES_FILE), 'utf8'))).toEqual({
       version: 1,
       venues: [{ venue: 'binance', symbols: ['BTC/USDT'], transport: 'auto' }],
@@ -142,12 +182,16 @@ describeWithData('live venues (ccxt) connected from the app, against a local Bin
     await vi.waitFor(
       async () => {
         const list = await call<{ venues: ConnectedVenue[] }>(state.engine, 'venues:list', {});
-        expect(list.ok && list.value.venues.map((v) => [v.venue, v.symbols, v.error])).toEqual([['binance', ['BTC/USDT'], null]]);
+        expect(list.ok && list.value.venues.map((v) => [v.venue, v.symbols, v.error])).toEqual([
+          ['binance', ['BTC/USDT'], null],
+        ]);
       },
       { timeout: 20_000, interval: 50 },
     );
 
-    const off = await call<{ isDisconnected: boolean }>(state.engine, 'venues:disconnect', { venue: 'binance' });
+    const off = await call<{ isDisconnected: boolean }>(state.engine, 'venues:disconnect', {
+      venue: 'binance',
+    });
     expect(off).toMatchObject({ ok: true, value: { isDisconnected: true } });
     const symbols = await call<{ symbols: unknown[] }>(state.engine, 'market:symbols', {});
     expect(symbols.ok && symbols.value.symbols).toEqual([]);

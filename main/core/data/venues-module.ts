@@ -4,7 +4,13 @@ import { z } from 'zod';
 import type { EngineContext, EngineModule, ModuleInstance } from '../module.ts';
 import type { Handlers } from '../host.ts';
 import { appError, isAppErrorException } from '../../../shared/errors.ts';
-import { TIMEFRAME_MS, emptyCandleColumns, type CandleColumns, type FeedHealth, type FeedState } from '../../../shared/market.ts';
+import {
+  TIMEFRAME_MS,
+  emptyCandleColumns,
+  type CandleColumns,
+  type FeedHealth,
+  type FeedState,
+} from '../../../shared/market.ts';
 import { VENUE_TRANSPORTS, type ConnectedVenue } from '../../../shared/contract/venues.ts';
 import type { CandleStore } from './candle-store.ts';
 import type { MarketHub } from './market-hub.ts';
@@ -36,7 +42,13 @@ interface Connection {
 }
 
 /** Worst state first: one failed symbol makes the venue "failed" in the list. */
-const STATE_RANK: Record<FeedState, number> = { failed: 0, stale: 1, reconnecting: 2, connecting: 3, live: 4 };
+const STATE_RANK: Record<FeedState, number> = {
+  failed: 0,
+  stale: 1,
+  reconnecting: 2,
+  connecting: 3,
+  live: 4,
+};
 
 function worstState(health: readonly FeedHealth[]): FeedState {
   let worst: FeedState = 'live';
@@ -64,7 +76,8 @@ export const venuesModule: EngineModule = {
 
     const list = (): ConnectedVenue[] => {
       const byVenue = new Map<string, string[]>();
-      for (const { venue, symbol } of hub?.symbols() ?? []) byVenue.set(venue, [...(byVenue.get(venue) ?? []), symbol]);
+      for (const { venue, symbol } of hub?.symbols() ?? [])
+        byVenue.set(venue, [...(byVenue.get(venue) ?? []), symbol]);
       const health = hub?.health() ?? [];
       const out: ConnectedVenue[] = [];
       for (const [venue, symbols] of byVenue) {
@@ -102,7 +115,11 @@ export const venuesModule: EngineModule = {
     };
 
     /** Recent 1m bars over REST into market.db, then the stored tail as the hub's history. */
-    const backfill = async (venue: string, symbol: string, exchange: Parameters<typeof fetchOhlcvPages>[1]): Promise<CandleColumns | null> => {
+    const backfill = async (
+      venue: string,
+      symbol: string,
+      exchange: Parameters<typeof fetchOhlcvPages>[1],
+    ): Promise<CandleColumns | null> => {
       if (!store) return null;
       const key = { venue, symbol, timeframe: '1m' as const };
       const nowMs = scheduler.nowMs();
@@ -111,7 +128,14 @@ export const venuesModule: EngineModule = {
       const abort = new AbortController();
       const timer = scheduler.schedule(BACKFILL_TIMEOUT_MS, () => abort.abort());
       try {
-        for await (const page of fetchOhlcvPages(venue, exchange, symbol, '1m', { sinceMs, untilMs }, { scheduler, random, signal: abort.signal })) {
+        for await (const page of fetchOhlcvPages(
+          venue,
+          exchange,
+          symbol,
+          '1m',
+          { sinceMs, untilMs },
+          { scheduler, random, signal: abort.signal },
+        )) {
           if (page.bars.length === 0 || isStopped || abort.signal.aborted) break;
           const columns = emptyCandleColumns(page.bars.length);
           page.bars.forEach((b, i) => {
@@ -125,7 +149,10 @@ export const venuesModule: EngineModule = {
           store.upsert(key, columns);
         }
       } catch (err) {
-        logger.warn({ venue, symbol, err: errorMessage(err) }, 'recent-bar backfill failed; the chart starts from live bars');
+        logger.warn(
+          { venue, symbol, err: errorMessage(err) },
+          'recent-bar backfill failed; the chart starts from live bars',
+        );
       } finally {
         timer.cancel();
       }
@@ -134,10 +161,16 @@ export const venuesModule: EngineModule = {
     };
 
     const connect = async (saved: SavedVenue): Promise<ConnectedVenue> => {
-      if (!hub) throw appError('ENGINE_NOT_READY', 'The market hub is not running, so no venue can be connected.');
+      if (!hub)
+        throw appError('ENGINE_NOT_READY', 'The market hub is not running, so no venue can be connected.');
       const { venue } = saved;
-      if (venue === 'demo' || venue === 'replay') throw appError('BAD_INPUT', `"${venue}" is a built-in feed, not a ccxt venue.`);
-      if (hub.feed(venue) || connections.get(venue)?.feed) throw appError('CONFLICT', `${venue} is already connected; disconnect it first to change its symbols.`);
+      if (venue === 'demo' || venue === 'replay')
+        throw appError('BAD_INPUT', `"${venue}" is a built-in feed, not a ccxt venue.`);
+      if (hub.feed(venue) || connections.get(venue)?.feed)
+        throw appError(
+          'CONFLICT',
+          `${venue} is already connected; disconnect it first to change its symbols.`,
+        );
       const symbols = [...new Set(saved.symbols)];
       const baseUrl = venueUrls[venue];
       // Validates the venue id (BAD_INPUT naming it) before anything else happens.
@@ -159,9 +192,16 @@ export const venuesModule: EngineModule = {
         hub.addFeed(feed, { symbols, history: (symbol) => histories.get(symbol) ?? null });
       } catch (err) {
         await feed.stop();
-        throw isAppErrorException(err) ? err : appError('VENUE_UNREACHABLE', `${venue}: ${errorMessage(err)}`, { venue });
+        throw isAppErrorException(err)
+          ? err
+          : appError('VENUE_UNREACHABLE', `${venue}: ${errorMessage(err)}`, { venue });
       }
-      connections.set(venue, { saved: { ...saved, symbols }, feed, connectedMs: scheduler.nowMs(), error: null });
+      connections.set(venue, {
+        saved: { ...saved, symbols },
+        feed,
+        connectedMs: scheduler.nowMs(),
+        error: null,
+      });
       logger.info({ venue, symbols, transport: feed.transportFor('trades') }, 'venue connected');
       return list().find((v) => v.venue === venue)!;
     };
@@ -172,7 +212,10 @@ export const venuesModule: EngineModule = {
       try {
         saved = savedVenuesSchema.parse(JSON.parse(readFileSync(file, 'utf8'))).venues;
       } catch (err) {
-        logger.error({ file, err: errorMessage(err) }, 'the saved venue list is unreadable; no venue restored (the file is left as it is)');
+        logger.error(
+          { file, err: errorMessage(err) },
+          'the saved venue list is unreadable; no venue restored (the file is left as it is)',
+        );
         return;
       }
       for (const s of saved) {
@@ -205,7 +248,8 @@ export const venuesModule: EngineModule = {
       'venues:disconnect': async (req) => {
         const c = connections.get(req.venue);
         if (!c) {
-          if (hub?.feed(req.venue)) throw appError('BAD_INPUT', `${req.venue} is a built-in feed and stays connected.`);
+          if (hub?.feed(req.venue))
+            throw appError('BAD_INPUT', `${req.venue} is a built-in feed and stays connected.`);
           throw appError('NOT_FOUND', `${req.venue} is not connected.`);
         }
         connections.delete(req.venue);

@@ -13,9 +13,7 @@ export type SubmitOutcome =
 
 /** 'not-found': the venue has no working order with that id (already filled/cancelled or never seen). */
 export type CancelOutcome =
-  | { kind: 'canceled' }
-  | { kind: 'not-found'; reason: string }
-  | { kind: 'unknown'; reason: string };
+  { kind: 'canceled' } | { kind: 'not-found'; reason: string } | { kind: 'unknown'; reason: string };
 
 /** The venue's view of one order. */
 export interface VenueOrder {

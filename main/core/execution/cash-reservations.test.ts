@@ -4,12 +4,50 @@ import { Portfolio } from '../portfolio/portfolio.ts';
 import { CashReservations } from './cash-reservations.ts';
 import type { MarketRules, Order, OrderState } from '../../../shared/trading.ts';
 
-const RULES: MarketRules = { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, quantityStep: 0.00001, minQuantity: 0.00001, maxQuantity: 1000, minNotional: 5, makerFeeRate: 0.0002, takerFeeRate: 0.0005 };
+const RULES: MarketRules = {
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  tickSize: 0.01,
+  quantityStep: 0.00001,
+  minQuantity: 0.00001,
+  maxQuantity: 1000,
+  minNotional: 5,
+  makerFeeRate: 0.0002,
+  takerFeeRate: 0.0005,
+};
 
-function order(id: number, side: 'buy' | 'sell', quantity: number, price: number, isReduceOnly = false): Order {
+function order(
+  id: number,
+  side: 'buy' | 'sell',
+  quantity: number,
+  price: number,
+  isReduceOnly = false,
+): Order {
   return {
-    clientOrderId: `o${id}`, venueOrderId: null, venue: 'paper', account: 'paper', symbol: 'BTC/USDT', side, type: 'limit', quantity, price, stopPrice: null, trailing: null,
-    tif: 'GTC', isPostOnly: false, isReduceOnly, strategyId: 's', reason: 'test', state: 'pending-submit', filledQuantity: 0, averageFillPrice: 0, createdMs: 0, updatedMs: 0, message: null, isExternal: false,
+    clientOrderId: `o${id}`,
+    venueOrderId: null,
+    venue: 'paper',
+    account: 'paper',
+    symbol: 'BTC/USDT',
+    side,
+    type: 'limit',
+    quantity,
+    price,
+    stopPrice: null,
+    trailing: null,
+    tif: 'GTC',
+    isPostOnly: false,
+    isReduceOnly,
+    strategyId: 's',
+    reason: 'test',
+    state: 'pending-submit',
+    filledQuantity: 0,
+    averageFillPrice: 0,
+    createdMs: 0,
+    updatedMs: 0,
+    message: null,
+    isExternal: false,
   };
 }
 
@@ -18,7 +56,9 @@ class FakeOrders {
   readonly orders = new Map<string, Order>();
   private listener: ((o: Order) => void) | null = null;
   workingOrders(): Order[] {
-    return [...this.orders.values()].filter((o) => !['filled', 'canceled', 'rejected', 'expired'].includes(o.state));
+    return [...this.orders.values()].filter(
+      (o) => !['filled', 'canceled', 'rejected', 'expired'].includes(o.state),
+    );
   }
   onOrder(listener: (o: Order) => void): () => void {
     this.listener = listener;
@@ -36,9 +76,23 @@ type Step =
   | { kind: 'end'; pick: number; state: OrderState };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('place' as const), side: fc.constantFrom('buy' as const, 'sell' as const), quantity: fc.double({ min: 0.001, max: 2, noNaN: true }), price: fc.double({ min: 100, max: 100_000, noNaN: true }), isReduceOnly: fc.boolean() }),
-  fc.record({ kind: fc.constant('fill' as const), pick: fc.nat(), fraction: fc.double({ min: 0.05, max: 1, noNaN: true }) }),
-  fc.record({ kind: fc.constant('end' as const), pick: fc.nat(), state: fc.constantFrom<OrderState>('canceled', 'rejected', 'expired') }),
+  fc.record({
+    kind: fc.constant('place' as const),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
+    quantity: fc.double({ min: 0.001, max: 2, noNaN: true }),
+    price: fc.double({ min: 100, max: 100_000, noNaN: true }),
+    isReduceOnly: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant('fill' as const),
+    pick: fc.nat(),
+    fraction: fc.double({ min: 0.05, max: 1, noNaN: true }),
+  }),
+  fc.record({
+    kind: fc.constant('end' as const),
+    pick: fc.nat(),
+    state: fc.constantFrom<OrderState>('canceled', 'rejected', 'expired'),
+  }),
 );
 
 describe('cash reserved by working orders', () => {
@@ -47,7 +101,12 @@ describe('cash reserved by working orders', () => {
       fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
         const portfolio = new Portfolio({ startingCash: 1_000_000, currency: 'USDT' });
         const orders = new FakeOrders();
-        const reservations = new CashReservations({ orders, portfolio, rules: () => RULES, referencePrice: () => null });
+        const reservations = new CashReservations({
+          orders,
+          portfolio,
+          rules: () => RULES,
+          referencePrice: () => null,
+        });
         let id = 0;
         let fillId = 0;
         for (const s of steps) {
@@ -61,10 +120,27 @@ describe('cash reserved by working orders', () => {
             if (s.kind === 'end') orders.emit({ ...o, state: s.state });
             else {
               const quantity = (o.quantity - o.filledQuantity) * s.fraction;
-              portfolio.applyFill({ fillId: `f${++fillId}`, clientOrderId: o.clientOrderId, venueOrderId: null, symbol: o.symbol, side: o.side, quantity, price: o.price!, fee: 0, feeCurrency: 'USDT', isMaker: true, strategyId: 's', tsMs: 0 });
+              portfolio.applyFill({
+                fillId: `f${++fillId}`,
+                clientOrderId: o.clientOrderId,
+                venueOrderId: null,
+                symbol: o.symbol,
+                side: o.side,
+                quantity,
+                price: o.price!,
+                fee: 0,
+                feeCurrency: 'USDT',
+                isMaker: true,
+                strategyId: 's',
+                tsMs: 0,
+              });
               const filledQuantity = o.filledQuantity + quantity;
               // The order manager's rule: filled once within 1e-9 of the quantity.
-              orders.emit({ ...o, filledQuantity, state: filledQuantity >= o.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled' });
+              orders.emit({
+                ...o,
+                filledQuantity,
+                state: filledQuantity >= o.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled',
+              });
             }
           }
           // Every working order holds exactly its own reservation; the total is their sum.
@@ -74,11 +150,15 @@ describe('cash reserved by working orders', () => {
           expect(portfolio.reservedCash).toBeGreaterThanOrEqual(0);
           for (const o of orders.workingOrders()) {
             const remaining = o.quantity - o.filledQuantity;
-            if (o.side === 'buy' && !o.isReduceOnly) expect(reservations.reservedFor(o.clientOrderId)).toBeCloseTo(remaining * o.price! * 1.0005, 6);
+            if (o.side === 'buy' && !o.isReduceOnly)
+              expect(reservations.reservedFor(o.clientOrderId)).toBeCloseTo(remaining * o.price! * 1.0005, 6);
             if (o.isReduceOnly) expect(reservations.reservedFor(o.clientOrderId)).toBe(0);
           }
           if (orders.workingOrders().length === 0) expect(portfolio.reservedCash).toBe(0);
-          expect(portfolio.availableBalance()).toBeCloseTo(Math.max(0, portfolio.cash - portfolio.reservedCash), 6);
+          expect(portfolio.availableBalance()).toBeCloseTo(
+            Math.max(0, portfolio.cash - portfolio.reservedCash),
+            6,
+          );
         }
         reservations.close();
       }),

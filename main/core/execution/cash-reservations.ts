@@ -26,7 +26,12 @@ export class CashReservations {
   private total = 0;
   private readonly unsubscribe: () => void;
 
-  constructor(options: { orders: Pick<OrderManager, 'workingOrders' | 'onOrder'>; portfolio: Portfolio; rules: (symbol: string) => MarketRules | null; referencePrice: (symbol: string) => number | null }) {
+  constructor(options: {
+    orders: Pick<OrderManager, 'workingOrders' | 'onOrder'>;
+    portfolio: Portfolio;
+    rules: (symbol: string) => MarketRules | null;
+    referencePrice: (symbol: string) => number | null;
+  }) {
     this.portfolio = options.portfolio;
     this.rules = options.rules;
     this.referencePrice = options.referencePrice;
@@ -50,7 +55,11 @@ export class CashReservations {
     if (!isTerminalOrderState(order.state) && remaining > 0) {
       const price = this.priceOf(order);
       // Reduce-only orders only shrink a position (the protective pair of one position would reserve it twice).
-      const quantity = order.isReduceOnly ? 0 : order.side === 'buy' ? remaining : Math.max(0, remaining - Math.max(0, this.portfolio.netQuantity(order.symbol)));
+      const quantity = order.isReduceOnly
+        ? 0
+        : order.side === 'buy'
+          ? remaining
+          : Math.max(0, remaining - Math.max(0, this.portfolio.netQuantity(order.symbol)));
       amount = quantity * price * (1 + (this.rules(order.symbol)?.takerFeeRate ?? 0));
     } else this.unitPrice.delete(id);
     const before = this.reserved.get(id) ?? 0;
@@ -65,7 +74,11 @@ export class CashReservations {
   private priceOf(order: Order): number {
     const known = this.unitPrice.get(order.clientOrderId);
     if (known !== undefined) return known;
-    const price = order.price ?? order.stopPrice ?? this.referencePrice(order.symbol) ?? this.portfolio.markPrice(order.symbol);
+    const price =
+      order.price ??
+      order.stopPrice ??
+      this.referencePrice(order.symbol) ??
+      this.portfolio.markPrice(order.symbol);
     const value = price > 0 ? price : 0;
     if (value > 0) this.unitPrice.set(order.clientOrderId, value);
     return value;

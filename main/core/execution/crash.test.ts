@@ -6,9 +6,13 @@ import { join, resolve } from 'node:path';
 
 const CHILD = resolve(import.meta.dirname, 'test-support', 'crash-child.ts');
 
-function runChild(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runChild(
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CHILD, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -47,7 +51,9 @@ afterEach(() => {
 });
 
 describe('crash safety (SIGKILL at each step of an order life, restart, reconcile)', () => {
-  const cases = STEPS.flatMap(([step, times]) => Array.from({ length: times }, (_, i) => [step, i + 1] as const));
+  const cases = STEPS.flatMap(([step, times]) =>
+    Array.from({ length: times }, (_, i) => [step, i + 1] as const),
+  );
   it.each(cases)('killed %s (#%i): no duplicate and no loss after restart', async (step, occurrence) => {
     const dir = mkdtempSync(join(tmpdir(), 'vantage-crash-'));
     dirs.push(dir);
@@ -65,14 +71,21 @@ describe('crash safety (SIGKILL at each step of an order life, restart, reconcil
     expect(state.venueOrders.length).toBeLessThanOrEqual(state.ledgerOrders.length);
     // No loss: every venue fill is in the ledger exactly once, and positions follow the fills.
     expect([...state.ledgerFills].sort()).toEqual(state.venueFills.map((f) => f.id).sort());
-    const venueNet = state.venueFills.reduce((sum, f) => sum + (f.side === 'buy' ? f.quantity : -f.quantity), 0);
+    const venueNet = state.venueFills.reduce(
+      (sum, f) => sum + (f.side === 'buy' ? f.quantity : -f.quantity),
+      0,
+    );
     expect(state.netQuantity).toBeCloseTo(venueNet, 9);
     // Every order's state agrees with the venue; orders the venue never received are closed as rejected.
     const venueById = new Map(state.venueOrders.map((o) => [o.id, o]));
     for (const o of state.ledgerOrders) {
       const v = venueById.get(o.id);
       if (v) {
-        expect({ id: o.id, state: o.state, filled: o.filled }).toEqual({ id: v.id, state: v.state, filled: v.filled });
+        expect({ id: o.id, state: o.state, filled: o.filled }).toEqual({
+          id: v.id,
+          state: v.state,
+          filled: v.filled,
+        });
       } else {
         expect(o.state).toBe('rejected');
       }

@@ -43,7 +43,10 @@ export class FeedBookSource implements BookSource {
         if (event.kind === 'book') this.books.set(symbol, event.book);
         else if (event.kind === 'trade') this.lastPrices.set(symbol, event.trade.price);
         else return;
-        this.lastUpdates.set(symbol, this.clock ? this.clock.nowMs() : event.kind === 'book' ? event.book.tsMs : event.trade.tsMs);
+        this.lastUpdates.set(
+          symbol,
+          this.clock ? this.clock.nowMs() : event.kind === 'book' ? event.book.tsMs : event.trade.tsMs,
+        );
         const set = this.listeners.get(symbol);
         if (set) for (const l of set) l();
       }),

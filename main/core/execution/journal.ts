@@ -55,7 +55,8 @@ export class MemoryOrderJournal implements OrderJournal {
   }
 
   recordIntent(order: Order, audit: Record<string, unknown>): void {
-    if (this.orders.has(order.clientOrderId)) throw new Error(`duplicate client order id ${order.clientOrderId}`);
+    if (this.orders.has(order.clientOrderId))
+      throw new Error(`duplicate client order id ${order.clientOrderId}`);
     this.orders.set(order.clientOrderId, { ...order });
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'order.intent', payload: audit });
   }
@@ -89,7 +90,8 @@ export class MemoryOrderJournal implements OrderJournal {
   loadOpenOrders(): Order[] {
     const out: Order[] = [];
     for (const o of this.orders.values()) {
-      if (o.state !== 'filled' && o.state !== 'canceled' && o.state !== 'rejected' && o.state !== 'expired') out.push({ ...o });
+      if (o.state !== 'filled' && o.state !== 'canceled' && o.state !== 'rejected' && o.state !== 'expired')
+        out.push({ ...o });
     }
     return out;
   }

@@ -20,11 +20,18 @@ const published: { stream: string; payload: unknown }[] = [];
 
 let driver: ManualDriver;
 const drive = <T>(promise: Promise<T>): Promise<T> => driver.drive(promise);
-const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> => driver.ok(channel, payload);
+const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> =>
+  driver.ok(channel, payload);
 const fail = (channel: RequestChannel, payload: unknown): Promise<AppError> => driver.fail(channel, payload);
 
 async function startEngine(): Promise<void> {
-  ({ engine, dispatcher } = await startTestEngine({ dataDir, driver, scheduler, modules: [marketModule, tradingModule], published }));
+  ({ engine, dispatcher } = await startTestEngine({
+    dataDir,
+    driver,
+    scheduler,
+    modules: [marketModule, tradingModule],
+    published,
+  }));
   scheduler.advance(2000); // books arrive
 }
 
@@ -43,13 +50,23 @@ afterEach(async () => {
 
 describe('trading module (paper account on the demo venue)', () => {
   it('a paper market order fills, the portfolio and the blotter update, and the audit chain verifies', async () => {
-    const result = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.01, tif: 'IOC' });
+    const result = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      quantity: 0.01,
+      tif: 'IOC',
+    });
     expect(result.status).toBe('sent');
     expect(result.order?.message ?? null).toBeNull();
     expect(result.order?.state).toBe('filled');
     expect(result.verdict.isApproved).toBe(true);
     const portfolio = await ok('portfolio:get', {});
-    expect(portfolio.positions[0]).toMatchObject({ symbol: 'BTC/USDT', quantity: 0.01, strategyId: 'manual' });
+    expect(portfolio.positions[0]).toMatchObject({
+      symbol: 'BTC/USDT',
+      quantity: 0.01,
+      strategyId: 'manual',
+    });
     expect(portfolio.account.feesPaid).toBeGreaterThan(0);
     const list = await ok('orders:list', { scope: 'recent' });
     expect(list.fills).toHaveLength(1);
@@ -61,11 +78,23 @@ describe('trading module (paper account on the demo venue)', () => {
   });
 
   it('rejects an order priced more than 2% from the market, with the reason, and records the verdict', async () => {
-    const preview = await ok('orders:preview', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 50_000, quantity: 0.01 });
+    const preview = await ok('orders:preview', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 50_000,
+      quantity: 0.01,
+    });
     const band = preview.verdict.checks.find((c) => c.check === 'price-band')!;
     expect(band.isPassed).toBe(false);
     expect(band.limit).toBe(2);
-    const result = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 50_000, quantity: 0.01 });
+    const result = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 50_000,
+      quantity: 0.01,
+    });
     expect(result.status).toBe('risk-rejected');
     expect(result.verdict.reason).toMatch(/band 2%/);
     const records = await ok('audit:query', { type: 'risk.rejected' });
@@ -73,25 +102,44 @@ describe('trading module (paper account on the demo venue)', () => {
   });
 
   it('refuses NaN, negative and unknown fields at the schema', async () => {
-    for (const bad of [{ quantity: Number.NaN }, { quantity: -1 }, { quantity: 1, extra: true }, { quantity: Infinity }]) {
+    for (const bad of [
+      { quantity: Number.NaN },
+      { quantity: -1 },
+      { quantity: 1, extra: true },
+      { quantity: Infinity },
+    ]) {
       const error = await fail('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', ...bad });
       expect(error.code).toBe('IPC_INVALID_PAYLOAD');
     }
   });
 
   it('the kill switch cancels working orders, refuses new ones and is audited', async () => {
-    const resting = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 63_000, quantity: 0.01 });
+    const resting = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 63_000,
+      quantity: 0.01,
+    });
     expect(resting.order?.state).toBe('accepted');
     const state = await ok('risk:killSwitch', { action: 'engage', reason: 'test' });
     expect(state.isKillSwitchEngaged).toBe(true);
     const list = await ok('orders:list', { scope: 'working' });
     expect(list.orders).toHaveLength(0);
-    const refused = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.01 });
+    const refused = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      quantity: 0.01,
+    });
     expect(refused.verdict.reason).toMatch(/kill switch/);
     expect((await ok('audit:query', { type: 'kill-switch.engaged' })).records).toHaveLength(1);
     await ok('risk:killSwitch', { action: 'release', reason: 'done' });
     // A different quantity: the same order again within 2 s would be refused by the duplicate guard.
-    expect((await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.02 })).verdict.reason).toBeNull();
+    expect(
+      (await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.02 })).verdict
+        .reason,
+    ).toBeNull();
   });
 
   it('validates and audits risk limit changes', async () => {
@@ -101,14 +149,22 @@ describe('trading module (paper account on the demo venue)', () => {
     expect((await fail('risk:setLimits', { config: bad, reason: 'x' })).code).toBe('BAD_INPUT');
     const good = structuredClone(state.config);
     good.global.priceBandPct = 1;
-    expect((await ok('risk:setLimits', { config: good, reason: 'tighter band' })).config.global.priceBandPct).toBe(1);
+    expect(
+      (await ok('risk:setLimits', { config: good, reason: 'tighter band' })).config.global.priceBandPct,
+    ).toBe(1);
     const changes = await ok('audit:query', { type: 'risk.limits-changed' });
     expect(changes.records).toHaveLength(1);
   });
 
   it('after a restart the working order is reconciled, fills are not applied twice and limits persist', async () => {
     await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.02 });
-    const resting = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price: 63_000, quantity: 0.01 });
+    const resting = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 63_000,
+      quantity: 0.01,
+    });
     await drive(engine.stop());
     await startEngine();
     const list = await ok('orders:list', { scope: 'working' });

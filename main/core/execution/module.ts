@@ -43,19 +43,38 @@ export const tradingModule: EngineModule = {
         throw appError(ledger ? 'ENGINE_NOT_READY' : 'STORE_CORRUPT', why);
       };
       const handlers: Handlers = {
-        'orders:submit': unavailable, 'orders:cancel': unavailable, 'orders:cancelAll': unavailable, 'orders:list': unavailable,
-        'orders:preview': unavailable, 'portfolio:get': unavailable, 'risk:limits': unavailable, 'risk:setLimits': unavailable,
-        'risk:killSwitch': unavailable, 'audit:query': unavailable, 'audit:verify': unavailable,
-        'strategies:start': unavailable, 'strategies:stop': unavailable, 'strategies:list': unavailable,
-        'strategies:signals': unavailable, 'strategies:signal': unavailable,
+        'orders:submit': unavailable,
+        'orders:cancel': unavailable,
+        'orders:cancelAll': unavailable,
+        'orders:list': unavailable,
+        'orders:preview': unavailable,
+        'portfolio:get': unavailable,
+        'risk:limits': unavailable,
+        'risk:setLimits': unavailable,
+        'risk:killSwitch': unavailable,
+        'audit:query': unavailable,
+        'audit:verify': unavailable,
+        'strategies:start': unavailable,
+        'strategies:stop': unavailable,
+        'strategies:list': unavailable,
+        'strategies:signals': unavailable,
+        'strategies:signal': unavailable,
       };
       return { handlers };
     }
     let venueDb: OpenedDatabase;
     try {
-      venueDb = openDatabase({ name: 'paper-venue.db', path: join(context.dataDir, 'paper-venue.db'), migrations: paperVenueMigrations, durability: 'full' });
+      venueDb = openDatabase({
+        name: 'paper-venue.db',
+        path: join(context.dataDir, 'paper-venue.db'),
+        migrations: paperVenueMigrations,
+        durability: 'full',
+      });
     } catch (err) {
-      context.reportProblem({ code: 'STORE_CORRUPT', message: err instanceof Error ? err.message : String(err) });
+      context.reportProblem({
+        code: 'STORE_CORRUPT',
+        message: err instanceof Error ? err.message : String(err),
+      });
       throw err;
     }
     let portfolioTimer: TimerHandle | null = null;
@@ -97,20 +116,33 @@ export const tradingModule: EngineModule = {
       defaultModel: () => {
         const registry = context.services.get(MODELS_SERVICE) as ModelRegistry | undefined;
         const list = registry?.list() ?? [];
-        return list.some((m) => m.name === DEFAULT_MODEL && m.status !== 'invalid') ? DEFAULT_MODEL : (list.find((m) => m.status === 'loaded')?.name ?? null);
+        return list.some((m) => m.name === DEFAULT_MODEL && m.status !== 'invalid')
+          ? DEFAULT_MODEL
+          : (list.find((m) => m.status === 'loaded')?.name ?? null);
       },
       nextInstanceNumber: () => {
-        const row = ledger.db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTINGS_NEXT_INSTANCE) as { value: string } | undefined;
+        const row = ledger.db
+          .prepare('SELECT value FROM settings WHERE key = ?')
+          .get(SETTINGS_NEXT_INSTANCE) as { value: string } | undefined;
         const n = row ? Number(row.value) : 1;
         ledger.db
-          .prepare('INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms')
+          .prepare(
+            'INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms',
+          )
           .run(SETTINGS_NEXT_INSTANCE, String(n + 1), Math.floor(scheduler.nowMs()));
         return n;
       },
       onChange: publishStrategies,
       onSignal: (signal) => bus.publish('strategies:signal', signal),
       onFailure: (strategyId, message) =>
-        bus.publish('alerts:raised', { id: `strategy-failed-${strategyId}`, tsMs: scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: null, message: `Strategy ${strategyId} stopped: ${message}` }),
+        bus.publish('alerts:raised', {
+          id: `strategy-failed-${strategyId}`,
+          tsMs: scheduler.nowMs(),
+          severity: 'critical',
+          kind: 'strategy-error',
+          symbol: null,
+          message: `Strategy ${strategyId} stopped: ${message}`,
+        }),
     });
     // Reconciliation runs in the background so the engine starts at once; every trading channel
     // waits for it (protocol step 4: nothing trades before the account is reconciled).
@@ -119,21 +151,33 @@ export const tradingModule: EngineModule = {
       (reconciliation) => logger.info({ ...reconciliation }, 'trading: reconciled with the paper venue'),
       (err: unknown) => {
         reconcileError = err;
-        context.reportProblem({ code: 'VENUE_ERROR', message: `Paper account reconciliation failed: ${err instanceof Error ? err.message : String(err)}. Trading is disabled.` });
+        context.reportProblem({
+          code: 'VENUE_ERROR',
+          message: `Paper account reconciliation failed: ${err instanceof Error ? err.message : String(err)}. Trading is disabled.`,
+        });
       },
     );
     const whenReady = async (): Promise<void> => {
       await ready;
-      if (reconcileError) throw appError('ENGINE_NOT_READY', 'The paper account could not be reconciled; trading is disabled (see engine status).');
+      if (reconcileError)
+        throw appError(
+          'ENGINE_NOT_READY',
+          'The paper account could not be reconciled; trading is disabled (see engine status).',
+        );
     };
     context.services.set(TRADING_SERVICE, service);
     // Follow every symbol of the venue: books for fills and the risk reference, prices for the monitor.
     for (const symbol of feed.symbols()) service.follow(symbol);
-    const unsubscribeBooks = feed.symbols().map((symbol) => service.books.subscribe(symbol, publishPortfolioSoon));
+    const unsubscribeBooks = feed
+      .symbols()
+      .map((symbol) => service.books.subscribe(symbol, publishPortfolioSoon));
 
     const requireTrading = (): void => {
       if (!context.isTradingEnabled()) {
-        throw appError('TRADING_HALTED', 'Trading is disabled: a store failed its integrity check or a halt is in force (see engine status).');
+        throw appError(
+          'TRADING_HALTED',
+          'Trading is disabled: a store failed its integrity check or a halt is in force (see engine status).',
+        );
       }
     };
     const handlers: Handlers = {
@@ -153,13 +197,19 @@ export const tradingModule: EngineModule = {
       },
       'orders:cancelAll': async (req) => {
         await whenReady();
-        const filter = { ...(req.symbol ? { symbol: req.symbol } : {}), ...(req.strategyId ? { strategyId: req.strategyId } : {}) };
+        const filter = {
+          ...(req.symbol ? { symbol: req.symbol } : {}),
+          ...(req.strategyId ? { strategyId: req.strategyId } : {}),
+        };
         return { requested: await service.orders.cancelAll(filter, 'user cancel-all') };
       },
       'orders:list': async (req) => {
         await whenReady();
         return {
-          orders: req.scope === 'recent' ? service.journal.loadOrders({ limit: req.limit }) : service.orders.workingOrders().slice(0, req.limit),
+          orders:
+            req.scope === 'recent'
+              ? service.journal.loadOrders({ limit: req.limit })
+              : service.orders.workingOrders().slice(0, req.limit),
           fills: service.journal.recentFills(Math.min(req.limit, 500)),
         };
       },
@@ -171,13 +221,20 @@ export const tradingModule: EngineModule = {
       'risk:setLimits': (req) => service.setLimits(req.config, req.reason, 'user'),
       'risk:killSwitch': async (req) => {
         // The kill switch never waits for reconciliation: halting must always be possible.
-        if (req.action === 'engage') await service.engageKillSwitch({ reason: req.reason, source: 'user', isFlattening: req.isFlattening });
+        if (req.action === 'engage')
+          await service.engageKillSwitch({
+            reason: req.reason,
+            source: 'user',
+            isFlattening: req.isFlattening,
+          });
         else service.releaseKillSwitch(req.reason);
         return service.riskState();
       },
       'audit:query': (req) => {
         const { limit, ...rest } = req;
-        const filter = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Parameters<typeof service.audit.query>[0];
+        const filter = Object.fromEntries(
+          Object.entries(rest).filter(([, v]) => v !== undefined),
+        ) as Parameters<typeof service.audit.query>[0];
         return { records: service.audit.query({ ...filter, limit }), headSeq: service.audit.head().seq };
       },
       'strategies:start': async (req) => {
@@ -199,7 +256,9 @@ export const tradingModule: EngineModule = {
         return strategies.stop(req.strategyId, 'stopped by the user');
       },
       'strategies:list': () => ({ instances: strategies.list() }),
-      'strategies:signals': (req) => ({ signals: strategies.signals({ strategyId: req.strategyId, symbol: req.symbol, limit: req.limit }) }),
+      'strategies:signals': (req) => ({
+        signals: strategies.signals({ strategyId: req.strategyId, symbol: req.symbol, limit: req.limit }),
+      }),
       'strategies:signal': (req) => strategies.signal(req.signalId),
       'audit:verify': () => {
         const started = performance.now();

@@ -8,7 +8,12 @@ import { OrderManager } from './order-manager.ts';
 import { PaperBroker } from './paper-broker.ts';
 import { SqliteOrderJournal } from './sqlite-journal.ts';
 import { MemoryOrderJournal } from './journal.ts';
-import { BINANCE_CLIENT_ORDER_ID_PATTERN, type Broker, type SubmitOutcome, type VenueOrder } from './broker.ts';
+import {
+  BINANCE_CLIENT_ORDER_ID_PATTERN,
+  type Broker,
+  type SubmitOutcome,
+  type VenueOrder,
+} from './broker.ts';
 import { StaticBooks, BTC_RULES } from './test-support/static-books.ts';
 import { openTempLedger } from './test-support/ledger.ts';
 import { floorToStep, roundToStep, stepDecimals } from './precision.ts';
@@ -39,13 +44,38 @@ afterEach(() => env.cleanup());
 function setup(options: { broker?: Broker; latencyMs?: number; withRisk?: boolean } = {}) {
   const scheduler = new ManualScheduler(1_700_000_000_000);
   const books = new StaticBooks();
-  books.set(SYMBOL, [[99.99, 1], [99.5, 2], [99, 5]], [[100.01, 0.5], [100.5, 1], [101, 5]], 100);
+  books.set(
+    SYMBOL,
+    [
+      [99.99, 1],
+      [99.5, 2],
+      [99, 5],
+    ],
+    [
+      [100.01, 0.5],
+      [100.5, 1],
+      [101, 5],
+    ],
+    100,
+  );
   const audit = new AuditLedger({ db: env.ledger.db, clock: scheduler });
   const journal = new SqliteOrderJournal(env.ledger.db, audit);
   const portfolio = new Portfolio({ startingCash: 1_000_000, currency: 'USDT' });
-  const paper = new PaperBroker({ scheduler, books, rules: [BTC_RULES], latency: { delayMs: () => options.latencyMs ?? 3 } });
+  const paper = new PaperBroker({
+    scheduler,
+    books,
+    rules: [BTC_RULES],
+    latency: { delayMs: () => options.latencyMs ?? 3 },
+  });
   const broker = options.broker ?? paper;
-  const orders = new OrderManager({ broker, journal, portfolio, clock: scheduler, account: 'paper', submitTimeoutMs: 1000 });
+  const orders = new OrderManager({
+    broker,
+    journal,
+    portfolio,
+    clock: scheduler,
+    account: 'paper',
+    submitTimeoutMs: 1000,
+  });
   let risk: RiskEngine | null = null;
   if (options.withRisk) {
     risk = new RiskEngine(
@@ -63,7 +93,18 @@ function setup(options: { broker?: Broker; latencyMs?: number; withRisk?: boolea
     orders.setRiskGate(risk);
   }
   const submit = (intent: Partial<OrderIntent> = {}) =>
-    drive(scheduler, orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 0.2, tif: 'GTC', reason: 'test', ...intent }));
+    drive(
+      scheduler,
+      orders.submit({
+        symbol: SYMBOL,
+        side: 'buy',
+        type: 'market',
+        quantity: 0.2,
+        tif: 'GTC',
+        reason: 'test',
+        ...intent,
+      }),
+    );
   return { scheduler, books, audit, journal, portfolio, paper, orders, risk, submit };
 }
 
@@ -107,7 +148,12 @@ describe('paper broker fills', () => {
     const { submit, books, orders, portfolio } = setup();
     await submit({ quantity: 1 });
     const stop = await submit({ side: 'sell', type: 'stop', stopPrice: 95, quantity: 0.4 });
-    const trail = await submit({ side: 'sell', type: 'trailing-stop', trailing: { offsetFraction: 0.05 }, quantity: 0.3 });
+    const trail = await submit({
+      side: 'sell',
+      type: 'trailing-stop',
+      trailing: { offsetFraction: 0.05 },
+      quantity: 0.3,
+    });
     expect(stop.order?.state).toBe('accepted');
     books.set(SYMBOL, [[109, 5]], [[110, 5]], 110); // best 110: trailing trigger 104.5
     expect(orders.get(trail.order!.clientOrderId)!.state).toBe('accepted');
@@ -127,8 +173,14 @@ describe('order protocol', () => {
     const spy: Broker = Object.assign(Object.create(base.paper) as PaperBroker, {
       submit: (order: Order): Promise<SubmitOutcome> => {
         seenInLedger = {
-          order: env.ledger.db.prepare('SELECT state FROM orders WHERE client_order_id = ?').get(order.clientOrderId),
-          audit: env.ledger.db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE type = 'order.intent' AND instr(payload, ?) > 0").get(order.clientOrderId),
+          order: env.ledger.db
+            .prepare('SELECT state FROM orders WHERE client_order_id = ?')
+            .get(order.clientOrderId),
+          audit: env.ledger.db
+            .prepare(
+              "SELECT COUNT(*) AS n FROM audit_log WHERE type = 'order.intent' AND instr(payload, ?) > 0",
+            )
+            .get(order.clientOrderId),
         };
         return base.paper.submit(order);
       },
@@ -165,7 +217,21 @@ describe('order protocol', () => {
       findByClientId: (id: string): Promise<VenueOrder | null> => {
         const o = received.find((r) => r.clientOrderId === id);
         return Promise.resolve(
-          o ? { clientOrderId: id, venueOrderId: 'V1', symbol: o.symbol, side: o.side, type: o.type, quantity: o.quantity, price: o.price, state: 'accepted', filledQuantity: 0, averageFillPrice: 0, updatedMs: 0 } : null,
+          o
+            ? {
+                clientOrderId: id,
+                venueOrderId: 'V1',
+                symbol: o.symbol,
+                side: o.side,
+                type: o.type,
+                quantity: o.quantity,
+                price: o.price,
+                state: 'accepted',
+                filledQuantity: 0,
+                averageFillPrice: 0,
+                updatedMs: 0,
+              }
+            : null,
         );
       },
     });
@@ -202,7 +268,10 @@ describe('order protocol', () => {
     expect(orders.get(r.order!.clientOrderId)?.state).toBe('unknown');
     scheduler.advance(30_000);
     await drive(scheduler, orders.resolveUnknown());
-    expect(orders.get(r.order!.clientOrderId)).toMatchObject({ state: 'rejected', message: expect.stringMatching(/never received/) as unknown });
+    expect(orders.get(r.order!.clientOrderId)).toMatchObject({
+      state: 'rejected',
+      message: expect.stringMatching(/never received/) as unknown,
+    });
     expect(orders.hasUnknownOrder(SYMBOL)).toBe(false);
     expect(submits).toBe(1);
   });
@@ -222,10 +291,32 @@ describe('order protocol', () => {
     const warnings: string[] = [];
     const { paper, scheduler, journal, portfolio, orders: other } = setup();
     other.close();
-    const orders = new OrderManager({ broker: paper, journal, portfolio, clock: scheduler, account: 'paper', log: { warn: (_o, m) => warnings.push(m), info: () => undefined } });
-    const r = await drive(scheduler, orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 0.1, tif: 'GTC', reason: 't' }));
+    const orders = new OrderManager({
+      broker: paper,
+      journal,
+      portfolio,
+      clock: scheduler,
+      account: 'paper',
+      log: { warn: (_o, m) => warnings.push(m), info: () => undefined },
+    });
+    const r = await drive(
+      scheduler,
+      orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 0.1, tif: 'GTC', reason: 't' }),
+    );
     expect(r.order?.state).toBe('filled');
-    orders.handleVenueUpdate({ clientOrderId: r.order!.clientOrderId, venueOrderId: 'x', symbol: SYMBOL, side: 'buy', type: 'market', quantity: 0.1, price: null, state: 'canceled', filledQuantity: 0, averageFillPrice: 0, updatedMs: 0 });
+    orders.handleVenueUpdate({
+      clientOrderId: r.order!.clientOrderId,
+      venueOrderId: 'x',
+      symbol: SYMBOL,
+      side: 'buy',
+      type: 'market',
+      quantity: 0.1,
+      price: null,
+      state: 'canceled',
+      filledQuantity: 0,
+      averageFillPrice: 0,
+      updatedMs: 0,
+    });
     expect(orders.get(r.order!.clientOrderId)?.state).toBe('filled');
     expect(orders.refusedTransitions).toBe(1);
     expect(warnings).toContain('invalid order transition refused');
@@ -237,7 +328,9 @@ describe('order protocol', () => {
     const canceled = await drive(scheduler, orders.cancel(resting.order!.clientOrderId));
     expect(canceled.state).toBe('canceled');
     const filled = await submit();
-    await expect(orders.cancel(filled.order!.clientOrderId)).rejects.toMatchObject({ code: 'ORDER_STATE_INVALID' });
+    await expect(orders.cancel(filled.order!.clientOrderId)).rejects.toMatchObject({
+      code: 'ORDER_STATE_INVALID',
+    });
   });
 
   it('reconciles at start-up: orders by client id, fills while offline applied once, unknown venue orders flagged EXTERNAL', async () => {
@@ -246,11 +339,26 @@ describe('order protocol', () => {
     first.orders.close();
     // While we are "offline" the book moves through our order and someone places an order by hand.
     first.books.set(SYMBOL, [[98, 1]], [[98.5, 1]], 98.5);
-    const manual = await drive(first.scheduler, first.paper.submit({ ...resting.order!, clientOrderId: 'web_manual_1', price: 90, state: 'pending-submit', filledQuantity: 0 }));
+    const manual = await drive(
+      first.scheduler,
+      first.paper.submit({
+        ...resting.order!,
+        clientOrderId: 'web_manual_1',
+        price: 90,
+        state: 'pending-submit',
+        filledQuantity: 0,
+      }),
+    );
     expect(manual.kind).toBe('accepted');
     const portfolio = new Portfolio({ startingCash: 1_000_000, currency: 'USDT' });
     for (const f of first.journal.loadFills()) portfolio.applyFill(f);
-    const restarted = new OrderManager({ broker: first.paper, journal: first.journal, portfolio, clock: first.scheduler, account: 'paper' });
+    const restarted = new OrderManager({
+      broker: first.paper,
+      journal: first.journal,
+      portfolio,
+      clock: first.scheduler,
+      account: 'paper',
+    });
     const summary = await drive(first.scheduler, restarted.reconcile());
     expect(summary).toEqual({ resolved: 1, external: 1, fillsApplied: 1 });
     expect(restarted.get(resting.order!.clientOrderId)?.state).toBe('filled');
@@ -267,17 +375,44 @@ describe('order protocol', () => {
     books.set(SYMBOL, [[99, 10]], [[100, 10]], 100);
     const portfolio = new Portfolio({ startingCash: 10_000, currency: 'USDT' });
     const broker = new PaperBroker({ scheduler, books, rules: [BTC_RULES] });
-    const orders = new OrderManager({ broker, journal: new MemoryOrderJournal(), portfolio, clock: scheduler, account: 'backtest' });
-    const r = await drive(scheduler, orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 1, tif: 'IOC', reason: 'bt' }));
+    const orders = new OrderManager({
+      broker,
+      journal: new MemoryOrderJournal(),
+      portfolio,
+      clock: scheduler,
+      account: 'backtest',
+    });
+    const r = await drive(
+      scheduler,
+      orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 1, tif: 'IOC', reason: 'bt' }),
+    );
     expect(r.order?.state).toBe('filled');
     expect(portfolio.netQuantity(SYMBOL)).toBe(1);
   });
 
   it('rejects intents that cannot be orders with a message naming the problem', () => {
     const { orders } = setup();
-    const bad: Partial<OrderIntent>[] = [{ quantity: NaN }, { quantity: -1 }, { type: 'limit' }, { type: 'stop' }, { type: 'market', isPostOnly: true }, { type: 'trailing-stop' }, { quantity: 0.0001 }];
+    const bad: Partial<OrderIntent>[] = [
+      { quantity: NaN },
+      { quantity: -1 },
+      { type: 'limit' },
+      { type: 'stop' },
+      { type: 'market', isPostOnly: true },
+      { type: 'trailing-stop' },
+      { quantity: 0.0001 },
+    ];
     for (const b of bad) {
-      expect(() => orders.prepare({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 1, tif: 'GTC', reason: 't', ...b })).toThrow(/Order not sent/);
+      expect(() =>
+        orders.prepare({
+          symbol: SYMBOL,
+          side: 'buy',
+          type: 'market',
+          quantity: 1,
+          tif: 'GTC',
+          reason: 't',
+          ...b,
+        }),
+      ).toThrow(/Order not sent/);
     }
   });
 });

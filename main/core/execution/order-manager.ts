@@ -154,7 +154,8 @@ export class OrderManager {
   /** Rounds and validates an intent into an order (state 'new') without sending anything. */
   prepare(intent: OrderIntent): Order {
     const rules = this.broker.marketRules(intent.symbol);
-    if (!rules) throw appError('ORDER_INVALID', `Order not sent: ${this.broker.venue} does not list ${intent.symbol}.`);
+    if (!rules)
+      throw appError('ORDER_INVALID', `Order not sent: ${this.broker.venue} does not list ${intent.symbol}.`);
     validateIntent(intent);
     const quantity = this.grid(rules.quantityStep).floor(intent.quantity);
     if (!(quantity > 0)) {
@@ -167,7 +168,9 @@ export class OrderManager {
     const sequence = this.journal.nextOrderSequence();
     const clientOrderId = this.makeClientOrderId(nowMs, sequence);
     if (!this.broker.clientOrderIdPattern.test(clientOrderId)) {
-      throw new Error(`client order id ${clientOrderId} does not match ${this.broker.venue}'s format ${this.broker.clientOrderIdPattern}`);
+      throw new Error(
+        `client order id ${clientOrderId} does not match ${this.broker.venue}'s format ${this.broker.clientOrderIdPattern}`,
+      );
     }
     return {
       clientOrderId,
@@ -179,9 +182,19 @@ export class OrderManager {
       type: intent.type,
       quantity,
       // Buy limits round down and sell limits up: rounding never makes the price worse for us.
-      price: intent.price === undefined ? null : intent.side === 'buy' ? this.grid(rules.tickSize).floor(intent.price) : this.grid(rules.tickSize).ceil(intent.price),
+      price:
+        intent.price === undefined
+          ? null
+          : intent.side === 'buy'
+            ? this.grid(rules.tickSize).floor(intent.price)
+            : this.grid(rules.tickSize).ceil(intent.price),
       // Stops round away from the market side's favour: a sell stop lower, a buy stop higher, never tighter.
-      stopPrice: intent.stopPrice === undefined ? null : intent.side === 'buy' ? this.grid(rules.tickSize).ceil(intent.stopPrice) : this.grid(rules.tickSize).floor(intent.stopPrice),
+      stopPrice:
+        intent.stopPrice === undefined
+          ? null
+          : intent.side === 'buy'
+            ? this.grid(rules.tickSize).ceil(intent.stopPrice)
+            : this.grid(rules.tickSize).floor(intent.stopPrice),
       trailing: intent.trailing ?? null,
       tif: intent.tif,
       isPostOnly: intent.isPostOnly ?? false,
@@ -229,15 +242,29 @@ export class OrderManager {
    */
   async submit(intent: OrderIntent): Promise<SubmitResult> {
     const order = this.prepare(intent);
-    const verdict: RiskVerdict = this.risk ? this.risk.check(order) : { isApproved: true, checks: [], reason: null };
+    const verdict: RiskVerdict = this.risk
+      ? this.risk.check(order)
+      : { isApproved: true, checks: [], reason: null };
     const isAudited = this.journal.isKeepingAudit;
     if (!verdict.isApproved) {
-      this.journal.audit('risk.rejected', isAudited ? { clientOrderId: order.clientOrderId, intent: intentRecord(order), verdict: verdictRecord(verdict) } : NOT_KEPT);
+      this.journal.audit(
+        'risk.rejected',
+        isAudited
+          ? {
+              clientOrderId: order.clientOrderId,
+              intent: intentRecord(order),
+              verdict: verdictRecord(verdict),
+            }
+          : NOT_KEPT,
+      );
       return { status: 'risk-rejected', order: null, verdict };
     }
     order.state = 'pending-submit';
     // Protocol step 1: intent + audit in one transaction before anything is sent.
-    this.journal.recordIntent(order, isAudited ? { intent: intentRecord(order), verdict: verdictRecord(verdict) } : NOT_KEPT);
+    this.journal.recordIntent(
+      order,
+      isAudited ? { intent: intentRecord(order), verdict: verdictRecord(verdict) } : NOT_KEPT,
+    );
     this.track(order);
     this.risk?.recordSubmitted(order);
     this.emitOrder(order);
@@ -253,14 +280,20 @@ export class OrderManager {
       return this.broker.submitNow!({ ...order });
     } catch (err) {
       // A thrown error is not a refusal: the request may have reached the venue.
-      return { kind: 'unknown', reason: `submit failed: ${err instanceof Error ? err.message : String(err)}` };
+      return {
+        kind: 'unknown',
+        reason: `submit failed: ${err instanceof Error ? err.message : String(err)}`,
+      };
     }
   }
 
   private async sendWithTimeout(order: Order): Promise<SubmitOutcome> {
     const send = this.broker.submit({ ...order }).catch(
       // A thrown error is not a refusal: the request may have reached the venue.
-      (err: unknown): SubmitOutcome => ({ kind: 'unknown', reason: `submit failed: ${err instanceof Error ? err.message : String(err)}` }),
+      (err: unknown): SubmitOutcome => ({
+        kind: 'unknown',
+        reason: `submit failed: ${err instanceof Error ? err.message : String(err)}`,
+      }),
     );
     if (!('schedule' in this.clock)) return send;
     const scheduler = this.clock;
@@ -303,22 +336,34 @@ export class OrderManager {
     const order = this.orders.get(clientOrderId);
     if (!order) throw appError('NOT_FOUND', `No working order ${clientOrderId}.`);
     if (isTerminalOrderState(order.state)) {
-      throw appError('ORDER_STATE_INVALID', `Order ${clientOrderId} is already ${order.state}; nothing to cancel.`);
+      throw appError(
+        'ORDER_STATE_INVALID',
+        `Order ${clientOrderId} is already ${order.state}; nothing to cancel.`,
+      );
     }
     if (order.state === 'pending-submit') {
-      throw appError('ORDER_STATE_INVALID', `Order ${clientOrderId} is still being sent; cancel it once the venue answered.`);
+      throw appError(
+        'ORDER_STATE_INVALID',
+        `Order ${clientOrderId} is still being sent; cancel it once the venue answered.`,
+      );
     }
     const previous: OrderState = order.state === 'pending-cancel' ? 'accepted' : order.state;
-    if (order.state !== 'pending-cancel') this.transition(order, 'pending-cancel', { event: 'cancel-requested', reason });
-    const outcome = await this.broker.cancel({ ...order }).catch(
-      (err: unknown) => ({ kind: 'unknown', reason: err instanceof Error ? err.message : String(err) }) as const,
-    );
+    if (order.state !== 'pending-cancel')
+      this.transition(order, 'pending-cancel', { event: 'cancel-requested', reason });
+    const outcome = await this.broker
+      .cancel({ ...order })
+      .catch(
+        (err: unknown) =>
+          ({ kind: 'unknown', reason: err instanceof Error ? err.message : String(err) }) as const,
+      );
     if (order.state !== 'pending-cancel') return { ...order };
     if (outcome.kind === 'canceled') {
       this.transition(order, 'canceled', { event: 'canceled', reason });
     } else if (outcome.kind === 'not-found') {
       // Not working at the venue: ask what became of it rather than guessing.
-      const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol).catch(() => null);
+      const venueOrder = await this.broker
+        .findByClientId(order.clientOrderId, order.symbol)
+        .catch(() => null);
       if (venueOrder) this.handleVenueUpdate(venueOrder);
       else if (order.state === 'pending-cancel') {
         this.transition(order, previous === 'unknown' ? 'rejected' : 'expired', {
@@ -334,7 +379,10 @@ export class OrderManager {
   }
 
   /** Cancels every working order (optionally of one strategy or symbol); returns how many were asked. */
-  async cancelAll(filter: { strategyId?: string; symbol?: string } = {}, reason = 'cancel-all'): Promise<number> {
+  async cancelAll(
+    filter: { strategyId?: string; symbol?: string } = {},
+    reason = 'cancel-all',
+  ): Promise<number> {
     const targets = [...this.orders.values()].filter(
       (o) =>
         !isTerminalOrderState(o.state) &&
@@ -355,7 +403,9 @@ export class OrderManager {
     let resolved = 0;
     for (const order of [...this.orders.values()]) {
       if (order.state !== 'unknown') continue;
-      const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol).catch(() => undefined);
+      const venueOrder = await this.broker
+        .findByClientId(order.clientOrderId, order.symbol)
+        .catch(() => undefined);
       if (venueOrder === undefined || order.state !== 'unknown') continue; // venue unreachable, or resolved meanwhile
       if (venueOrder === null) {
         if (Math.floor(this.clock.nowMs()) - order.updatedMs < graceMs) continue;
@@ -379,7 +429,8 @@ export class OrderManager {
     const resolved = await this.resolveLocalOpen();
     let external = 0;
     for (const venueOrder of await this.broker.openOrders()) {
-      if (this.orders.has(venueOrder.clientOrderId) || this.journal.loadOrder(venueOrder.clientOrderId)) continue;
+      if (this.orders.has(venueOrder.clientOrderId) || this.journal.loadOrder(venueOrder.clientOrderId))
+        continue;
       const order = externalOrder(venueOrder, this.broker.venue, this.account);
       this.journal.recordIntent(order, { external: true, venueOrder: { ...venueOrder } });
       this.track(order);
@@ -391,7 +442,12 @@ export class OrderManager {
     let fillsApplied = 0;
     for (const fill of await this.broker.fillsSince(sinceMs)) if (this.handleFill(fill)) fillsApplied++;
     const summary = { resolved, external, fillsApplied };
-    this.journal.audit('reconciliation', { ...summary, venue: this.broker.venue, account: this.account, sinceMs });
+    this.journal.audit('reconciliation', {
+      ...summary,
+      venue: this.broker.venue,
+      account: this.account,
+      sinceMs,
+    });
     return summary;
   }
 
@@ -416,14 +472,16 @@ export class OrderManager {
   /** A fill from the venue: recorded once (with the order's progress, atomically), applied to the portfolio once. */
   handleFill(fill: Fill): boolean {
     const order = this.orders.get(fill.clientOrderId) ?? null;
-    const withStrategy = order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
+    const withStrategy =
+      order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
     let next: Order | null = null;
     if (order) {
       const filled = order.filledQuantity + fill.quantity;
       next = {
         ...order,
         filledQuantity: filled,
-        averageFillPrice: (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled,
+        averageFillPrice:
+          (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled,
         venueOrderId: order.venueOrderId ?? fill.venueOrderId,
         updatedMs: Math.floor(this.clock.nowMs()),
       };
@@ -432,7 +490,10 @@ export class OrderManager {
         if (canTransition(order.state, target)) next.state = target;
         else {
           this.refusedTransitions++;
-          this.log?.warn({ clientOrderId: order.clientOrderId, from: order.state, to: target, fillId: fill.fillId }, 'invalid order transition refused');
+          this.log?.warn(
+            { clientOrderId: order.clientOrderId, from: order.state, to: target, fillId: fill.fillId },
+            'invalid order transition refused',
+          );
         }
       }
     }
@@ -462,16 +523,34 @@ export class OrderManager {
       else return;
     }
     if (target === order.state) return;
-    if (target === 'pending-submit' || target === 'new' || target === 'unknown' || target === 'pending-cancel') return;
-    this.transition(order, target, { event: 'venue-update', venueState: update.state, venueOrderId: update.venueOrderId });
+    if (
+      target === 'pending-submit' ||
+      target === 'new' ||
+      target === 'unknown' ||
+      target === 'pending-cancel'
+    )
+      return;
+    this.transition(order, target, {
+      event: 'venue-update',
+      venueState: update.state,
+      venueOrderId: update.venueOrderId,
+    });
   }
 
   private transition(order: Order, to: OrderState, detail: Record<string, unknown>): boolean {
     const from = order.state;
     if (!canTransition(from, to)) {
       this.refusedTransitions++;
-      this.log?.warn({ clientOrderId: order.clientOrderId, from, to, detail }, 'invalid order transition refused');
-      this.journal.audit('order.transition-refused', { clientOrderId: order.clientOrderId, from, to, detail });
+      this.log?.warn(
+        { clientOrderId: order.clientOrderId, from, to, detail },
+        'invalid order transition refused',
+      );
+      this.journal.audit('order.transition-refused', {
+        clientOrderId: order.clientOrderId,
+        from,
+        to,
+        detail,
+      });
       return false;
     }
     if (from === 'unknown') this.adjustUnknown(order.symbol, -1);
@@ -486,7 +565,15 @@ export class OrderManager {
     this.journal.recordTransition(
       order,
       from,
-      this.journal.isKeepingAudit ? { clientOrderId: order.clientOrderId, from, to: order.state, filledQuantity: order.filledQuantity, ...detail } : NOT_KEPT,
+      this.journal.isKeepingAudit
+        ? {
+            clientOrderId: order.clientOrderId,
+            from,
+            to: order.state,
+            filledQuantity: order.filledQuantity,
+            ...detail,
+          }
+        : NOT_KEPT,
     );
     this.emitOrder(order);
   }
@@ -522,11 +609,13 @@ function invalid(intent: OrderIntent, message: string): never {
 }
 
 function checkPositive(intent: OrderIntent, v: number | undefined, name: string): void {
-  if (v !== undefined && (!Number.isFinite(v) || v <= 0)) invalid(intent, `${name} must be a positive number, got ${v}.`);
+  if (v !== undefined && (!Number.isFinite(v) || v <= 0))
+    invalid(intent, `${name} must be a positive number, got ${v}.`);
 }
 
 function validateIntent(intent: OrderIntent): void {
-  if (!Number.isFinite(intent.quantity) || intent.quantity <= 0) invalid(intent, `quantity must be a positive number, got ${intent.quantity}.`);
+  if (!Number.isFinite(intent.quantity) || intent.quantity <= 0)
+    invalid(intent, `quantity must be a positive number, got ${intent.quantity}.`);
   checkPositive(intent, intent.price, 'price');
   checkPositive(intent, intent.stopPrice, 'stop price');
   switch (intent.type) {
@@ -541,22 +630,28 @@ function validateIntent(intent: OrderIntent): void {
       if (intent.stopPrice === undefined) invalid(intent, 'a stop order needs a stop price.');
       break;
     case 'stop-limit':
-      if (intent.stopPrice === undefined || intent.price === undefined) invalid(intent, 'a stop-limit order needs a stop price and a limit price.');
+      if (intent.stopPrice === undefined || intent.price === undefined)
+        invalid(intent, 'a stop-limit order needs a stop price and a limit price.');
       break;
     case 'take-profit':
-      if (intent.stopPrice === undefined) invalid(intent, 'a take-profit order needs a trigger (stop) price.');
+      if (intent.stopPrice === undefined)
+        invalid(intent, 'a take-profit order needs a trigger (stop) price.');
       break;
     case 'trailing-stop': {
       const t = intent.trailing;
       const hasFraction = t?.offsetFraction !== undefined;
       const hasQuote = t?.offsetQuote !== undefined;
-      if (!t || hasFraction === hasQuote) invalid(intent, 'a trailing stop needs exactly one of offsetFraction or offsetQuote.');
-      if (hasFraction && !(t!.offsetFraction! > 0 && t!.offsetFraction! < 1)) invalid(intent, 'trailing offset fraction must be in (0, 1).');
-      if (hasQuote && !(t!.offsetQuote! > 0 && Number.isFinite(t!.offsetQuote!))) invalid(intent, 'trailing offset must be a positive number.');
+      if (!t || hasFraction === hasQuote)
+        invalid(intent, 'a trailing stop needs exactly one of offsetFraction or offsetQuote.');
+      if (hasFraction && !(t!.offsetFraction! > 0 && t!.offsetFraction! < 1))
+        invalid(intent, 'trailing offset fraction must be in (0, 1).');
+      if (hasQuote && !(t!.offsetQuote! > 0 && Number.isFinite(t!.offsetQuote!)))
+        invalid(intent, 'trailing offset must be a positive number.');
       break;
     }
   }
-  if (intent.isPostOnly && intent.tif !== 'GTC') invalid(intent, 'post-only orders must be GTC (an IOC/FOK post-only order could never rest).');
+  if (intent.isPostOnly && intent.tif !== 'GTC')
+    invalid(intent, 'post-only orders must be GTC (an IOC/FOK post-only order could never rest).');
   if (intent.isPostOnly && intent.type !== 'limit') invalid(intent, 'only limit orders can be post-only.');
 }
 
@@ -584,7 +679,13 @@ export function verdictRecord(verdict: RiskVerdict): Record<string, unknown> {
   return {
     isApproved: verdict.isApproved,
     reason: verdict.reason,
-    checks: verdict.checks.map((c) => ({ check: c.check, isPassed: c.isPassed, value: c.value, limit: c.limit, unit: c.unit })),
+    checks: verdict.checks.map((c) => ({
+      check: c.check,
+      isPassed: c.isPassed,
+      value: c.value,
+      limit: c.limit,
+      unit: c.unit,
+    })),
   };
 }
 

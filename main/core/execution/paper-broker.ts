@@ -58,7 +58,9 @@ export interface LatencyModel {
 
 /** Base + exponential jitter (heavy right tail, like real round trips). */
 export function jitterLatency(baseMs: number, meanJitterMs: number, random: RandomSource): LatencyModel {
-  return { delayMs: () => Math.round(baseMs + (meanJitterMs > 0 ? -Math.log(1 - random.next()) * meanJitterMs : 0)) };
+  return {
+    delayMs: () => Math.round(baseMs + (meanJitterMs > 0 ? -Math.log(1 - random.next()) * meanJitterMs : 0)),
+  };
 }
 
 export interface PaperBrokerOptions {
@@ -123,7 +125,8 @@ export class PaperBroker implements Broker {
   cancel(order: Order): Promise<CancelOutcome> {
     return this.afterLatency((): CancelOutcome => {
       const o = this.orders.get(order.clientOrderId);
-      if (!o || !isOpen(o.state)) return { kind: 'not-found', reason: o ? `order is ${o.state}` : 'no such order' };
+      if (!o || !isOpen(o.state))
+        return { kind: 'not-found', reason: o ? `order is ${o.state}` : 'no such order' };
       this.setState(o, 'canceled');
       return { kind: 'canceled' };
     });
@@ -184,7 +187,10 @@ export class PaperBroker implements Broker {
     const rules = this.rules.get(order.symbol);
     if (!rules) return { kind: 'rejected', reason: `unknown symbol ${order.symbol}` };
     if (order.quantity < rules.minQuantity || order.quantity > rules.maxQuantity) {
-      return { kind: 'rejected', reason: `quantity ${order.quantity} outside [${rules.minQuantity}, ${rules.maxQuantity}]` };
+      return {
+        kind: 'rejected',
+        reason: `quantity ${order.quantity} outside [${rules.minQuantity}, ${rules.maxQuantity}]`,
+      };
     }
     const book = this.currentBook(order.symbol);
     if (!book) return { kind: 'rejected', reason: `no market data for ${order.symbol}` };
@@ -192,7 +198,12 @@ export class PaperBroker implements Broker {
       return { kind: 'rejected', reason: 'post-only order would take liquidity' };
     }
     if (order.tif === 'FOK' && (order.type === 'market' || order.type === 'limit')) {
-      const available = this.availableQuantity(order.symbol, order.side, order.type === 'limit' ? order.price : null, book);
+      const available = this.availableQuantity(
+        order.symbol,
+        order.side,
+        order.type === 'limit' ? order.price : null,
+        book,
+      );
       if (available < order.quantity) {
         const paper = this.record(order, 'expired');
         this.emitUpdate(paper);
@@ -226,7 +237,10 @@ export class PaperBroker implements Broker {
 
   private watch(symbol: string): void {
     if (this.bookSubscriptions.has(symbol)) return;
-    this.bookSubscriptions.set(symbol, this.books.subscribe(symbol, () => this.onBook(symbol)));
+    this.bookSubscriptions.set(
+      symbol,
+      this.books.subscribe(symbol, () => this.onBook(symbol)),
+    );
   }
 
   private onBook(symbol: string): void {
@@ -251,7 +265,12 @@ export class PaperBroker implements Broker {
     return book.bids.length > 0 && price <= book.bids[0]!.price;
   }
 
-  private availableQuantity(symbol: string, side: 'buy' | 'sell', limit: number | null, book: BookSnapshot): number {
+  private availableQuantity(
+    symbol: string,
+    side: 'buy' | 'sell',
+    limit: number | null,
+    book: BookSnapshot,
+  ): number {
     let total = 0;
     for (const level of side === 'buy' ? book.asks : book.bids) {
       if (limit !== null && (side === 'buy' ? level.price > limit : level.price < limit)) break;
@@ -268,13 +287,21 @@ export class PaperBroker implements Broker {
     const last = this.books.lastPrice(order.symbol) ?? mid(book);
     if (last === null) return;
     let limit: number | null = order.type === 'limit' ? order.price : null;
-    if (order.type === 'stop' || order.type === 'stop-limit' || order.type === 'take-profit' || order.type === 'trailing-stop') {
+    if (
+      order.type === 'stop' ||
+      order.type === 'stop-limit' ||
+      order.type === 'take-profit' ||
+      order.type === 'trailing-stop'
+    ) {
       if (!o.isTriggered) {
         if (!this.isTriggered(o, last)) return;
         o.isTriggered = true;
         this.store?.saveOrder(o);
       }
-      limit = order.type === 'stop-limit' || (order.type === 'take-profit' && order.price !== null) ? order.price : null;
+      limit =
+        order.type === 'stop-limit' || (order.type === 'take-profit' && order.price !== null)
+          ? order.price
+          : null;
     }
     const remaining = order.quantity - o.filledQuantity;
     const levels = order.side === 'buy' ? book.asks : book.bids;
@@ -306,7 +333,12 @@ export class PaperBroker implements Broker {
     const order = o.order;
     if (order.type === 'trailing-stop') {
       const t = order.trailing!;
-      const best = o.trailAnchor === null ? last : order.side === 'sell' ? Math.max(o.trailAnchor, last) : Math.min(o.trailAnchor, last);
+      const best =
+        o.trailAnchor === null
+          ? last
+          : order.side === 'sell'
+            ? Math.max(o.trailAnchor, last)
+            : Math.min(o.trailAnchor, last);
       if (best !== o.trailAnchor) {
         o.trailAnchor = best;
         this.store?.saveOrder(o);

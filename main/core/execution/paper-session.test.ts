@@ -31,15 +31,36 @@ afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
 /** A 1m BTC/USDT session of `strategy` on this test's folder and clock (fixed notional 1000). */
 function sessionOptions(strategy: string, more: Partial<PaperSessionOptions> = {}): PaperSessionOptions {
-  return { dataDir, scheduler, symbol: 'BTC/USDT', strategy, params: {}, timeframe: '1m', sizing: { kind: 'fixed-notional', notional: 1000 }, protection: {}, seed: 11, ...more };
+  return {
+    dataDir,
+    scheduler,
+    symbol: 'BTC/USDT',
+    strategy,
+    params: {},
+    timeframe: '1m',
+    sizing: { kind: 'fixed-notional', notional: 1000 },
+    protection: {},
+    seed: 11,
+    ...more,
+  };
 }
 
 describe('headless paper session (vantage run)', () => {
   it('runs model-threshold on the default model: warmed-up features give a prediction on the first bar, the signal is audited with the model, and stop cancels the protective order', async () => {
-    const models = new ModelRegistry({ resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'), dataDir, forceCpu: true });
+    const models = new ModelRegistry({
+      resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'),
+      dataDir,
+      forceCpu: true,
+    });
     const signals: Signal[] = [];
     const session = new PaperSession(
-      sessionOptions('model-threshold', { params: { enterAbove: -1, exitBelow: -2 }, protection: { stopLoss: 0.03 }, models, model: DEFAULT_MODEL, onSignal: (s) => signals.push(s) }),
+      sessionOptions('model-threshold', {
+        params: { enterAbove: -1, exitBelow: -2 },
+        protection: { stopLoss: 0.03 },
+        models,
+        model: DEFAULT_MODEL,
+        onSignal: (s) => signals.push(s),
+      }),
     );
     try {
       await driver.drive(session.start());
@@ -51,7 +72,13 @@ describe('headless paper session (vantage run)', () => {
       const detail = session.strategies.signal(entry.signalId);
       expect(detail.explanation?.method).toBe('tree-shap');
       const summary = await driver.drive(session.stop());
-      expect(summary).toMatchObject({ strategy: 'model-threshold', signals: signals.length, stillWorking: 0, isAuditOk: true, canceledAtStop: 1 });
+      expect(summary).toMatchObject({
+        strategy: 'model-threshold',
+        signals: signals.length,
+        stillWorking: 0,
+        isAuditOk: true,
+        canceledAtStop: 1,
+      });
       expect(summary.bars).toBeGreaterThanOrEqual(1);
       expect(summary.position).toBeGreaterThan(0);
     } finally {
@@ -65,22 +92,45 @@ describe('headless paper session (vantage run)', () => {
   });
 
   it('a strategy whose model fails at inference stops as failed, says why, raises an alert and is audited', async () => {
-    const registry = new ModelRegistry({ resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'), dataDir, forceCpu: true });
+    const registry = new ModelRegistry({
+      resourcesDir: resolve(import.meta.dirname, '..', '..', '..', 'resources'),
+      dataDir,
+      forceCpu: true,
+    });
     // The real card and file, but a session whose runs fail (as a crashed inference worker would).
     const broken: ModelSource = {
       entry: (name) => registry.entry(name),
-      load: () => Promise.resolve({ runAll: () => Promise.reject(new Error('inference worker exited')) } as unknown as Awaited<ReturnType<ModelSource['load']>>),
+      load: () =>
+        Promise.resolve({
+          runAll: () => Promise.reject(new Error('inference worker exited')),
+        } as unknown as Awaited<ReturnType<ModelSource['load']>>),
     };
     const alerts: Alert[] = [];
-    const session = new PaperSession(sessionOptions('model-threshold', { models: broken, model: DEFAULT_MODEL, onAlert: (a) => alerts.push(a) }));
+    const session = new PaperSession(
+      sessionOptions('model-threshold', {
+        models: broken,
+        model: DEFAULT_MODEL,
+        onAlert: (a) => alerts.push(a),
+      }),
+    );
     await driver.drive(session.start());
-    await driver.runUntil(() => session.strategies.instance('model-threshold')?.state === 'failed', 3 * 60_000);
-    expect(session.strategies.instance('model-threshold')).toMatchObject({ state: 'failed', stopReason: 'inference worker exited', signals: 0 });
-    expect(alerts.some((a) => a.kind === 'strategy-error' && /inference worker exited/.test(a.message))).toBe(true);
+    await driver.runUntil(
+      () => session.strategies.instance('model-threshold')?.state === 'failed',
+      3 * 60_000,
+    );
+    expect(session.strategies.instance('model-threshold')).toMatchObject({
+      state: 'failed',
+      stopReason: 'inference worker exited',
+      signals: 0,
+    });
+    expect(alerts.some((a) => a.kind === 'strategy-error' && /inference worker exited/.test(a.message))).toBe(
+      true,
+    );
     const failed = session.service.audit.query({ type: 'strategy.failed', limit: 10 });
-    expect(failed.map((r) => r.payload)).toEqual([expect.objectContaining({ strategyId: 'model-threshold', reason: 'inference worker exited' })]);
+    expect(failed.map((r) => r.payload)).toEqual([
+      expect.objectContaining({ strategyId: 'model-threshold', reason: 'inference worker exited' }),
+    ]);
     const summary = await driver.drive(session.stop());
     expect(summary).toMatchObject({ isAuditOk: true, stillWorking: 0 });
   });
 });
-

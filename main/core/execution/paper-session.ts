@@ -85,19 +85,35 @@ export class PaperSession {
     this.options = options;
     const spec = DEFAULT_DEMO_SYMBOLS.find((s) => s.symbol === options.symbol);
     if (!spec) {
-      throw appError('BAD_INPUT', `The demo venue has no symbol ${options.symbol}; it has ${DEFAULT_DEMO_SYMBOLS.map((s) => s.symbol).join(', ')}.`);
+      throw appError(
+        'BAD_INPUT',
+        `The demo venue has no symbol ${options.symbol}; it has ${DEFAULT_DEMO_SYMBOLS.map((s) => s.symbol).join(', ')}.`,
+      );
     }
     // Validate the strategy before opening anything.
     if (options.strategy !== 'none') {
       createBuiltinStrategy(options.strategy, options.params);
       if (builtinInfo(options.strategy).isModelDriven && !options.models) {
-        throw appError('STRATEGY_INVALID', `${options.strategy} needs a model registry to read predictions from.`);
+        throw appError(
+          'STRATEGY_INVALID',
+          `${options.strategy} needs a model registry to read predictions from.`,
+        );
       }
     }
     parseSizing(options.sizing);
-    this.ledger = openDatabase({ name: 'ledger.db', path: join(options.dataDir, 'ledger.db'), migrations: ledgerMigrations, durability: 'full' });
+    this.ledger = openDatabase({
+      name: 'ledger.db',
+      path: join(options.dataDir, 'ledger.db'),
+      migrations: ledgerMigrations,
+      durability: 'full',
+    });
     try {
-      this.venueDb = openDatabase({ name: 'paper-venue.db', path: join(options.dataDir, 'paper-venue.db'), migrations: paperVenueMigrations, durability: 'full' });
+      this.venueDb = openDatabase({
+        name: 'paper-venue.db',
+        path: join(options.dataDir, 'paper-venue.db'),
+        migrations: paperVenueMigrations,
+        durability: 'full',
+      });
     } catch (err) {
       this.ledger.close();
       throw err;
@@ -124,7 +140,11 @@ export class PaperSession {
       const config = structuredClone(this.service.risk.getConfig());
       config.global.maxFeedAgeMs = Math.min(86_400_000, Math.round(config.global.maxFeedAgeMs * speed));
       this.service.risk.setConfig(config);
-      this.service.audit.append('session.risk-override', { maxFeedAgeMs: config.global.maxFeedAgeMs, speed, why: 'stale-feed limit scaled to market time' });
+      this.service.audit.append('session.risk-override', {
+        maxFeedAgeMs: config.global.maxFeedAgeMs,
+        speed,
+        why: 'stale-feed limit scaled to market time',
+      });
     }
     this.strategies = new StrategyHost({
       service: this.service,
@@ -134,12 +154,21 @@ export class PaperSession {
       // The demo venue's own history (what the app's charts show before the live market) warms the indicators.
       history: (symbol, timeframe, bars) => {
         const s = DEFAULT_DEMO_SYMBOLS.find((d) => d.symbol === symbol);
-        return s ? { bars: generateDemoHistory(s, options.seed, startMs, bars, timeframe), forming: null } : null;
+        return s
+          ? { bars: generateDemoHistory(s, options.seed, startMs, bars, timeframe), forming: null }
+          : null;
       },
       ...(options.models ? { models: () => options.models ?? null } : {}),
       ...(options.onSignal ? { onSignal: options.onSignal } : {}),
       onFailure: (strategyId, message) =>
-        options.onAlert?.({ id: `strategy-failed-${strategyId}`, tsMs: options.scheduler.nowMs(), severity: 'critical', kind: 'strategy-error', symbol: options.symbol, message: `Strategy ${strategyId} stopped: ${message}` }),
+        options.onAlert?.({
+          id: `strategy-failed-${strategyId}`,
+          tsMs: options.scheduler.nowMs(),
+          severity: 'critical',
+          kind: 'strategy-error',
+          symbol: options.symbol,
+          message: `Strategy ${strategyId} stopped: ${message}`,
+        }),
     });
   }
 
@@ -162,7 +191,12 @@ export class PaperSession {
         ...(this.options.model !== undefined ? { model: this.options.model } : {}),
       });
     }
-    this.service.audit.append('session.start', { strategy: this.options.strategy, symbol: this.options.symbol, params: { ...this.options.params }, timeframe: this.options.timeframe });
+    this.service.audit.append('session.start', {
+      strategy: this.options.strategy,
+      symbol: this.options.symbol,
+      params: { ...this.options.params },
+      timeframe: this.options.timeframe,
+    });
   }
 
   /**

@@ -14,7 +14,9 @@ export const paperVenueMigrations: readonly Migration[] = [
     name: 'paper venue orders and fills',
     up(db) {
       db.exec(`CREATE TABLE paper_orders (client_order_id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT`);
-      db.exec(`CREATE TABLE paper_fills (fill_id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, body TEXT NOT NULL) STRICT`);
+      db.exec(
+        `CREATE TABLE paper_fills (fill_id TEXT PRIMARY KEY, ts_ms INTEGER NOT NULL, body TEXT NOT NULL) STRICT`,
+      );
       db.exec(`CREATE TABLE paper_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT`);
     },
   },
@@ -60,9 +62,9 @@ export class SqlitePaperStore implements PaperVenueStore {
   }
 
   loadFills(): Fill[] {
-    return (this.db.prepare('SELECT body FROM paper_fills ORDER BY ts_ms, rowid').all() as { body: string }[]).map(
-      (r) => JSON.parse(r.body) as Fill,
-    );
+    return (
+      this.db.prepare('SELECT body FROM paper_fills ORDER BY ts_ms, rowid').all() as { body: string }[]
+    ).map((r) => JSON.parse(r.body) as Fill);
   }
 
   nextId(): number {

@@ -22,7 +22,8 @@ describe('step grid', () => {
         expect(Object.is(grid.nearest(value), roundToStep(value, step))).toBe(true);
         // A multiple of the step: the exact quotient the grid works from, far from the cut-over.
         const n = Math.round(value / step);
-        if (Math.abs(n) < 1e6) expect(Object.is(grid.floor(n * step), floorToStep(n * step, step))).toBe(true);
+        if (Math.abs(n) < 1e6)
+          expect(Object.is(grid.floor(n * step), floorToStep(n * step, step))).toBe(true);
       }),
       { numRuns: 5_000 },
     );

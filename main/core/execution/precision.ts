@@ -6,7 +6,8 @@
 
 /** Number of decimals needed to write step exactly (0.001 -> 3, 5 -> 0, 1e-8 -> 8). */
 export function stepDecimals(step: number): number {
-  if (!(step > 0) || !Number.isFinite(step)) throw new Error(`step must be a positive finite number, got ${step}`);
+  if (!(step > 0) || !Number.isFinite(step))
+    throw new Error(`step must be a positive finite number, got ${step}`);
   if (Number.isInteger(step)) return 0;
   const text = step.toExponential();
   const [mantissa, exponentText] = text.split('e');
@@ -39,7 +40,8 @@ export class StepGrid {
     this.decimals = stepDecimals(step);
     this.scale = 10 ** this.decimals;
     const units = Math.round(step * this.scale);
-    this.units = this.decimals <= 15 && Number.isSafeInteger(units) && units / this.scale === step ? units : 0;
+    this.units =
+      this.decimals <= 15 && Number.isSafeInteger(units) && units / this.scale === step ? units : 0;
   }
 
   floor(value: number): number {

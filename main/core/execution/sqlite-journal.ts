@@ -29,7 +29,9 @@ export class SqliteOrderJournal implements OrderJournal {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (client_order_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms, body = excluded.body`,
     );
-    this.insertFill = db.prepare('INSERT OR IGNORE INTO fills (fill_id, client_order_id, symbol, ts_ms, body) VALUES (?, ?, ?, ?, ?)');
+    this.insertFill = db.prepare(
+      'INSERT OR IGNORE INTO fills (fill_id, client_order_id, symbol, ts_ms, body) VALUES (?, ?, ?, ?, ?)',
+    );
     this.bumpCounter = db.prepare(
       `INSERT INTO counters (name, value) VALUES ('order-sequence', ?)
        ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value`,
@@ -53,7 +55,10 @@ export class SqliteOrderJournal implements OrderJournal {
       const existing = this.selectOrder.get(order.clientOrderId);
       if (existing) throw new Error(`duplicate client order id ${order.clientOrderId}`);
       this.write(order);
-      this.audit_.append(order.isExternal ? 'order.external' : 'order.intent', { state: order.state, ...audit });
+      this.audit_.append(order.isExternal ? 'order.external' : 'order.intent', {
+        state: order.state,
+        ...audit,
+      });
     });
   }
 
@@ -66,12 +71,24 @@ export class SqliteOrderJournal implements OrderJournal {
 
   recordFill(fill: Fill, order: Order | null): boolean {
     return this.audit_.transaction(() => {
-      const result = this.insertFill.run(fill.fillId, fill.clientOrderId, fill.symbol, fill.tsMs, JSON.stringify(fill));
+      const result = this.insertFill.run(
+        fill.fillId,
+        fill.clientOrderId,
+        fill.symbol,
+        fill.tsMs,
+        JSON.stringify(fill),
+      );
       if (result.changes === 0) return false;
       this.audit_.append('fill', { ...fill });
       if (order) {
         this.write(order);
-        this.audit_.append('order.transition', { clientOrderId: order.clientOrderId, to: order.state, filledQuantity: order.filledQuantity, event: 'fill', fillId: fill.fillId });
+        this.audit_.append('order.transition', {
+          clientOrderId: order.clientOrderId,
+          to: order.state,
+          filledQuantity: order.filledQuantity,
+          event: 'fill',
+          fillId: fill.fillId,
+        });
       }
       return true;
     });
@@ -88,7 +105,9 @@ export class SqliteOrderJournal implements OrderJournal {
 
   loadOpenOrders(): Order[] {
     const rows = this.db
-      .prepare(`SELECT body FROM orders WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired') ORDER BY created_ms, rowid`)
+      .prepare(
+        `SELECT body FROM orders WHERE state NOT IN ('filled', 'canceled', 'rejected', 'expired') ORDER BY created_ms, rowid`,
+      )
       .all() as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as Order);
   }
@@ -106,7 +125,9 @@ export class SqliteOrderJournal implements OrderJournal {
   }
 
   recentFills(limit: number): Fill[] {
-    const rows = this.db.prepare('SELECT body FROM fills ORDER BY ts_ms DESC, rowid DESC LIMIT ?').all(limit) as { body: string }[];
+    const rows = this.db
+      .prepare('SELECT body FROM fills ORDER BY ts_ms DESC, rowid DESC LIMIT ?')
+      .all(limit) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as Fill);
   }
 

@@ -29,11 +29,16 @@ const published: { stream: string; payload: unknown }[] = [];
 
 let driver: ManualDriver;
 const drive = <T>(promise: Promise<T>): Promise<T> => driver.drive(promise);
-const runUntil = (cond: () => boolean, maxMs: number, stepMs?: number): Promise<void> => driver.runUntil(cond, maxMs, stepMs);
-const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> => driver.ok(channel, payload);
+const runUntil = (cond: () => boolean, maxMs: number, stepMs?: number): Promise<void> =>
+  driver.runUntil(cond, maxMs, stepMs);
+const ok = <C extends RequestChannel>(channel: C, payload: unknown): Promise<ResponseOf<C>> =>
+  driver.ok(channel, payload);
 const fail = (channel: RequestChannel, payload: unknown): Promise<AppError> => driver.fail(channel, payload);
 
-async function startEngine(modules: EngineModule[], options: { isReusingData?: boolean } = {}): Promise<void> {
+async function startEngine(
+  modules: EngineModule[],
+  options: { isReusingData?: boolean } = {},
+): Promise<void> {
   if (!options.isReusingData || !dataDir) dataDir = mkdtempSync(join(tmpdir(), 'vantage-strategies-'));
   // Time goes on across a restart.
   scheduler = new ManualScheduler(options.isReusingData ? scheduler.nowMs() + 60_000 : T0);
@@ -70,35 +75,88 @@ const ALWAYS_ENTER = { entry: 'close > 0 and volume >= 0', exit: 'close < 0' };
 describe('strategies in the app (rule and built-in strategies)', () => {
   it('refuses bad start requests at the contract and with named errors', async () => {
     await startEngine([marketModule, tradingModule]);
-    expect((await fail('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', extra: 1 })).code).toBe('IPC_INVALID_PAYLOAD');
-    expect((await fail('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', params: { entry: Number.NaN } })).code).toBe('IPC_INVALID_PAYLOAD');
-    expect((await fail('strategies:start', { builtin: 'no-such', symbol: 'BTC/USDT' })).code).toBe('STRATEGY_INVALID');
-    const badRule = await fail('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', params: { entry: 'close >' } });
+    expect((await fail('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', extra: 1 })).code).toBe(
+      'IPC_INVALID_PAYLOAD',
+    );
+    expect(
+      (
+        await fail('strategies:start', {
+          builtin: 'rules',
+          symbol: 'BTC/USDT',
+          params: { entry: Number.NaN },
+        })
+      ).code,
+    ).toBe('IPC_INVALID_PAYLOAD');
+    expect((await fail('strategies:start', { builtin: 'no-such', symbol: 'BTC/USDT' })).code).toBe(
+      'STRATEGY_INVALID',
+    );
+    const badRule = await fail('strategies:start', {
+      builtin: 'rules',
+      symbol: 'BTC/USDT',
+      params: { entry: 'close >' },
+    });
     expect(badRule.code).toBe('RULE_PARSE_ERROR');
-    expect((await fail('strategies:start', { builtin: 'rules', symbol: 'DOGE/USDT' })).message).toMatch(/no symbol DOGE\/USDT/);
+    expect((await fail('strategies:start', { builtin: 'rules', symbol: 'DOGE/USDT' })).message).toMatch(
+      /no symbol DOGE\/USDT/,
+    );
     expect((await fail('strategies:stop', { strategyId: 'nope-1' })).code).toBe('NOT_FOUND');
     expect((await ok('strategies:list', {})).instances).toEqual([]);
   });
 
   it('a rules strategy trades on the demo venue; its signal holds the rules, features and every risk check, in an audit record that verifies', async () => {
     await startEngine([marketModule, tradingModule]);
-    const started = await ok('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', timeframe: '1m', params: ALWAYS_ENTER, sizing: { kind: 'fixed-notional', notional: 2000 } });
-    expect(started).toMatchObject({ strategyId: 'rules-BTC-USDT-1', state: 'running', builtin: 'rules', symbol: 'BTC/USDT', model: null, stopReason: null });
+    const started = await ok('strategies:start', {
+      builtin: 'rules',
+      symbol: 'BTC/USDT',
+      timeframe: '1m',
+      params: ALWAYS_ENTER,
+      sizing: { kind: 'fixed-notional', notional: 2000 },
+    });
+    expect(started).toMatchObject({
+      strategyId: 'rules-BTC-USDT-1',
+      state: 'running',
+      builtin: 'rules',
+      symbol: 'BTC/USDT',
+      model: null,
+      stopReason: null,
+    });
     await runUntil(() => signalsPublished().length > 0, 120_000);
-    await runUntil(() => published.some((p) => p.stream === 'orders:changed' && (p.payload as { state: string }).state === 'filled'), 5_000, 5);
+    await runUntil(
+      () =>
+        published.some(
+          (p) => p.stream === 'orders:changed' && (p.payload as { state: string }).state === 'filled',
+        ),
+      5_000,
+      5,
+    );
 
     const [signal] = (await ok('strategies:signals', { strategyId: started.strategyId })).signals;
-    expect(signal).toMatchObject({ role: 'entry', side: 'buy', type: 'market', outcome: 'sent', symbol: 'BTC/USDT', prediction: null });
+    expect(signal).toMatchObject({
+      role: 'entry',
+      side: 'buy',
+      type: 'market',
+      outcome: 'sent',
+      symbol: 'BTC/USDT',
+      prediction: null,
+    });
     expect(signal!.clientOrderId).toMatch(/^vt_/);
     expect(signal!.signalId).toBe(`signal-${signal!.auditSeq}`);
     const detail = await ok('strategies:signal', { signalId: signal!.signalId });
     const entry = detail.rules.find((r) => r.name === 'entry')!;
     expect(entry).toMatchObject({ expression: ALWAYS_ENTER.entry, isTrue: true });
     expect(entry.inputs['close']).toBeGreaterThan(0);
-    expect(detail.rules.filter((r) => r.name.startsWith('entry: clause')).map((r) => r.expression)).toEqual(['close > 0', 'volume >= 0']);
-    expect(detail.rules.find((r) => r.name === 'exit')).toMatchObject({ expression: 'close < 0', isTrue: false });
+    expect(detail.rules.filter((r) => r.name.startsWith('entry: clause')).map((r) => r.expression)).toEqual([
+      'close > 0',
+      'volume >= 0',
+    ]);
+    expect(detail.rules.find((r) => r.name === 'exit')).toMatchObject({
+      expression: 'close < 0',
+      isTrue: false,
+    });
     expect(detail.verdict?.isApproved).toBe(true);
-    expect(detail.verdict?.checks.map((c) => c.check)).toEqual(expect.arrayContaining(['price-band', 'order-pct-available', 'position-pct-equity', 'kill-switch']));
+    expect(detail.verdict?.checks.map((c) => c.check)).toEqual(
+      expect.arrayContaining(['price-band', 'order-pct-available', 'position-pct-equity', 'kill-switch']),
+    );
     expect(detail.barTimeMs % 60_000).toBe(0);
     expect(detail.explanation).toBeNull();
 
@@ -106,7 +164,11 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     const records = await ok('audit:query', { type: 'strategy.signal' });
     expect(records.records).toHaveLength(1);
     expect(records.records[0]!.seq).toBe(signal!.auditSeq);
-    expect(records.records[0]!.payload).toMatchObject({ strategyId: started.strategyId, rules: detail.rules, verdict: { isApproved: true } });
+    expect(records.records[0]!.payload).toMatchObject({
+      strategyId: started.strategyId,
+      rules: detail.rules,
+      verdict: { isApproved: true },
+    });
     expect((await ok('audit:query', { type: 'strategy.start' })).records).toHaveLength(1);
     expect(await ok('audit:verify', {})).toMatchObject({ isOk: true });
 
@@ -124,14 +186,24 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     expect(await ok('strategies:signal', { signalId: signal!.signalId })).toEqual(detail);
     expect((await fail('strategies:signal', { signalId: 'signal-1' })).code).toBe('NOT_FOUND');
     // A new instance never takes an old id (its position slot would carry the old fills).
-    const again = await ok('strategies:start', { builtin: 'rules', symbol: 'BTC/USDT', params: ALWAYS_ENTER });
+    const again = await ok('strategies:start', {
+      builtin: 'rules',
+      symbol: 'BTC/USDT',
+      params: ALWAYS_ENTER,
+    });
     expect(again.strategyId).toBe('rules-BTC-USDT-2');
     expect(again.position).toBe(0);
   });
 
   it('stopping one strategy cancels its working orders and leaves the others running', async () => {
     await startEngine([marketModule, tradingModule]);
-    const spec = { builtin: 'rules', timeframe: '1m', params: ALWAYS_ENTER, sizing: { kind: 'fixed-notional', notional: 2000 }, protection: { stopLoss: 0.05 } };
+    const spec = {
+      builtin: 'rules',
+      timeframe: '1m',
+      params: ALWAYS_ENTER,
+      sizing: { kind: 'fixed-notional', notional: 2000 },
+      protection: { stopLoss: 0.05 },
+    };
     const a = await ok('strategies:start', { ...spec, symbol: 'BTC/USDT' });
     const b = await ok('strategies:start', { ...spec, symbol: 'ETH/USDT' });
     expect(a.strategyId).not.toBe(b.strategyId);
@@ -153,15 +225,31 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     expect((await instance(b.strategyId)).state).toBe('running');
     expect((await instance(a.strategyId)).bars).toBe(barsOfStopped);
     const stops = await ok('audit:query', { type: 'strategy.stop' });
-    expect(stops.records.map((r) => r.payload)).toEqual([expect.objectContaining({ strategyId: a.strategyId, reason: 'stopped by the user', canceled: 1 })]);
+    expect(stops.records.map((r) => r.payload)).toEqual([
+      expect.objectContaining({ strategyId: a.strategyId, reason: 'stopped by the user', canceled: 1 }),
+    ]);
   });
 
   it('the kill switch stops every strategy (state stopped, reason naming the kill switch) and cancels their working orders', async () => {
     await startEngine([marketModule, tradingModule]);
-    const spec = { builtin: 'rules', timeframe: '1m', params: ALWAYS_ENTER, sizing: { kind: 'fixed-notional', notional: 2000 }, protection: { stopLoss: 0.05 } };
+    const spec = {
+      builtin: 'rules',
+      timeframe: '1m',
+      params: ALWAYS_ENTER,
+      sizing: { kind: 'fixed-notional', notional: 2000 },
+      protection: { stopLoss: 0.05 },
+    };
     const a = await ok('strategies:start', { ...spec, symbol: 'BTC/USDT' });
-    const b = await ok('strategies:start', { ...spec, builtin: 'sma-cross', params: { fast: 2, slow: 3 }, symbol: 'ETH/USDT' });
-    await runUntil(() => signalsPublished().some((s) => s.strategyId === a.strategyId && s.role === 'protective'), 120_000);
+    const b = await ok('strategies:start', {
+      ...spec,
+      builtin: 'sma-cross',
+      params: { fast: 2, slow: 3 },
+      symbol: 'ETH/USDT',
+    });
+    await runUntil(
+      () => signalsPublished().some((s) => s.strategyId === a.strategyId && s.role === 'protective'),
+      120_000,
+    );
     expect(await workingOrdersOf(a.strategyId)).toBe(1);
 
     await ok('risk:killSwitch', { action: 'engage', reason: 'desk halt' });
@@ -170,7 +258,10 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     expect(list.map((i) => i.strategyId).sort()).toEqual([a.strategyId, b.strategyId].sort());
     expect((await ok('orders:list', { scope: 'working' })).orders).toHaveLength(0);
     const stops = await ok('audit:query', { type: 'strategy.stop' });
-    expect(stops.records.map((r) => (r.payload as { reason: string }).reason)).toEqual(['kill switch: desk halt', 'kill switch: desk halt']);
+    expect(stops.records.map((r) => (r.payload as { reason: string }).reason)).toEqual([
+      'kill switch: desk halt',
+      'kill switch: desk halt',
+    ]);
     // Starting again is refused while the kill switch is engaged.
     expect((await fail('strategies:start', { ...spec, symbol: 'BTC/USDT' })).code).toBe('TRADING_HALTED');
     const signalsBefore = signalsPublished().length;
@@ -186,18 +277,33 @@ describe('strategies in the app (rule and built-in strategies)', () => {
     await ok('risk:setLimits', { config: limits, reason: 'test: allow large orders' });
     const before = (await ok('portfolio:get', {})).account;
     expect(before.availableBalance).toBe(before.cash);
-    const reference = (await ok('orders:preview', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.01 })).verdict.checks.find((c) => c.check === 'order-notional')!.value / 0.01;
+    const reference =
+      (
+        await ok('orders:preview', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.01 })
+      ).verdict.checks.find((c) => c.check === 'order-notional')!.value / 0.01;
     // A resting bid 1% under the market for 40% of the cash (within the 50% of available limit).
     const price = Math.floor(reference * 0.99);
     const quantity = Math.floor(((before.cash * 0.4) / price) * 1e5) / 1e5;
-    const resting = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price, quantity });
+    const resting = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price,
+      quantity,
+    });
     expect(resting.order?.state).toBe('accepted');
     const during = (await ok('portfolio:get', {})).account;
     const reserved = quantity * price * (1 + 0.0005);
     expect(during.availableBalance).toBeCloseTo(before.cash - reserved, 6);
     expect(during.cash).toBe(before.cash);
     // 35% of the cash: under 50% of the cash, but over 50% of what the first order left available.
-    const second = await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'limit', price, quantity: Math.floor(((before.cash * 0.35) / price) * 1e5) / 1e5 });
+    const second = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price,
+      quantity: Math.floor(((before.cash * 0.35) / price) * 1e5) / 1e5,
+    });
     expect(second.status).toBe('risk-rejected');
     const check = second.verdict.checks.find((c) => c.check === 'order-pct-available')!;
     expect(check.isPassed).toBe(false);
@@ -215,7 +321,12 @@ describe('model-driven strategies in the app', () => {
     const models = await ok('models:list', {});
     const card = models.models.find((m) => m.name === models.defaultModel)!;
     // enterAbove far below any probability: the first bar with a prediction enters.
-    const started = await ok('strategies:start', { builtin: 'model-threshold', symbol: 'BTC/USDT', timeframe: '5m', params: { enterAbove: -1, exitBelow: -2 } });
+    const started = await ok('strategies:start', {
+      builtin: 'model-threshold',
+      symbol: 'BTC/USDT',
+      timeframe: '5m',
+      params: { enterAbove: -1, exitBelow: -2 },
+    });
     expect(started.model).toEqual({ name: card.name, version: card.version, sha256: card.sha256 });
     await runUntil(() => signalsPublished().length > 0, 6 * 60_000);
     const signal = signalsPublished()[0]!;
@@ -234,9 +345,16 @@ describe('model-driven strategies in the app', () => {
     expect(explanation.contributions.map((c) => c.feature)).toEqual(card.features);
     // The model's inputs are among the recorded feature values, finite at the signal.
     for (const name of card.features) expect(Number.isFinite(detail.features[name])).toBe(true);
-    expect(detail.rules.find((r) => r.name === 'entry')).toMatchObject({ expression: 'model.p_up > -1', isTrue: true, inputs: { 'model.p_up': pUp } });
+    expect(detail.rules.find((r) => r.name === 'entry')).toMatchObject({
+      expression: 'model.p_up > -1',
+      isTrue: true,
+      inputs: { 'model.p_up': pUp },
+    });
     const record = (await ok('audit:query', { type: 'strategy.signal' })).records[0]!;
-    expect(record.payload).toMatchObject({ prediction: { model: { sha256: card.sha256 } }, explanation: { method: 'tree-shap', baseValue: explanation.baseValue } });
+    expect(record.payload).toMatchObject({
+      prediction: { model: { sha256: card.sha256 } },
+      explanation: { method: 'tree-shap', baseValue: explanation.baseValue },
+    });
     expect(await ok('audit:verify', {})).toMatchObject({ isOk: true });
   });
 });

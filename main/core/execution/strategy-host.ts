@@ -14,7 +14,12 @@ import { appError, AppErrorException } from '../../../shared/errors.ts';
 import { TIMEFRAME_MS, type Candle, type CandleColumns, type Timeframe } from '../../../shared/market.ts';
 import type { OrderSide, OrderType } from '../../../shared/trading.ts';
 import type { Explanation } from '../../../shared/contract/models.ts';
-import type { RuleEvaluation, Signal, SignalDetail, StrategyInstance } from '../../../shared/contract/strategies.ts';
+import type {
+  RuleEvaluation,
+  Signal,
+  SignalDetail,
+  StrategyInstance,
+} from '../../../shared/contract/strategies.ts';
 
 /**
  * Runs built-in strategies on an account for the app (trading module) and for `vantage run`
@@ -144,17 +149,32 @@ export class StrategyHost {
     const sizing = parseSizing(request.sizing);
     const feed = this.options.feed;
     if (!feed.symbols().includes(request.symbol)) {
-      throw appError('BAD_INPUT', `${feed.venue} has no symbol ${request.symbol}; it has ${feed.symbols().join(', ')}.`, { symbol: request.symbol });
+      throw appError(
+        'BAD_INPUT',
+        `${feed.venue} has no symbol ${request.symbol}; it has ${feed.symbols().join(', ')}.`,
+        { symbol: request.symbol },
+      );
     }
     if (this.service.risk.isHalted('kill-switch')) {
-      throw appError('TRADING_HALTED', 'The kill switch is engaged: release it (Risk dashboard) before starting a strategy.');
+      throw appError(
+        'TRADING_HALTED',
+        'The kill switch is engaged: release it (Risk dashboard) before starting a strategy.',
+      );
     }
     let model: LiveModel | null = null;
     if (info.isModelDriven) {
       const models = this.options.models?.() ?? null;
-      if (!models) throw appError('ENGINE_NOT_READY', `${request.builtin} needs a model, but no model registry is available.`);
+      if (!models)
+        throw appError(
+          'ENGINE_NOT_READY',
+          `${request.builtin} needs a model, but no model registry is available.`,
+        );
       const name = request.model ?? this.options.defaultModel?.() ?? null;
-      if (!name) throw appError('NOT_FOUND', `${request.builtin} needs a model: name one (model) or load a default model in the Model manager.`);
+      if (!name)
+        throw appError(
+          'NOT_FOUND',
+          `${request.builtin} needs a model: name one (model) or load a default model in the Model manager.`,
+        );
       model = await LiveModel.open(models, name, this.options.random);
     } else if (request.model !== undefined) {
       throw appError('STRATEGY_INVALID', `${request.builtin} does not read a model; leave 'model' out.`);
@@ -162,15 +182,32 @@ export class StrategyHost {
 
     // Loading a model takes a while: the kill switch may have been engaged meanwhile.
     if (this.service.risk.isHalted('kill-switch')) {
-      throw appError('TRADING_HALTED', 'The kill switch was engaged while the strategy was starting; it was not started.');
+      throw appError(
+        'TRADING_HALTED',
+        'The kill switch was engaged while the strategy was starting; it was not started.',
+      );
     }
-    if (request.strategyId !== undefined && this.instances.get(request.strategyId)?.info.state === 'running') {
+    if (
+      request.strategyId !== undefined &&
+      this.instances.get(request.strategyId)?.info.state === 'running'
+    ) {
       throw appError('STRATEGY_INVALID', `Strategy id '${request.strategyId}' is already running.`);
     }
     const strategyId = request.strategyId ?? this.makeInstanceId(request.builtin, request.symbol);
     const timeframeMs = TIMEFRAME_MS[request.timeframe];
-    const engine = new StrategyEngine({ orderManager: this.service.orders, portfolio: this.service.portfolio, clock: this.scheduler });
-    const runner = engine.add({ strategyId, symbol: request.symbol, strategy, params, sizing, protection: request.protection });
+    const engine = new StrategyEngine({
+      orderManager: this.service.orders,
+      portfolio: this.service.portfolio,
+      clock: this.scheduler,
+    });
+    const runner = engine.add({
+      strategyId,
+      symbol: request.symbol,
+      strategy,
+      params,
+      sizing,
+      protection: request.protection,
+    });
     const nowMs = this.scheduler.nowMs();
     const instance: Instance = {
       info: {
@@ -222,7 +259,8 @@ export class StrategyHost {
     });
     this.instances.set(strategyId, instance);
     instance.subscription = feed.subscribe(request.symbol, (event) => {
-      if (event.kind === 'trade') instance.aggregator.add(event.trade.tsMs, event.trade.price, event.trade.quantity);
+      if (event.kind === 'trade')
+        instance.aggregator.add(event.trade.tsMs, event.trade.price, event.trade.quantity);
     });
     instance.aggregator.start(this.scheduler);
     engine.start();
@@ -245,16 +283,28 @@ export class StrategyHost {
   }
 
   /** Stops one strategy: no new decisions, pending work finishes, its working orders are cancelled; audited. */
-  async stop(strategyId: string, reason: string, options: { isCancellingOrders: boolean } = { isCancellingOrders: true }): Promise<StrategyInstance> {
+  async stop(
+    strategyId: string,
+    reason: string,
+    options: { isCancellingOrders: boolean } = { isCancellingOrders: true },
+  ): Promise<StrategyInstance> {
     const instance = this.instances.get(strategyId);
-    if (!instance) throw appError('NOT_FOUND', `No strategy '${strategyId}' in this engine run (strategies:list shows them).`, { strategyId });
-    if (instance.info.state === 'running' || instance.info.state === 'starting') await this.halt(instance, 'stopped', reason, options.isCancellingOrders);
+    if (!instance)
+      throw appError(
+        'NOT_FOUND',
+        `No strategy '${strategyId}' in this engine run (strategies:list shows them).`,
+        { strategyId },
+      );
+    if (instance.info.state === 'running' || instance.info.state === 'starting')
+      await this.halt(instance, 'stopped', reason, options.isCancellingOrders);
     return this.describe(instance);
   }
 
   /** Stops every running strategy (kill switch, engine stop). */
   async stopAll(reason: string, options: { isCancellingOrders: boolean }): Promise<number> {
-    const running = [...this.instances.values()].filter((i) => i.info.state === 'running' || i.info.state === 'starting');
+    const running = [...this.instances.values()].filter(
+      (i) => i.info.state === 'running' || i.info.state === 'starting',
+    );
     await Promise.all(running.map((i) => this.halt(i, 'stopped', reason, options.isCancellingOrders)));
     return running.length;
   }
@@ -291,9 +341,16 @@ export class StrategyHost {
     if (kept) return kept;
     const m = /^signal-(\d{1,15})$/.exec(signalId);
     const seq = m ? Number(m[1]) : NaN;
-    const record = Number.isSafeInteger(seq) ? this.service.audit.query({ fromSeq: seq, toSeq: seq, limit: 1 })[0] : undefined;
-    if (!record || record.type !== SIGNAL_RECORD) throw appError('NOT_FOUND', `No signal ${signalId}.`, { signalId });
-    return { ...(record.payload as Omit<SignalDetail, 'signalId' | 'auditSeq'>), signalId, auditSeq: record.seq };
+    const record = Number.isSafeInteger(seq)
+      ? this.service.audit.query({ fromSeq: seq, toSeq: seq, limit: 1 })[0]
+      : undefined;
+    if (!record || record.type !== SIGNAL_RECORD)
+      throw appError('NOT_FOUND', `No signal ${signalId}.`, { signalId });
+    return {
+      ...(record.payload as Omit<SignalDetail, 'signalId' | 'auditSeq'>),
+      signalId,
+      auditSeq: record.seq,
+    };
   }
 
   /** Waits for every instance's queued bar and signal work (tests, clean stops). */
@@ -322,7 +379,14 @@ export class StrategyHost {
     const features = instance.runner.featureSet;
     let n = 0;
     for (let i = 0; i < b.time.length; i++) {
-      const bar = { time: b.time[i]!, open: b.open[i]!, high: b.high[i]!, low: b.low[i]!, close: b.close[i]!, volume: b.volume[i]! };
+      const bar = {
+        time: b.time[i]!,
+        open: b.open[i]!,
+        high: b.high[i]!,
+        low: b.low[i]!,
+        close: b.close[i]!,
+        volume: b.volume[i]!,
+      };
       if (![bar.open, bar.high, bar.low, bar.close, bar.volume].every(Number.isFinite)) continue;
       features.step(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume);
       instance.model?.warm(bar);
@@ -335,7 +399,9 @@ export class StrategyHost {
 
   private onBar(instance: Instance, bar: Candle, timeframeMs: number): void {
     if (instance.info.state !== 'running') return;
-    instance.chain = instance.chain.then(() => this.processBar(instance, bar, bar.time + timeframeMs)).catch((error: unknown) => this.fail(instance, error));
+    instance.chain = instance.chain
+      .then(() => this.processBar(instance, bar, bar.time + timeframeMs))
+      .catch((error: unknown) => this.fail(instance, error));
   }
 
   private queueDrain(instance: Instance): void {
@@ -372,7 +438,14 @@ export class StrategyHost {
     const set = runner.featureSet;
     set.names.forEach((name, i) => (features[name] = finiteOrNull(set.values[i]!)));
     if (instance.model) Object.assign(features, nullable(instance.model.featureValues()));
-    const rules: RuleEvaluation[] = instance.strategy.traceDecision(runner).map((c: ConditionTrace) => ({ name: c.name, expression: c.expression, isTrue: c.isTrue, inputs: nullable(c.inputs) }));
+    const rules: RuleEvaluation[] = instance.strategy
+      .traceDecision(runner)
+      .map((c: ConditionTrace) => ({
+        name: c.name,
+        expression: c.expression,
+        isTrue: c.isTrue,
+        inputs: nullable(c.inputs),
+      }));
     return { barTimeMs: runner.bar.timeMs, rules, features, prediction };
   }
 
@@ -381,16 +454,26 @@ export class StrategyHost {
     const decisions = instance.engine.decisions.splice(0);
     if (decisions.length === 0) return;
     // Explanations cost a model evaluation or more: computed for bars that produced a signal only.
-    const usesModel = instance.isModelDriven && context.prediction !== null && decisions.some((d) => d.role !== 'protective');
+    const usesModel =
+      instance.isModelDriven && context.prediction !== null && decisions.some((d) => d.role !== 'protective');
     const explanation = usesModel && instance.model ? await instance.model.explain() : null;
-    for (const d of decisions) this.recordSignal(instance, d, context, d.role === 'protective' ? null : explanation);
+    for (const d of decisions)
+      this.recordSignal(instance, d, context, d.role === 'protective' ? null : explanation);
     this.options.onChange?.();
   }
 
-  private recordSignal(instance: Instance, d: DecisionRecord, context: DecisionContext, explanation: Explanation | null): void {
+  private recordSignal(
+    instance: Instance,
+    d: DecisionRecord,
+    context: DecisionContext,
+    explanation: Explanation | null,
+  ): void {
     if (d.outcome === 'risk-rejected') instance.rejectedByRisk++;
     const { info } = instance;
-    const prediction = instance.model && context.prediction && d.role !== 'protective' ? { model: { ...instance.model.ref }, values: { ...context.prediction.values } } : null;
+    const prediction =
+      instance.model && context.prediction && d.role !== 'protective'
+        ? { model: { ...instance.model.ref }, values: { ...context.prediction.values } }
+        : null;
     const body: Omit<SignalDetail, 'signalId' | 'auditSeq'> = {
       tsMs: d.tsMs,
       strategyId: d.strategyId,
@@ -409,7 +492,13 @@ export class StrategyHost {
       explanation,
       features: context.features,
       rules: context.rules,
-      verdict: d.verdict ? { isApproved: d.verdict.isApproved, reason: d.verdict.reason, checks: d.verdict.checks.map((c) => ({ ...c })) } : null,
+      verdict: d.verdict
+        ? {
+            isApproved: d.verdict.isApproved,
+            reason: d.verdict.reason,
+            checks: d.verdict.checks.map((c) => ({ ...c })),
+          }
+        : null,
     };
     const seq = this.service.audit.append(SIGNAL_RECORD, body);
     const detail: SignalDetail = { signalId: `signal-${seq}`, auditSeq: seq, ...body };
@@ -423,7 +512,12 @@ export class StrategyHost {
     this.options.onSignal?.(summary);
   }
 
-  private async halt(instance: Instance, state: 'stopped' | 'failed', reason: string, isCancellingOrders: boolean): Promise<void> {
+  private async halt(
+    instance: Instance,
+    state: 'stopped' | 'failed',
+    reason: string,
+    isCancellingOrders: boolean,
+  ): Promise<void> {
     const { info } = instance;
     if (info.state === 'stopped' || info.state === 'failed') return;
     info.state = state;
@@ -436,7 +530,9 @@ export class StrategyHost {
     // Work already under way (an order being sent) finishes before the orders are cancelled.
     await instance.chain.catch(() => undefined);
     instance.engine.stop();
-    const canceled = isCancellingOrders ? await this.service.orders.cancelAll({ strategyId: info.strategyId }, `strategy ${state}: ${reason}`) : 0;
+    const canceled = isCancellingOrders
+      ? await this.service.orders.cancelAll({ strategyId: info.strategyId }, `strategy ${state}: ${reason}`)
+      : 0;
     const d = this.describe(instance);
     this.service.audit.append(state === 'failed' ? 'strategy.failed' : 'strategy.stop', {
       strategyId: info.strategyId,
@@ -452,11 +548,14 @@ export class StrategyHost {
   }
 
   private fail(instance: Instance, error: unknown): void {
-    const message = error instanceof AppErrorException || error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof AppErrorException || error instanceof Error ? error.message : String(error);
     if (instance.info.state !== 'running') return;
     // halt() awaits the chain this runs on: detach it so it does not wait on itself.
     instance.chain = Promise.resolve();
-    void this.halt(instance, 'failed', message, true).then(() => this.options.onFailure?.(instance.info.strategyId, message));
+    void this.halt(instance, 'failed', message, true).then(() =>
+      this.options.onFailure?.(instance.info.strategyId, message),
+    );
   }
 
   private describe(instance: Instance): StrategyInstance {

@@ -13,7 +13,13 @@ import { CashReservations } from './cash-reservations.ts';
 import { OrderManager, type SubmitResult } from './order-manager.ts';
 import { PaperBroker, jitterLatency, type PaperVenueStore } from './paper-broker.ts';
 import { SqliteOrderJournal } from './sqlite-journal.ts';
-import { isTerminalOrderState, type MarketRules, type Order, type OrderIntent, type Fill } from '../../../shared/trading.ts';
+import {
+  isTerminalOrderState,
+  type MarketRules,
+  type Order,
+  type OrderIntent,
+  type Fill,
+} from '../../../shared/trading.ts';
 import type { Alert, RiskConfig, RiskState } from '../../../shared/contract/trading.ts';
 
 /** Paper fees (fractions): 2 bps maker, 5 bps taker. */
@@ -99,7 +105,10 @@ export class TradingService {
     this.account = options.account ?? 'paper';
     this.audit = new AuditLedger({ db: this.db, clock: this.scheduler });
     this.journal = new SqliteOrderJournal(this.db, this.audit);
-    this.portfolio = new Portfolio({ startingCash: options.startingCash ?? DEFAULT_PAPER_CASH, currency: 'USDT' });
+    this.portfolio = new Portfolio({
+      startingCash: options.startingCash ?? DEFAULT_PAPER_CASH,
+      currency: 'USDT',
+    });
     for (const fill of this.journal.loadFills()) this.portfolio.applyFill(fill);
     this.books = new FeedBookSource(this.feed, this.scheduler);
     const latency = options.latency ?? { baseMs: 5, meanJitterMs: 2 };
@@ -145,7 +154,8 @@ export class TradingService {
       orders: this.orders,
       journal: this.journal,
       raise: (alert) => options.onAlert?.(alert),
-      onBreachHalt: (_kind, message) => void this.engageKillSwitch({ reason: message, source: 'risk-breach', isFlattening: false }),
+      onBreachHalt: (_kind, message) =>
+        void this.engageKillSwitch({ reason: message, source: 'risk-breach', isFlattening: false }),
     });
     if (options.onOrder) this.unsubscribers.push(this.orders.onOrder(options.onOrder));
     this.unsubscribers.push(
@@ -175,7 +185,13 @@ export class TradingService {
     const summary = await this.orders.reconcile();
     for (const o of this.orders.workingOrders()) {
       this.follow(o.symbol);
-      if (o.isExternal) this.monitor.alert('warning', 'external-order', o.symbol, `Order ${o.clientOrderId} on ${o.symbol} was not placed by Vantage (EXTERNAL).`);
+      if (o.isExternal)
+        this.monitor.alert(
+          'warning',
+          'external-order',
+          o.symbol,
+          `Order ${o.clientOrderId} on ${o.symbol} was not placed by Vantage (EXTERNAL).`,
+        );
     }
     this.audit.flush();
     this.isStarted = true;
@@ -188,9 +204,11 @@ export class TradingService {
     this.unknownTimer = this.scheduler.schedule(UNKNOWN_POLL_MS, () => {
       const hasUnknown = this.orders.workingOrders().some((o) => o.state === 'unknown');
       const work = hasUnknown ? this.orders.resolveUnknown() : Promise.resolve(0);
-      void work.catch(() => 0).then(() => {
-        if (this.unknownTimer) this.watchUnknown();
-      });
+      void work
+        .catch(() => 0)
+        .then(() => {
+          if (this.unknownTimer) this.watchUnknown();
+        });
     });
   }
 
@@ -228,12 +246,26 @@ export class TradingService {
    * Kill switch: halts new risk, stops every strategy, cancels every working order, optionally
    * flattens every position with reduce-only market orders. Audited before anything else happens.
    */
-  async engageKillSwitch(options: { reason: string; source: string; isFlattening: boolean }): Promise<{ canceled: number; flattenOrders: number }> {
-    this.audit.appendNow('kill-switch.engaged', { reason: options.reason, source: options.source, isFlattening: options.isFlattening });
+  async engageKillSwitch(options: {
+    reason: string;
+    source: string;
+    isFlattening: boolean;
+  }): Promise<{ canceled: number; flattenOrders: number }> {
+    this.audit.appendNow('kill-switch.engaged', {
+      reason: options.reason,
+      source: options.source,
+      isFlattening: options.isFlattening,
+    });
     this.killSwitchReason = options.reason;
     this.risk.halt('kill-switch', options.reason);
-    this.monitor.alert('critical', 'kill-switch', null, `Kill switch engaged (${options.source}): ${options.reason}`);
-    for (const stop of this.strategyStoppers) await Promise.resolve(stop(`kill switch: ${options.reason}`)).catch(() => undefined);
+    this.monitor.alert(
+      'critical',
+      'kill-switch',
+      null,
+      `Kill switch engaged (${options.source}): ${options.reason}`,
+    );
+    for (const stop of this.strategyStoppers)
+      await Promise.resolve(stop(`kill switch: ${options.reason}`)).catch(() => undefined);
     const canceled = await this.orders.cancelAll({}, 'kill-switch');
     let flattenOrders = 0;
     if (options.isFlattening) {
@@ -241,7 +273,16 @@ export class TradingService {
         const net = this.portfolio.netQuantity(p.symbol);
         if (net === 0 || p.strategyId !== this.firstStrategyWith(p.symbol)) continue;
         const result = await this.orders
-          .submit({ symbol: p.symbol, side: net > 0 ? 'sell' : 'buy', type: 'market', quantity: Math.abs(net), tif: 'IOC', isReduceOnly: true, strategyId: p.strategyId, reason: 'kill-switch flatten' })
+          .submit({
+            symbol: p.symbol,
+            side: net > 0 ? 'sell' : 'buy',
+            type: 'market',
+            quantity: Math.abs(net),
+            tif: 'IOC',
+            isReduceOnly: true,
+            strategyId: p.strategyId,
+            reason: 'kill-switch flatten',
+          })
           .catch(() => null);
         if (result?.status === 'sent') flattenOrders++;
       }
@@ -268,7 +309,9 @@ export class TradingService {
     const before = this.risk.getConfig();
     this.audit.transaction(() => {
       this.db
-        .prepare('INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms')
+        .prepare(
+          'INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms',
+        )
         .run(SETTINGS_RISK, JSON.stringify(config), Math.floor(this.scheduler.nowMs()));
       this.audit.append('risk.limits-changed', { before, after: config, reason, actor });
     });
@@ -278,7 +321,8 @@ export class TradingService {
   }
 
   private loadRiskConfig(): RiskConfig {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTINGS_RISK) as { value: string } | undefined;
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(SETTINGS_RISK) as
+      { value: string } | undefined;
     if (!row) return defaultRiskConfig();
     return validateRiskConfig(JSON.parse(row.value));
   }
@@ -287,10 +331,34 @@ export class TradingService {
     const equity = this.risk.updateEquityMarks();
     const limits = this.risk.getConfig().global;
     const utilisation: RiskState['utilisation'] = [
-      { check: 'gross-leverage', symbol: null, value: equity > 0 ? this.portfolio.grossExposure() / equity : 0, limit: limits.maxGrossLeverage, unit: 'x' },
-      { check: 'daily-loss', symbol: null, value: this.risk.dailyLossPct(equity), limit: limits.dailyLossLimitPct, unit: '%' },
-      { check: 'drawdown', symbol: null, value: this.risk.drawdownPct(equity), limit: limits.maxDrawdownPct, unit: '%' },
-      { check: 'open-orders', symbol: null, value: this.orders.openOrderCount(), limit: limits.maxOpenOrders, unit: 'orders' },
+      {
+        check: 'gross-leverage',
+        symbol: null,
+        value: equity > 0 ? this.portfolio.grossExposure() / equity : 0,
+        limit: limits.maxGrossLeverage,
+        unit: 'x',
+      },
+      {
+        check: 'daily-loss',
+        symbol: null,
+        value: this.risk.dailyLossPct(equity),
+        limit: limits.dailyLossLimitPct,
+        unit: '%',
+      },
+      {
+        check: 'drawdown',
+        symbol: null,
+        value: this.risk.drawdownPct(equity),
+        limit: limits.maxDrawdownPct,
+        unit: '%',
+      },
+      {
+        check: 'open-orders',
+        symbol: null,
+        value: this.orders.openOrderCount(),
+        limit: limits.maxOpenOrders,
+        unit: 'orders',
+      },
     ];
     for (const p of this.portfolio.positions()) {
       if (p.quantity === 0) continue;
@@ -298,7 +366,8 @@ export class TradingService {
       utilisation.push({
         check: 'position-pct-equity',
         symbol: p.symbol,
-        value: equity > 0 ? ((Math.abs(this.portfolio.netQuantity(p.symbol)) * p.markPrice) / equity) * 100 : 0,
+        value:
+          equity > 0 ? ((Math.abs(this.portfolio.netQuantity(p.symbol)) * p.markPrice) / equity) * 100 : 0,
         limit: l.maxPositionPctOfEquity,
         unit: '%',
       });
@@ -307,7 +376,9 @@ export class TradingService {
       config: this.risk.getConfig(),
       isKillSwitchEngaged: this.risk.isHalted('kill-switch'),
       killSwitchReason: this.killSwitchReason,
-      halts: this.risk.activeHalts().map((h) => ({ kind: h.kind, symbol: null, message: h.message, sinceMs: h.sinceMs })),
+      halts: this.risk
+        .activeHalts()
+        .map((h) => ({ kind: h.kind, symbol: null, message: h.message, sinceMs: h.sinceMs })),
       reduceOnlySymbols: this.risk.reduceOnlySymbols(),
       isAccountReduceOnly: this.risk.isAccountReduceOnly(),
       utilisation,
@@ -328,13 +399,20 @@ export class TradingService {
   }
 
   /** Clean stop: cancels working orders (unless told not to), records the stop, flushes the ledger. */
-  async stop(options: { isCancellingOrders: boolean } = { isCancellingOrders: true }): Promise<{ canceled: number }> {
+  async stop(
+    options: { isCancellingOrders: boolean } = { isCancellingOrders: true },
+  ): Promise<{ canceled: number }> {
     this.unknownTimer?.cancel();
     this.unknownTimer = null;
     let canceled = 0;
     if (options.isCancellingOrders) canceled = await this.orders.cancelAll({}, 'engine stop');
     const working = this.orders.workingOrders().filter((o) => !isTerminalOrderState(o.state)).length;
-    this.audit.append('engine.stop', { account: this.account, canceled, stillWorking: working, equity: this.portfolio.equity() });
+    this.audit.append('engine.stop', {
+      account: this.account,
+      canceled,
+      stillWorking: working,
+      equity: this.portfolio.equity(),
+    });
     this.audit.flush();
     for (const u of this.unsubscribers.splice(0)) u();
     this.reservations.close();

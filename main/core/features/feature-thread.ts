@@ -24,7 +24,14 @@ export interface FeatureThreadTask {
 export function runFeatureTask(task: FeatureThreadTask): void {
   const n = task.barCount;
   const view = (k: number): Float64Array => new Float64Array(task.bars[k]!, 0, n);
-  const bars: CandleColumns = { time: view(0), open: view(1), high: view(2), low: view(3), close: view(4), volume: view(5) };
+  const bars: CandleColumns = {
+    time: view(0),
+    open: view(1),
+    high: view(2),
+    low: view(3),
+    close: view(4),
+    volume: view(5),
+  };
   task.features.forEach((feature, f) => {
     const indicator = createIndicator(feature);
     const { outputIndexes } = featureOutputs(feature);
@@ -49,7 +56,10 @@ if (parentPort && workerData === FEATURE_THREAD_MARKER) {
       runFeatureTask(task);
       port.postMessage({ ok: true } satisfies FeatureThreadReply);
     } catch (error) {
-      port.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) } satisfies FeatureThreadReply);
+      port.postMessage({
+        ok: false,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies FeatureThreadReply);
     }
   });
 }

@@ -3,7 +3,12 @@ import { availableParallelism } from 'node:os';
 import { appError } from '../../../shared/errors.ts';
 import type { FeatureSpec, IndicatorId } from '../../../shared/feature-spec.ts';
 import { featureOutputs } from './catalog.ts';
-import { FEATURE_THREAD_MARKER, runFeatureTask, type FeatureThreadReply, type FeatureThreadTask } from './feature-thread.ts';
+import {
+  FEATURE_THREAD_MARKER,
+  runFeatureTask,
+  type FeatureThreadReply,
+  type FeatureThreadTask,
+} from './feature-thread.ts';
 import { checkBars, computeFeatureColumns, type FeatureColumns } from './pipeline.ts';
 import type { CandleColumns } from './types.ts';
 
@@ -101,7 +106,9 @@ const pool: (Worker | undefined)[] = [];
 function helper(index: number): Worker {
   let worker = pool[index];
   if (!worker) {
-    worker = new Worker(new URL('./feature-thread.ts', import.meta.url), { workerData: FEATURE_THREAD_MARKER });
+    worker = new Worker(new URL('./feature-thread.ts', import.meta.url), {
+      workerData: FEATURE_THREAD_MARKER,
+    });
     worker.unref();
     const started = worker;
     // A thread that died (or errored) is replaced on the next call.

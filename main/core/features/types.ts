@@ -128,7 +128,6 @@ export abstract class Indicator {
     this.compute(bar, 0, 1, this.valueColumns);
   }
 
-
   /** Streaming use: consume one bar, return its outputs (the shared `values` array). */
   update(bar: Bar): Float64Array {
     this.step(bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume);

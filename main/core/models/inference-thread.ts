@@ -110,13 +110,19 @@ function inputTensor(): ort.Tensor {
 
 function writeOutputs(session: ort.InferenceSession, results: ort.InferenceSession.OnnxValueMapType): void {
   const names = session.outputNames;
-  if (names.length > MAX_OUTPUTS) throw new Error(`the model has ${names.length} outputs; at most ${MAX_OUTPUTS} are supported`);
+  if (names.length > MAX_OUTPUTS)
+    throw new Error(`the model has ${names.length} outputs; at most ${MAX_OUTPUTS} are supported`);
   let bytes = 0;
   for (const name of names) {
     const t = results[name];
     if (!t || (t.type !== 'float32' && t.type !== 'int64'))
-      throw new Error(`output '${name}' is ${t ? `a ${t.type} tensor` : 'missing'}; only float32 and int64 tensors are supported`);
-    if (t.dims.length > MAX_OUTPUT_DIMS) throw new Error(`output '${name}' has ${t.dims.length} dimensions; at most ${MAX_OUTPUT_DIMS} are supported`);
+      throw new Error(
+        `output '${name}' is ${t ? `a ${t.type} tensor` : 'missing'}; only float32 and int64 tensors are supported`,
+      );
+    if (t.dims.length > MAX_OUTPUT_DIMS)
+      throw new Error(
+        `output '${name}' has ${t.dims.length} dimensions; at most ${MAX_OUTPUT_DIMS} are supported`,
+      );
     bytes += ((t.data as Float32Array | BigInt64Array).byteLength + 7) & ~7;
   }
   if (bytes > output.byteLength) {

@@ -44,10 +44,16 @@ const decoder = new TextDecoder();
 function attribute(name: string, value: AttributeValue): AttributeProto {
   if ('int' in value) return onnx.AttributeProto.create({ name, type: ATTR.INT, i: value.int });
   if ('float' in value) return onnx.AttributeProto.create({ name, type: ATTR.FLOAT, f: value.float });
-  if ('string' in value) return onnx.AttributeProto.create({ name, type: ATTR.STRING, s: encoder.encode(value.string) });
+  if ('string' in value)
+    return onnx.AttributeProto.create({ name, type: ATTR.STRING, s: encoder.encode(value.string) });
   if ('ints' in value) return onnx.AttributeProto.create({ name, type: ATTR.INTS, ints: [...value.ints] });
-  if ('floats' in value) return onnx.AttributeProto.create({ name, type: ATTR.FLOATS, floats: [...value.floats] });
-  return onnx.AttributeProto.create({ name, type: ATTR.STRINGS, strings: value.strings.map((s) => encoder.encode(s)) });
+  if ('floats' in value)
+    return onnx.AttributeProto.create({ name, type: ATTR.FLOATS, floats: [...value.floats] });
+  return onnx.AttributeProto.create({
+    name,
+    type: ATTR.STRINGS,
+    strings: value.strings.map((s) => encoder.encode(s)),
+  });
 }
 
 function valueInfo(sig: TensorSignature): ValueInfoProto {
@@ -101,7 +107,10 @@ export class OnnxGraphBuilder {
   initializer(name: string, dims: number[], data: ArrayLike<number>, dtype: TensorDtype = 'float32'): this {
     const size = dims.reduce((a, b) => a * b, 1);
     if (data.length !== size)
-      throw appError('BAD_INPUT', `Initializer '${name}' has ${data.length} values for dims [${dims.join(', ')}] (${size}).`);
+      throw appError(
+        'BAD_INPUT',
+        `Initializer '${name}' has ${data.length} values for dims [${dims.join(', ')}] (${size}).`,
+      );
     const values = Array.from(data);
     this.initializers.push(
       onnx.TensorProto.create(
@@ -168,7 +177,12 @@ export class OnnxGraphBuilder {
 // (tree classifiers also write `label` and `probabilities`, the ONNX-ML convention).
 
 /** score = x . w + b, or sigmoid of it (logistic). Input [N, F]. */
-export function buildLinearModel(spec: { weights: readonly number[]; bias: number; logistic?: boolean; name?: string }): Uint8Array {
+export function buildLinearModel(spec: {
+  weights: readonly number[];
+  bias: number;
+  logistic?: boolean;
+  name?: string;
+}): Uint8Array {
   const f = spec.weights.length;
   const g = new OnnxGraphBuilder(spec.name ?? 'linear')
     .input('input', 'float32', ['N', f])
@@ -196,8 +210,11 @@ export function buildMlp(spec: {
 }): Uint8Array {
   const first = spec.layers[0];
   const last = spec.layers[spec.layers.length - 1];
-  if (!first || !last || last.bias.length !== 1) throw appError('BAD_INPUT', 'An MLP needs at least one layer and one output.');
-  const g = new OnnxGraphBuilder(spec.name ?? 'mlp').input('input', 'float32', ['N', first.weights.length]).output('score', 'float32', ['N', 1]);
+  if (!first || !last || last.bias.length !== 1)
+    throw appError('BAD_INPUT', 'An MLP needs at least one layer and one output.');
+  const g = new OnnxGraphBuilder(spec.name ?? 'mlp')
+    .input('input', 'float32', ['N', first.weights.length])
+    .output('score', 'float32', ['N', 1]);
   let current = 'input';
   spec.layers.forEach((layer, i) => {
     const inDim = layer.weights.length;
@@ -243,7 +260,10 @@ export function buildGruModel(spec: {
     .initializer('Wh', [hidden, 1], spec.head)
     .initializer('Bh', [1], [spec.headBias])
     .node('Transpose', ['input'], ['seq'], { perm: { ints: [1, 0, 2] } })
-    .node('GRU', ['seq', 'W', 'R', 'B'], ['', 'yh'], { hidden_size: { int: hidden }, linear_before_reset: { int: 1 } })
+    .node('GRU', ['seq', 'W', 'R', 'B'], ['', 'yh'], {
+      hidden_size: { int: hidden },
+      linear_before_reset: { int: 1 },
+    })
     .node('Reshape', ['yh', 'hshape'], ['h'])
     .node('MatMul', ['h', 'Wh'], ['hw'])
     .node('Add', ['hw', 'Bh'], ['score'])
@@ -311,7 +331,10 @@ function flattenTrees(ensemble: TreeEnsemble): {
 }
 
 /** TreeEnsembleRegressor (SUM of leaves + base value): `score` [N, 1] in margin units. */
-export function buildTreeRegressor(ensemble: TreeEnsemble, options: { logistic?: boolean; name?: string } = {}): Uint8Array {
+export function buildTreeRegressor(
+  ensemble: TreeEnsemble,
+  options: { logistic?: boolean; name?: string } = {},
+): Uint8Array {
   const { attrs, leaves } = flattenTrees(ensemble);
   return new OnnxGraphBuilder(options.name ?? 'trees')
     .input('input', 'float32', ['N', ensemble.featureCount])
@@ -415,12 +438,20 @@ export interface DecodedEnsemble {
  */
 export function decodeTreeEnsemble(bytes: Uint8Array): DecodedEnsemble {
   const graph = decodeModel(bytes).graph;
-  const node = (graph?.node ?? []).find((n) => n.opType === 'TreeEnsembleRegressor' || n.opType === 'TreeEnsembleClassifier');
-  if (!node) throw appError('MODEL_INVALID', 'The ONNX file has no TreeEnsembleRegressor/Classifier node.', { field: 'onnx.graph.node' });
+  const node = (graph?.node ?? []).find(
+    (n) => n.opType === 'TreeEnsembleRegressor' || n.opType === 'TreeEnsembleClassifier',
+  );
+  if (!node)
+    throw appError('MODEL_INVALID', 'The ONNX file has no TreeEnsembleRegressor/Classifier node.', {
+      field: 'onnx.graph.node',
+    });
   const a = readAttributes(node);
   const get = (name: string): DecodedAttr => {
     const v = a.get(name);
-    if (!v) throw appError('MODEL_INVALID', `The tree ensemble has no '${name}' attribute.`, { field: `onnx.${name}` });
+    if (!v)
+      throw appError('MODEL_INVALID', `The tree ensemble has no '${name}' attribute.`, {
+        field: `onnx.${name}`,
+      });
     return v;
   };
   const treeIds = get('nodes_treeids').ints;
@@ -444,7 +475,9 @@ export function decodeTreeEnsemble(bytes: Uint8Array): DecodedEnsemble {
   const leafWeight = get(`${prefix}_weights`).floats;
   const leafTarget = get(`${prefix}_ids`).ints;
   if (isClassifier && new Set(leafTarget).size > 1)
-    throw appError('MODEL_INVALID', 'Only binary tree classifiers (one weight column) can be explained.', { field: 'onnx.class_ids' });
+    throw appError('MODEL_INVALID', 'Only binary tree classifiers (one weight column) can be explained.', {
+      field: 'onnx.class_ids',
+    });
   const trees: DecodedNode[][] = [];
   for (let i = 0; i < treeIds.length; i++) {
     const t = treeIds[i]!;
@@ -462,12 +495,16 @@ export function decodeTreeEnsemble(bytes: Uint8Array): DecodedEnsemble {
   }
   for (let i = 0; i < leafTree.length; i++) {
     const n = trees[leafTree[i]!]?.[leafNode[i]!];
-    if (!n) throw appError('MODEL_INVALID', `Leaf weight ${i} points at a node that does not exist.`, { field: `onnx.${prefix}_nodeids` });
+    if (!n)
+      throw appError('MODEL_INVALID', `Leaf weight ${i} points at a node that does not exist.`, {
+        field: `onnx.${prefix}_nodeids`,
+      });
     n.value += leafWeight[i]!;
   }
   trees.forEach((tree, t) =>
     tree.forEach((n, k) => {
-      if (!n) throw appError('MODEL_INVALID', `Tree ${t} has a gap at node ${k}.`, { field: 'onnx.nodes_nodeids' });
+      if (!n)
+        throw appError('MODEL_INVALID', `Tree ${t} has a gap at node ${k}.`, { field: 'onnx.nodes_nodeids' });
     }),
   );
   return {

@@ -9,7 +9,8 @@ function hasCudaLibrary(): boolean {
     const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
     const binRoot = join(root, 'bin');
     for (const napi of readdirSync(binRoot)) {
-      if (existsSync(join(binRoot, napi, 'linux', process.arch, 'libonnxruntime_providers_cuda.so'))) return true;
+      if (existsSync(join(binRoot, napi, 'linux', process.arch, 'libonnxruntime_providers_cuda.so')))
+        return true;
     }
   } catch {
     return false;
@@ -41,7 +42,9 @@ const PREFERENCE: { name: string; platform: NodeJS.Platform | 'any'; backend: st
  * Which execution providers this build of onnxruntime-node can use here, and why others are skipped.
  * `forceCpu` is the user's setting to ignore GPUs.
  */
-export function describeRuntime(options: { forceCpu?: boolean; platform?: NodeJS.Platform } = {}): RuntimeInfo {
+export function describeRuntime(
+  options: { forceCpu?: boolean; platform?: NodeJS.Platform } = {},
+): RuntimeInfo {
   const platform = options.platform ?? process.platform;
   const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
   const providers: ProviderStatus[] = PREFERENCE.map((p) => {
@@ -58,7 +61,8 @@ export function describeRuntime(options: { forceCpu?: boolean; platform?: NodeJS
             : 'not in this onnxruntime-node build',
       };
     }
-    if (options.forceCpu && p.name !== 'cpu') return { name: p.name, available: false, reason: 'disabled by the force-CPU setting' };
+    if (options.forceCpu && p.name !== 'cpu')
+      return { name: p.name, available: false, reason: 'disabled by the force-CPU setting' };
     return { name: p.name, available: true, reason: 'available' };
   });
   const active = providers.find((p) => p.available)?.name ?? 'none';

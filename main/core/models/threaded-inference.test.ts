@@ -20,7 +20,8 @@ describe('threaded inference', () => {
     const random = new SeededRandom(2);
     const x = Float32Array.from({ length: 50 * 6 }, () => random.normal());
     const local = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-    const expected = (await local.run({ input: new ort.Tensor('float32', x, [50, 6]) }))['score']!.data as Float32Array;
+    const expected = (await local.run({ input: new ort.Tensor('float32', x, [50, 6]) }))['score']!
+      .data as Float32Array;
     await local.release();
     const threaded = await ThreadedInference.create(bytes);
     try {
@@ -43,7 +44,10 @@ describe('threaded inference', () => {
     const local = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
     const expected: Float32Array[] = [];
     for (const [i, x] of inputs.entries())
-      expected.push((await local.run({ input: new ort.Tensor('float32', x, [sizes[i]!, 6]) }))['score']!.data as Float32Array);
+      expected.push(
+        (await local.run({ input: new ort.Tensor('float32', x, [sizes[i]!, 6]) }))['score']!
+          .data as Float32Array,
+      );
     await local.release();
     const threaded = await ThreadedInference.create(bytes);
     try {
@@ -58,7 +62,11 @@ describe('threaded inference', () => {
       // Outputs belong to the caller: a later run does not overwrite an earlier result.
       const first = await threaded.run('input', new Float32Array(6), [1, 6]);
       const copy = Array.from(first['score']!.data as Float32Array);
-      await threaded.run('input', Float32Array.from({ length: 6 }, () => 3), [1, 6]);
+      await threaded.run(
+        'input',
+        Float32Array.from({ length: 6 }, () => 3),
+        [1, 6],
+      );
       expect(Array.from(first['score']!.data as Float32Array)).toEqual(copy);
     } finally {
       await threaded.close();

@@ -45,8 +45,11 @@ export interface ThreadedOutputs {
 }
 
 /** Atomics.waitAsync (ES2024; Node ≥ 16) as typed here: the project's TypeScript lib is older. */
-type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (Atomics as unknown as { waitAsync: (array: Int32Array, index: number, value: number) => WaitAsyncResult }).waitAsync.bind(Atomics);
+type WaitAsyncResult =
+  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+const waitAsync = (
+  Atomics as unknown as { waitAsync: (array: Int32Array, index: number, value: number) => WaitAsyncResult }
+).waitAsync.bind(Atomics);
 
 /**
  * Small runs (at most SPIN_INPUT_VALUES input values: batch-1 and other interactive runs) wait for
@@ -107,7 +110,10 @@ export class ThreadedInference {
   }
 
   /** Starts the worker and creates the session there; rejects with MODEL_LOAD_FAILED if ORT refuses. */
-  static async create(model: Uint8Array, options: { provider?: string; intraOpNumThreads?: number } = {}): Promise<ThreadedInference> {
+  static async create(
+    model: Uint8Array,
+    options: { provider?: string; intraOpNumThreads?: number } = {},
+  ): Promise<ThreadedInference> {
     const provider = options.provider ?? 'cpu';
     const buffers = {
       control: new SharedArrayBuffer(CONTROL_WORDS * 4),
@@ -122,7 +128,10 @@ export class ThreadedInference {
       ...buffers,
       port: port2,
     };
-    const worker = new Worker(new URL('./inference-thread.ts', import.meta.url), { workerData: init, transferList: [port2] });
+    const worker = new Worker(new URL('./inference-thread.ts', import.meta.url), {
+      workerData: init,
+      transferList: [port2],
+    });
     const ready = await new Promise<InferenceThreadReady>((resolve) => {
       worker.once('message', (m: InferenceThreadReady) => resolve(m));
       worker.once('error', (error) => resolve({ ok: false, message: error.message }));
@@ -139,9 +148,16 @@ export class ThreadedInference {
   /** One run of `input` (row-major, shape `dims`) on the worker; all outputs. */
   run(inputName: string, input: Float32Array, dims: number[]): Promise<ThreadedOutputs> {
     if (this.closed)
-      return Promise.reject(appError('MODEL_LOAD_FAILED', this.failure ? `Inference thread stopped: ${this.failure.message}` : 'The model session is closed.'));
+      return Promise.reject(
+        appError(
+          'MODEL_LOAD_FAILED',
+          this.failure ? `Inference thread stopped: ${this.failure.message}` : 'The model session is closed.',
+        ),
+      );
     if (dims.length > MAX_INPUT_DIMS)
-      return Promise.reject(appError('BAD_INPUT', `An input has at most ${MAX_INPUT_DIMS} dimensions, got ${dims.length}.`));
+      return Promise.reject(
+        appError('BAD_INPUT', `An input has at most ${MAX_INPUT_DIMS} dimensions, got ${dims.length}.`),
+      );
     return new Promise((resolve, reject) => {
       if (this.current === null) this.send({ inputName, input, dims, resolve, reject });
       else this.queue.push({ inputName, input: input.slice(), dims: [...dims], resolve, reject });
@@ -252,4 +268,3 @@ export class ThreadedInference {
     for (const r of this.queue.splice(0)) r.reject(stopped);
   }
 }
-

@@ -79,15 +79,19 @@ describe('portfolio', () => {
 
   it('conserves value: equity = starting cash + realised + unrealised - fees (property)', () => {
     fc.assert(
-      fc.property(fc.array(fillArb, { maxLength: 40 }), fc.double({ min: 1, max: 1000, noNaN: true }), (fills, markPrice) => {
-        const p = new Portfolio({ startingCash: 50_000, currency: 'USDT' });
-        const unique = new Map(fills.map((f) => [f.fillId, f]));
-        for (const f of unique.values()) p.applyFill(fill(f));
-        p.mark('BTC/USDT', markPrice);
-        p.mark('ETH/USDT', markPrice / 2);
-        const expected = 50_000 + p.realisedPnl() + p.unrealisedPnl() - p.feesPaid();
-        expect(p.equity()).toBeCloseTo(expected, 4);
-      }),
+      fc.property(
+        fc.array(fillArb, { maxLength: 40 }),
+        fc.double({ min: 1, max: 1000, noNaN: true }),
+        (fills, markPrice) => {
+          const p = new Portfolio({ startingCash: 50_000, currency: 'USDT' });
+          const unique = new Map(fills.map((f) => [f.fillId, f]));
+          for (const f of unique.values()) p.applyFill(fill(f));
+          p.mark('BTC/USDT', markPrice);
+          p.mark('ETH/USDT', markPrice / 2);
+          const expected = 50_000 + p.realisedPnl() + p.unrealisedPnl() - p.feesPaid();
+          expect(p.equity()).toBeCloseTo(expected, 4);
+        },
+      ),
     );
   });
 

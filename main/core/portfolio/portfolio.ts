@@ -1,4 +1,10 @@
-import type { AccountSummary, Fill, OrderSide, PortfolioSnapshot, Position } from '../../../shared/trading.ts';
+import type {
+  AccountSummary,
+  Fill,
+  OrderSide,
+  PortfolioSnapshot,
+  Position,
+} from '../../../shared/trading.ts';
 
 /**
  * Positions, cash and P&L in one quote currency. Positions are kept per (strategy, symbol) and
@@ -103,14 +109,23 @@ export class Portfolio {
     if (!(fill.quantity > 0) || !(fill.price > 0) || !Number.isFinite(fill.fee)) {
       // A fill seen before is ignored whatever it holds; a new invalid one is a broken invariant.
       if (this.seenFillIds.has(fill.fillId)) return false;
-      throw new Error(`invalid fill ${fill.fillId}: quantity ${fill.quantity}, price ${fill.price}, fee ${fill.fee}`);
+      throw new Error(
+        `invalid fill ${fill.fillId}: quantity ${fill.quantity}, price ${fill.price}, fee ${fill.fee}`,
+      );
     }
     // One lookup: a known id leaves the set's size unchanged.
     const known = this.seenFillIds.size;
     this.seenFillIds.add(fill.fillId);
     if (this.seenFillIds.size === known) return false;
-    const feeQuote = fill.feeCurrency === this.currency || fill.feeCurrency === '' ? fill.fee : fill.fee * fill.price;
-    this.applyTrade(this.slot(fill.strategyId, fill.symbol), fill.side === 'buy' ? 1 : -1, fill.quantity, fill.price, feeQuote);
+    const feeQuote =
+      fill.feeCurrency === this.currency || fill.feeCurrency === '' ? fill.fee : fill.fee * fill.price;
+    this.applyTrade(
+      this.slot(fill.strategyId, fill.symbol),
+      fill.side === 'buy' ? 1 : -1,
+      fill.quantity,
+      fill.price,
+      feeQuote,
+    );
     if (fill.tsMs > this.lastUpdateMs) this.lastUpdateMs = fill.tsMs;
     return true;
   }
@@ -122,7 +137,7 @@ export class Portfolio {
     this.cash -= signedQuantity * price + feeQuote;
     slot.feesPaid += feeQuote;
     this.feesTotal += feeQuote;
-    if (before === 0 || (before > 0) === (sign > 0)) {
+    if (before === 0 || before > 0 === sign > 0) {
       const absBefore = Math.abs(before);
       slot.averagePrice = (absBefore * slot.averagePrice + quantity * price) / (absBefore + quantity);
       slot.quantity = before + signedQuantity;
@@ -136,7 +151,7 @@ export class Portfolio {
       if (Math.abs(after) <= FLAT_EPSILON * Math.max(quantity, absBefore)) after = 0;
       slot.quantity = after;
       if (after === 0) slot.averagePrice = 0;
-      else if ((after > 0) !== (before > 0)) slot.averagePrice = price;
+      else if (after > 0 !== before > 0) slot.averagePrice = price;
     }
     const market = slot.market;
     let net = market.netQuantity + signedQuantity;
@@ -249,7 +264,10 @@ export class Portfolio {
 
   snapshot(tsMs: number): PortfolioSnapshot {
     const positions = this.positions();
-    const byStrategy = new Map<string, { strategyId: string; realisedPnl: number; unrealisedPnl: number; feesPaid: number }>();
+    const byStrategy = new Map<
+      string,
+      { strategyId: string; realisedPnl: number; unrealisedPnl: number; feesPaid: number }
+    >();
     for (const p of positions) {
       let s = byStrategy.get(p.strategyId);
       if (!s) {

@@ -9,11 +9,21 @@
 export type ExitSide = 'loss' | 'profit';
 
 /** `fraction` of the reference away from it (0.05: 5% below a long's entry for a stop-loss). */
-export function exitLevelByFraction(reference: number, fraction: number, isLong: boolean, side: ExitSide): number {
+export function exitLevelByFraction(
+  reference: number,
+  fraction: number,
+  isLong: boolean,
+  side: ExitSide,
+): number {
   return reference * (isLong === (side === 'loss') ? 1 - fraction : 1 + fraction);
 }
 
 /** `offset` quote units away from the reference (a trailing stop with a fixed distance). */
-export function exitLevelByOffset(reference: number, offset: number, isLong: boolean, side: ExitSide): number {
+export function exitLevelByOffset(
+  reference: number,
+  offset: number,
+  isLong: boolean,
+  side: ExitSide,
+): number {
   return isLong === (side === 'loss') ? reference - offset : reference + offset;
 }

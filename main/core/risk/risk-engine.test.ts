@@ -8,21 +8,58 @@ import type { RiskConfig } from '../../../shared/contract/trading.ts';
 import type { MarketRules, Order } from '../../../shared/trading.ts';
 
 const RULES: MarketRules = {
-  symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', tickSize: 0.01, quantityStep: 0.001,
-  minQuantity: 0.001, maxQuantity: 100, minNotional: 5, makerFeeRate: 0, takerFeeRate: 0,
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  tickSize: 0.01,
+  quantityStep: 0.001,
+  minQuantity: 0.001,
+  maxQuantity: 100,
+  minNotional: 5,
+  makerFeeRate: 0,
+  takerFeeRate: 0,
 };
 const NOW = Date.UTC(2026, 0, 5, 12, 0, 0);
 
 function order(partial: Partial<Order> = {}): Order {
   return {
-    clientOrderId: 'c', venueOrderId: null, venue: 'paper', account: 'paper', symbol: 'BTC/USDT', side: 'buy', type: 'limit',
-    quantity: 0.1, price: 100, stopPrice: null, trailing: null, tif: 'GTC', isPostOnly: false, isReduceOnly: false,
-    strategyId: 's1', reason: 't', state: 'new', filledQuantity: 0, averageFillPrice: 0, createdMs: 0, updatedMs: 0, message: null, isExternal: false,
+    clientOrderId: 'c',
+    venueOrderId: null,
+    venue: 'paper',
+    account: 'paper',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'limit',
+    quantity: 0.1,
+    price: 100,
+    stopPrice: null,
+    trailing: null,
+    tif: 'GTC',
+    isPostOnly: false,
+    isReduceOnly: false,
+    strategyId: 's1',
+    reason: 't',
+    state: 'new',
+    filledQuantity: 0,
+    averageFillPrice: 0,
+    createdMs: 0,
+    updatedMs: 0,
+    message: null,
+    isExternal: false,
     ...partial,
   };
 }
 
-function setup(options: { config?: RiskConfig; reference?: number; cash?: number; openOrders?: number; hasUnknown?: boolean; lastDataMs?: number | null } = {}) {
+function setup(
+  options: {
+    config?: RiskConfig;
+    reference?: number;
+    cash?: number;
+    openOrders?: number;
+    hasUnknown?: boolean;
+    lastDataMs?: number | null;
+  } = {},
+) {
   const scheduler = new ManualScheduler(NOW);
   const portfolio = new Portfolio({ startingCash: options.cash ?? 10_000, currency: 'USDT' });
   const inputs: RiskInputs = {
@@ -39,7 +76,10 @@ function setup(options: { config?: RiskConfig; reference?: number; cash?: number
 }
 
 function failed(risk: RiskEngine, o: Order): string[] {
-  return risk.check(o).checks.filter((c) => !c.isPassed).map((c) => c.check);
+  return risk
+    .check(o)
+    .checks.filter((c) => !c.isPassed)
+    .map((c) => c.check);
 }
 
 describe('pre-trade checks', () => {
@@ -49,7 +89,29 @@ describe('pre-trade checks', () => {
     expect(verdict.isApproved).toBe(true);
     expect(verdict.reason).toBeNull();
     const names = verdict.checks.map((c) => c.check);
-    for (const name of ['kill-switch', 'daily-loss', 'drawdown', 'stale-feed', 'unknown-order', 'allowed-symbol', 'trading-hours', 'reduce-only', 'venue-min-quantity', 'venue-max-quantity', 'venue-min-notional', 'venue-precision', 'price-band', 'order-notional', 'order-pct-available', 'position-pct-equity', 'gross-leverage', 'open-orders', 'order-rate-strategy', 'order-rate-global', 'duplicate-order']) {
+    for (const name of [
+      'kill-switch',
+      'daily-loss',
+      'drawdown',
+      'stale-feed',
+      'unknown-order',
+      'allowed-symbol',
+      'trading-hours',
+      'reduce-only',
+      'venue-min-quantity',
+      'venue-max-quantity',
+      'venue-min-notional',
+      'venue-precision',
+      'price-band',
+      'order-notional',
+      'order-pct-available',
+      'position-pct-equity',
+      'gross-leverage',
+      'open-orders',
+      'order-rate-strategy',
+      'order-rate-global',
+      'duplicate-order',
+    ]) {
       expect(names).toContain(name);
     }
     const position = verdict.checks.find((c) => c.check === 'position-pct-equity')!;
@@ -78,7 +140,9 @@ describe('pre-trade checks', () => {
 
   it('enforces venue limits: minimum quantity and notional, precision', () => {
     const { risk } = setup();
-    expect(failed(risk, order({ quantity: 0.0005 }))).toEqual(expect.arrayContaining(['venue-min-quantity', 'venue-precision']));
+    expect(failed(risk, order({ quantity: 0.0005 }))).toEqual(
+      expect.arrayContaining(['venue-min-quantity', 'venue-precision']),
+    );
     expect(failed(risk, order({ quantity: 0.01 }))).toContain('venue-min-notional');
     expect(failed(risk, order({ price: 100.005 }))).toContain('venue-precision');
   });
@@ -107,19 +171,30 @@ describe('pre-trade checks', () => {
     const { risk, scheduler } = setup();
     risk.recordSubmitted(order());
     expect(failed(risk, order())).toEqual(['duplicate-order']);
-    expect(risk.check(order({ side: 'sell' })).checks.find((c) => c.check === 'duplicate-order')?.isPassed).toBe(true);
+    expect(
+      risk.check(order({ side: 'sell' })).checks.find((c) => c.check === 'duplicate-order')?.isPassed,
+    ).toBe(true);
     scheduler.advance(DEFAULT_RISK_LIMITS.duplicateWindowMs + 1);
     expect(risk.check(order()).isApproved).toBe(true);
   });
 
   it("does not take a position's stop-loss and take-profit (same side and size) for duplicates, nor a limit ladder", () => {
     const { risk } = setup();
-    const isDuplicate = (o: Order) => risk.check(o).checks.find((c) => c.check === 'duplicate-order')?.isPassed === false;
+    const isDuplicate = (o: Order) =>
+      risk.check(o).checks.find((c) => c.check === 'duplicate-order')?.isPassed === false;
     const stopLoss = order({ side: 'sell', type: 'stop', price: null, stopPrice: 95, isReduceOnly: true });
     risk.recordSubmitted(stopLoss);
-    expect(isDuplicate(order({ side: 'sell', type: 'take-profit', price: null, stopPrice: 110, isReduceOnly: true }))).toBe(false);
-    expect(isDuplicate(order({ side: 'sell', type: 'limit', price: 110, stopPrice: null, isReduceOnly: true }))).toBe(false);
-    expect(isDuplicate(order({ side: 'sell', type: 'stop', price: null, stopPrice: 94, isReduceOnly: true }))).toBe(false);
+    expect(
+      isDuplicate(
+        order({ side: 'sell', type: 'take-profit', price: null, stopPrice: 110, isReduceOnly: true }),
+      ),
+    ).toBe(false);
+    expect(
+      isDuplicate(order({ side: 'sell', type: 'limit', price: 110, stopPrice: null, isReduceOnly: true })),
+    ).toBe(false);
+    expect(
+      isDuplicate(order({ side: 'sell', type: 'stop', price: null, stopPrice: 94, isReduceOnly: true })),
+    ).toBe(false);
     expect(isDuplicate(stopLoss)).toBe(true);
     risk.recordSubmitted(order({ price: 100 }));
     expect(isDuplicate(order({ price: 99 }))).toBe(false);
@@ -134,7 +209,9 @@ describe('pre-trade checks', () => {
     risk.recordSubmitted(order({ strategyId: 'manual' }));
     expect(failed(risk, order({ strategyId: 'manual' }))).toEqual(['duplicate-order']);
     const verdict = risk.check(order({ strategyId: 's1' }));
-    expect(verdict.reason).toBe('Order not sent: s1 sent an identical limit buy 0.1 BTC/USDT order 0 ms ago (window 2000 ms) (duplicate-order).');
+    expect(verdict.reason).toBe(
+      'Order not sent: s1 sent an identical limit buy 0.1 BTC/USDT order 0 ms ago (window 2000 ms) (duplicate-order).',
+    );
     // Another symbol or quantity from the same strategy is a different order.
     expect(risk.check(order({ strategyId: 's1', quantity: 0.101 })).isApproved).toBe(true);
   });
@@ -155,7 +232,11 @@ describe('pre-trade checks', () => {
     risk.recordSubmitted(order());
     const verdict = risk.check(order(), true);
     expect(verdict.isApproved).toBe(true);
-    expect(verdict.checks.find((c) => c.check === 'duplicate-order')).toMatchObject({ isPassed: true, value: 0, message: 'duplicate guard off (window 0 ms)' });
+    expect(verdict.checks.find((c) => c.check === 'duplicate-order')).toMatchObject({
+      isPassed: true,
+      value: 0,
+      message: 'duplicate guard off (window 0 ms)',
+    });
     // A window set per strategy applies to that strategy only.
     const perStrategy = defaultRiskConfig();
     perStrategy.strategies['fast'] = { duplicateWindowMs: 0 };
@@ -180,7 +261,9 @@ describe('pre-trade checks', () => {
     const { risk } = setup();
     const verdict = risk.check(order());
     const preview = risk.check(order(), true);
-    expect(verdict.checks.map((c) => ({ ...c, message: '' }))).toEqual(preview.checks.map((c) => ({ ...c, message: '' })));
+    expect(verdict.checks.map((c) => ({ ...c, message: '' }))).toEqual(
+      preview.checks.map((c) => ({ ...c, message: '' })),
+    );
     expect(verdict.checks.every((c) => c.message === '')).toBe(true);
     expect(preview.checks.every((c) => c.message !== '')).toBe(true);
     // A plain copy (as sent over the port) carries the results.
@@ -203,7 +286,20 @@ describe('pre-trade checks', () => {
 
   it('halts new risk after the daily loss limit but lets orders that reduce the position through', () => {
     const { risk, portfolio } = setup();
-    portfolio.applyFill({ fillId: 'f', clientOrderId: 'c', venueOrderId: null, symbol: 'BTC/USDT', side: 'buy', price: 100, quantity: 9, fee: 0, feeCurrency: 'USDT', tsMs: NOW, isMaker: false, strategyId: 's1' });
+    portfolio.applyFill({
+      fillId: 'f',
+      clientOrderId: 'c',
+      venueOrderId: null,
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      price: 100,
+      quantity: 9,
+      fee: 0,
+      feeCurrency: 'USDT',
+      tsMs: NOW,
+      isMaker: false,
+      strategyId: 's1',
+    });
     portfolio.mark('BTC/USDT', 40); // equity 10,000 - 540 = 9,460: 5.4% down on the day
     expect(failed(risk, order({ quantity: 0.2, price: 100 }))).toContain('daily-loss');
     const reduce = risk.check(order({ side: 'sell', quantity: 1, price: 100 }));
@@ -229,7 +325,9 @@ describe('pre-trade checks', () => {
     const config = defaultRiskConfig() as unknown as { global: Record<string, unknown> };
     config.global['priceBandPct'] = -1;
     config.global['maxGrossLeverage'] = Number.NaN;
-    expect(() => validateRiskConfig(config)).toThrow(/priceBandPct.*maxGrossLeverage|maxGrossLeverage.*priceBandPct/);
+    expect(() => validateRiskConfig(config)).toThrow(
+      /priceBandPct.*maxGrossLeverage|maxGrossLeverage.*priceBandPct/,
+    );
     const rates = defaultRiskConfig();
     rates.global.maxOrdersPerWindow = 100;
     expect(() => validateRiskConfig(rates)).toThrow(/exceeds the global rate/);
@@ -266,13 +364,37 @@ describe('risk invariants (property)', () => {
       fc.property(stateArb, orderArb, (s, o) => {
         const config = defaultRiskConfig();
         Object.assign(config.global, s.limits);
-        const { risk, portfolio } = setup({ config, cash: s.cash, reference: s.reference, openOrders: s.openOrders });
+        const { risk, portfolio } = setup({
+          config,
+          cash: s.cash,
+          reference: s.reference,
+          openOrders: s.openOrders,
+        });
         const quantity = Math.round(Math.abs(s.position) * 1000) / 1000;
         if (quantity > 0) {
-          portfolio.applyFill({ fillId: 'f', clientOrderId: 'c', venueOrderId: null, symbol: 'BTC/USDT', side: s.position > 0 ? 'buy' : 'sell', price: s.entry, quantity, fee: 0, feeCurrency: 'USDT', tsMs: NOW, isMaker: false, strategyId: 's1' });
+          portfolio.applyFill({
+            fillId: 'f',
+            clientOrderId: 'c',
+            venueOrderId: null,
+            symbol: 'BTC/USDT',
+            side: s.position > 0 ? 'buy' : 'sell',
+            price: s.entry,
+            quantity,
+            fee: 0,
+            feeCurrency: 'USDT',
+            tsMs: NOW,
+            isMaker: false,
+            strategyId: 's1',
+          });
         }
         portfolio.mark('BTC/USDT', s.reference);
-        const candidate = order({ side: o.side, quantity: o.quantity, type: o.type, price: o.type === 'limit' ? Math.round(s.reference * (1 + o.priceOffset) * 100) / 100 : null, isReduceOnly: o.isReduceOnly });
+        const candidate = order({
+          side: o.side,
+          quantity: o.quantity,
+          type: o.type,
+          price: o.type === 'limit' ? Math.round(s.reference * (1 + o.priceOffset) * 100) / 100 : null,
+          isReduceOnly: o.isReduceOnly,
+        });
         const verdict = risk.check(candidate);
         if (!verdict.isApproved) return;
         approved++;
@@ -287,12 +409,22 @@ describe('risk invariants (property)', () => {
         const isReducing = net !== 0 && Math.sign(net) !== sign && o.quantity <= Math.abs(net);
         expect(notional).toBeLessThanOrEqual(s.limits.maxOrderNotional);
         expect(notional).toBeGreaterThanOrEqual(RULES.minNotional);
-        if (!isReducing) expect((notional / portfolio.availableBalance()) * 100).toBeLessThanOrEqual(s.limits.maxOrderPctOfAvailable + 1e-9);
+        if (!isReducing)
+          expect((notional / portfolio.availableBalance()) * 100).toBeLessThanOrEqual(
+            s.limits.maxOrderPctOfAvailable + 1e-9,
+          );
         if (!isExposureShrinking) {
-          expect(((Math.abs(after) * s.reference) / equity) * 100).toBeLessThanOrEqual(s.limits.maxPositionPctOfEquity + 1e-9);
-          expect((Math.abs(after) * s.reference) / equity).toBeLessThanOrEqual(s.limits.maxGrossLeverage + 1e-9);
+          expect(((Math.abs(after) * s.reference) / equity) * 100).toBeLessThanOrEqual(
+            s.limits.maxPositionPctOfEquity + 1e-9,
+          );
+          expect((Math.abs(after) * s.reference) / equity).toBeLessThanOrEqual(
+            s.limits.maxGrossLeverage + 1e-9,
+          );
         }
-        if (candidate.price !== null) expect((Math.abs(candidate.price - s.reference) / s.reference) * 100).toBeLessThanOrEqual(s.limits.priceBandPct + 1e-9);
+        if (candidate.price !== null)
+          expect((Math.abs(candidate.price - s.reference) / s.reference) * 100).toBeLessThanOrEqual(
+            s.limits.priceBandPct + 1e-9,
+          );
         expect(s.openOrders + 1).toBeLessThanOrEqual(s.limits.maxOpenOrders);
         if (o.isReduceOnly) expect(isReducing).toBe(true);
       }),

@@ -50,7 +50,8 @@ interface SentBySide {
 function findShape(shapes: SentShape[] | undefined, order: Order): SentShape | undefined {
   if (!shapes) return undefined;
   for (const shape of shapes) {
-    if (shape.type === order.type && shape.price === order.price && shape.stopPrice === order.stopPrice) return shape;
+    if (shape.type === order.type && shape.price === order.price && shape.stopPrice === order.stopPrice)
+      return shape;
   }
   return undefined;
 }
@@ -165,7 +166,9 @@ export class RiskEngine implements PreTradeGate {
   }
 
   dailyLossPct(equity: number): number {
-    return this.startOfDayEquity > 0 ? Math.max(0, ((this.startOfDayEquity - equity) / this.startOfDayEquity) * 100) : 0;
+    return this.startOfDayEquity > 0
+      ? Math.max(0, ((this.startOfDayEquity - equity) / this.startOfDayEquity) * 100)
+      : 0;
   }
 
   drawdownPct(equity: number): number {
@@ -195,12 +198,28 @@ export class RiskEngine implements PreTradeGate {
     const kill = this.halts.get('kill-switch');
     checks.push(result(C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0));
     const dailyLoss = this.dailyLossPct(equity);
-    checks.push(result(C_DAILY_LOSS, (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing, dailyLoss, limits.dailyLossLimitPct));
+    checks.push(
+      result(
+        C_DAILY_LOSS,
+        (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing,
+        dailyLoss,
+        limits.dailyLossLimitPct,
+      ),
+    );
     const drawdown = this.drawdownPct(equity);
-    checks.push(result(C_DRAWDOWN, (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing, drawdown, limits.maxDrawdownPct));
+    checks.push(
+      result(
+        C_DRAWDOWN,
+        (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing,
+        drawdown,
+        limits.maxDrawdownPct,
+      ),
+    );
     const lastDataMs = this.inputs.lastMarketDataMs(symbol);
     const feedAge = lastDataMs === null ? Infinity : nowMs - lastDataMs;
-    checks.push(result(C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs));
+    checks.push(
+      result(C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs),
+    );
     const hasUnknown = this.inputs.hasUnknownOrder(symbol);
     checks.push(result(C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0));
 
@@ -208,14 +227,25 @@ export class RiskEngine implements PreTradeGate {
     const isAllowed = limits.allowedSymbols === null || this.allowedSet(limits.allowedSymbols).has(symbol);
     checks.push(result(C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1));
     const minuteOfDay = Math.floor((nowMs % DAY_MS) / 60_000);
-    checks.push(result(C_TRADING_HOURS, inTradingHours(limits.tradingHours, minuteOfDay), minuteOfDay, limits.tradingHours?.endMinuteUtc ?? 1440));
+    checks.push(
+      result(
+        C_TRADING_HOURS,
+        inTradingHours(limits.tradingHours, minuteOfDay),
+        minuteOfDay,
+        limits.tradingHours?.endMinuteUtc ?? 1440,
+      ),
+    );
     const mustReduce = this.isAccountReduceOnly_ || this.reduceOnly.has(symbol) || order.isReduceOnly;
     checks.push(result(C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0));
 
     // Venue rules.
     if (rules) {
-      checks.push(result(C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity));
-      checks.push(result(C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity));
+      checks.push(
+        result(C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity),
+      );
+      checks.push(
+        result(C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity),
+      );
       checks.push(result(C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional));
       const isPrecise =
         isMultipleOfStep(order.quantity, rules.quantityStep) &&
@@ -229,31 +259,84 @@ export class RiskEngine implements PreTradeGate {
     // Price and size.
     const bandPrice = order.price;
     let band = 0;
-    if (bandPrice !== null) band = reference && reference > 0 ? (Math.abs(bandPrice - reference) / reference) * 100 : Infinity;
+    if (bandPrice !== null)
+      band = reference && reference > 0 ? (Math.abs(bandPrice - reference) / reference) * 100 : Infinity;
     checks.push(result(C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct));
     const hasPrice = priceForNotional > 0;
-    checks.push(result(C_ORDER_NOTIONAL, hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional));
+    checks.push(
+      result(
+        C_ORDER_NOTIONAL,
+        hasPrice && notional <= limits.maxOrderNotional,
+        notional,
+        limits.maxOrderNotional,
+      ),
+    );
     const available = portfolio.availableBalance();
-    const pctAvailable = isReducing ? 0 : available > 0 ? (notional / available) * 100 : notional > 0 ? Infinity : 0;
-    checks.push(result(C_ORDER_PCT_AVAILABLE, pctAvailable <= limits.maxOrderPctOfAvailable, finiteOr(pctAvailable, -1), limits.maxOrderPctOfAvailable));
+    const pctAvailable = isReducing
+      ? 0
+      : available > 0
+        ? (notional / available) * 100
+        : notional > 0
+          ? Infinity
+          : 0;
+    checks.push(
+      result(
+        C_ORDER_PCT_AVAILABLE,
+        pctAvailable <= limits.maxOrderPctOfAvailable,
+        finiteOr(pctAvailable, -1),
+        limits.maxOrderPctOfAvailable,
+      ),
+    );
     const markPrice = reference ?? portfolio.markPrice(symbol);
     const valuationPrice = markPrice > 0 ? markPrice : priceForNotional;
     const positionPct = equity > 0 ? ((Math.abs(after) * valuationPrice) / equity) * 100 : Infinity;
-    checks.push(result(C_POSITION_PCT_EQUITY, positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net), finiteOr(positionPct, -1), limits.maxPositionPctOfEquity));
+    checks.push(
+      result(
+        C_POSITION_PCT_EQUITY,
+        positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net),
+        finiteOr(positionPct, -1),
+        limits.maxPositionPctOfEquity,
+      ),
+    );
     const grossBefore = portfolio.grossExposure();
     const symbolGrossBefore = Math.abs(net) * (portfolio.markPrice(symbol) || valuationPrice);
     const grossAfter = grossBefore - symbolGrossBefore + Math.abs(after) * valuationPrice;
     const leverage = equity > 0 ? grossAfter / equity : Infinity;
-    checks.push(result(C_GROSS_LEVERAGE, leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net), finiteOr(leverage, -1), limits.maxGrossLeverage));
+    checks.push(
+      result(
+        C_GROSS_LEVERAGE,
+        leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net),
+        finiteOr(leverage, -1),
+        limits.maxGrossLeverage,
+      ),
+    );
 
     // Activity.
     const openOrders = this.inputs.openOrderCount(order.strategyId);
-    checks.push(result(C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders));
+    checks.push(
+      result(C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders),
+    );
     const windowStart = nowMs - limits.orderRateWindowMs;
     const strategyRate = countSince(this.strategyTimes.get(order.strategyId), windowStart) + 1;
-    checks.push(result(C_ORDER_RATE_STRATEGY, strategyRate <= limits.maxOrdersPerWindow, strategyRate, limits.maxOrdersPerWindow, entry.rateUnit));
+    checks.push(
+      result(
+        C_ORDER_RATE_STRATEGY,
+        strategyRate <= limits.maxOrdersPerWindow,
+        strategyRate,
+        limits.maxOrdersPerWindow,
+        entry.rateUnit,
+      ),
+    );
     const globalRate = countSince({ times: this.globalTimes, count: this.globalCount }, windowStart) + 1;
-    checks.push(result(C_ORDER_RATE_GLOBAL, globalRate <= limits.maxGlobalOrdersPerWindow, globalRate, limits.maxGlobalOrdersPerWindow, entry.rateUnit));
+    checks.push(
+      result(
+        C_ORDER_RATE_GLOBAL,
+        globalRate <= limits.maxGlobalOrdersPerWindow,
+        globalRate,
+        limits.maxGlobalOrdersPerWindow,
+        entry.rateUnit,
+      ),
+    );
     const duplicateAgeMs = this.duplicateAgeMs(order, nowMs, limits.duplicateWindowMs);
     const duplicates = Number.isNaN(duplicateAgeMs) ? 0 : 1;
     checks.push(result(C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0));
@@ -268,9 +351,28 @@ export class RiskEngine implements PreTradeGate {
     if (failed === null && !isDetailed) return { isApproved: true, checks, reason: null };
     // Messages are written only where someone reads them (failed checks, or a detailed preview):
     // formatting 21 strings per order would cost more than the checks themselves.
-    const facts: CheckFacts = { order, limits, rules, kill, feedAge, hasData: lastDataMs !== null, band, reference, hasPrice, pctAvailable, available, positionPct, leverage, duplicateAgeMs };
+    const facts: CheckFacts = {
+      order,
+      limits,
+      rules,
+      kill,
+      feedAge,
+      hasData: lastDataMs !== null,
+      band,
+      reference,
+      hasPrice,
+      pctAvailable,
+      available,
+      positionPct,
+      leverage,
+      duplicateAgeMs,
+    };
     for (const c of checks) if (!c.isPassed || isDetailed) c.message = describeCheck(c, facts);
-    return { isApproved: failed === null, checks, reason: failed === null ? null : `Order not sent: ${failed.message} (${failed.check}).` };
+    return {
+      isApproved: failed === null,
+      checks,
+      reason: failed === null ? null : `Order not sent: ${failed.message} (${failed.check}).`,
+    };
   }
 
   private allowedSet(list: readonly string[]): Set<string> {
@@ -371,7 +473,10 @@ function countSince(ring: { times: Float64Array; count: number } | undefined, si
   return lo;
 }
 
-function inTradingHours(hours: { startMinuteUtc: number; endMinuteUtc: number } | null, minute: number): boolean {
+function inTradingHours(
+  hours: { startMinuteUtc: number; endMinuteUtc: number } | null,
+  minute: number,
+): boolean {
   if (!hours) return true;
   const { startMinuteUtc: start, endMinuteUtc: end } = hours;
   return start < end ? minute >= start && minute < end : minute >= start || minute < end;
@@ -379,16 +484,52 @@ function inTradingHours(hours: { startMinuteUtc: number; endMinuteUtc: number } 
 
 // Check names and units, by the index check() passes to result().
 const CHECK_NAMES = [
-  'kill-switch', 'daily-loss', 'drawdown', 'stale-feed', 'unknown-order', 'allowed-symbol', 'trading-hours', 'reduce-only',
-  'venue-min-quantity', 'venue-max-quantity', 'venue-min-notional', 'venue-precision', 'venue-rules',
-  'price-band', 'order-notional', 'order-pct-available', 'position-pct-equity', 'gross-leverage',
-  'open-orders', 'order-rate-strategy', 'order-rate-global', 'duplicate-order',
+  'kill-switch',
+  'daily-loss',
+  'drawdown',
+  'stale-feed',
+  'unknown-order',
+  'allowed-symbol',
+  'trading-hours',
+  'reduce-only',
+  'venue-min-quantity',
+  'venue-max-quantity',
+  'venue-min-notional',
+  'venue-precision',
+  'venue-rules',
+  'price-band',
+  'order-notional',
+  'order-pct-available',
+  'position-pct-equity',
+  'gross-leverage',
+  'open-orders',
+  'order-rate-strategy',
+  'order-rate-global',
+  'duplicate-order',
 ] as const;
 const CHECK_UNITS: readonly string[] = [
-  'flag', '%', '%', 'ms', 'orders', 'flag', 'minute UTC', 'flag',
-  'base', 'base', 'quote', 'flag', 'flag',
-  '%', 'quote', '%', '%', 'x',
-  'orders', 'orders/window', 'orders/window', 'orders',
+  'flag',
+  '%',
+  '%',
+  'ms',
+  'orders',
+  'flag',
+  'minute UTC',
+  'flag',
+  'base',
+  'base',
+  'quote',
+  'flag',
+  'flag',
+  '%',
+  'quote',
+  '%',
+  '%',
+  'x',
+  'orders',
+  'orders/window',
+  'orders/window',
+  'orders',
 ];
 const C_KILL_SWITCH = 0;
 const C_DAILY_LOSS = 1;
@@ -414,7 +555,13 @@ const C_ORDER_RATE_GLOBAL = 20;
 const C_DUPLICATE_ORDER = 21;
 
 /** A check's result; its message is written later, and only where someone reads it (see check()). */
-function result(check: number, isPassed: boolean, value: number, limit: number, unit = CHECK_UNITS[check]!): RiskCheckResult {
+function result(
+  check: number,
+  isPassed: boolean,
+  value: number,
+  limit: number,
+  unit = CHECK_UNITS[check]!,
+): RiskCheckResult {
   return { check: CHECK_NAMES[check]!, isPassed, value, limit, unit, message: '' };
 }
 
@@ -449,16 +596,22 @@ function describeCheck(r: RiskCheckResult, f: CheckFacts): string {
     case 'drawdown':
       return `drawdown ${fmt(r.value)}% from peak equity (limit ${limits.maxDrawdownPct}%)`;
     case 'stale-feed':
-      return f.hasData ? `last market data ${Math.round(f.feedAge)} ms ago (limit ${limits.maxFeedAgeMs} ms)` : `no market data for ${symbol}`;
+      return f.hasData
+        ? `last market data ${Math.round(f.feedAge)} ms ago (limit ${limits.maxFeedAgeMs} ms)`
+        : `no market data for ${symbol}`;
     case 'unknown-order':
-      return r.value === 1 ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved` : 'no unknown orders';
+      return r.value === 1
+        ? `an order on ${symbol} is in UNKNOWN state; new orders wait until it is resolved`
+        : 'no unknown orders';
     case 'allowed-symbol':
       return r.value === 1 ? `${symbol} allowed` : `${symbol} is not in the allowed symbols`;
     case 'trading-hours':
       return r.isPassed ? 'inside trading hours' : `outside trading hours (minute ${r.value} UTC)`;
     case 'reduce-only':
       if (r.limit !== 1) return 'not reduce-only';
-      return r.value === 1 ? 'reduces the position' : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`;
+      return r.value === 1
+        ? 'reduces the position'
+        : `${order.isReduceOnly ? 'reduce-only order' : `${symbol} is reduce-only`} but this order would open or grow a position`;
     case 'venue-min-quantity':
       return `quantity ${order.quantity} (venue minimum ${rules.minQuantity})`;
     case 'venue-max-quantity':
@@ -466,14 +619,20 @@ function describeCheck(r: RiskCheckResult, f: CheckFacts): string {
     case 'venue-min-notional':
       return `notional ${fmt(r.value)} (venue minimum ${rules.minNotional})`;
     case 'venue-precision':
-      return r.value === 1 ? 'quantity and prices on the venue grid' : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`;
+      return r.value === 1
+        ? 'quantity and prices on the venue grid'
+        : `quantity must be a multiple of ${rules.quantityStep} and prices of ${rules.tickSize}`;
     case 'venue-rules':
       return `no trading rules known for ${symbol}`;
     case 'price-band':
       if (order.price === null) return 'no limit price';
-      return f.reference ? `price ${order.price} is ${fmt(f.band)}% from the reference ${f.reference} (band ${limits.priceBandPct}%)` : 'no reference price to check the band against';
+      return f.reference
+        ? `price ${order.price} is ${fmt(f.band)}% from the reference ${f.reference} (band ${limits.priceBandPct}%)`
+        : 'no reference price to check the band against';
     case 'order-notional':
-      return f.hasPrice ? `notional ${fmt(r.value)} (limit ${limits.maxOrderNotional})` : 'no price to value the order';
+      return f.hasPrice
+        ? `notional ${fmt(r.value)} (limit ${limits.maxOrderNotional})`
+        : 'no price to value the order';
     case 'order-pct-available':
       return `order is ${fmt(f.pctAvailable)}% of the available balance ${fmt(f.available)} (limit ${limits.maxOrderPctOfAvailable}%)`;
     case 'position-pct-equity':

@@ -52,16 +52,25 @@ export function validateRiskConfig(input: unknown): RiskConfig {
   const config = parsed.data;
   const problems: string[] = [];
   const check = (where: string, l: Partial<RiskLimits>): void => {
-    if (l.maxOrdersPerWindow !== undefined && l.maxGlobalOrdersPerWindow !== undefined && l.maxOrdersPerWindow > l.maxGlobalOrdersPerWindow) {
-      problems.push(`${where}: per-strategy order rate ${l.maxOrdersPerWindow} exceeds the global rate ${l.maxGlobalOrdersPerWindow}`);
+    if (
+      l.maxOrdersPerWindow !== undefined &&
+      l.maxGlobalOrdersPerWindow !== undefined &&
+      l.maxOrdersPerWindow > l.maxGlobalOrdersPerWindow
+    ) {
+      problems.push(
+        `${where}: per-strategy order rate ${l.maxOrdersPerWindow} exceeds the global rate ${l.maxGlobalOrdersPerWindow}`,
+      );
     }
     if (l.tradingHours && l.tradingHours.startMinuteUtc === l.tradingHours.endMinuteUtc) {
       problems.push(`${where}: trading hours start and end at the same minute`);
     }
   };
   check('global', config.global);
-  for (const [k, v] of Object.entries(config.strategies)) check(`strategy ${k}`, { ...config.global, ...stripUndefined(v) });
-  for (const [k, v] of Object.entries(config.symbols)) check(`symbol ${k}`, { ...config.global, ...stripUndefined(v) });
-  if (problems.length > 0) throw appError('BAD_INPUT', `Risk limits not changed: ${problems.join('; ')}.`, { issues: problems });
+  for (const [k, v] of Object.entries(config.strategies))
+    check(`strategy ${k}`, { ...config.global, ...stripUndefined(v) });
+  for (const [k, v] of Object.entries(config.symbols))
+    check(`symbol ${k}`, { ...config.global, ...stripUndefined(v) });
+  if (problems.length > 0)
+    throw appError('BAD_INPUT', `Risk limits not changed: ${problems.join('; ')}.`, { issues: problems });
   return config;
 }

@@ -34,21 +34,44 @@ function setup() {
   const journal = new MemoryOrderJournal({ isKeepingAudit: true });
   const broker = new PaperBroker({ scheduler, books, rules: [BTC_RULES] });
   const orders = new OrderManager({ broker, journal, portfolio, clock: scheduler, account: 'paper' });
-  const risk = new RiskEngine({
-    clock: scheduler,
-    portfolio,
-    marketRules: () => BTC_RULES,
-    referencePrice: (s) => books.referencePrice(s),
-    lastMarketDataMs: () => scheduler.nowMs(),
-    openOrderCount: (id) => orders.openOrderCount(id),
-    hasUnknownOrder: (s) => orders.hasUnknownOrder(s),
-  }, defaultRiskConfig());
+  const risk = new RiskEngine(
+    {
+      clock: scheduler,
+      portfolio,
+      marketRules: () => BTC_RULES,
+      referencePrice: (s) => books.referencePrice(s),
+      lastMarketDataMs: () => scheduler.nowMs(),
+      openOrderCount: (id) => orders.openOrderCount(id),
+      hasUnknownOrder: (s) => orders.hasUnknownOrder(s),
+    },
+    defaultRiskConfig(),
+  );
   orders.setRiskGate(risk);
   const alerts: Alert[] = [];
   const halts: string[] = [];
-  const monitor = new RiskMonitor({ clock: scheduler, risk, portfolio, orders, journal, raise: (a) => alerts.push(a), onBreachHalt: (kind) => halts.push(kind) });
+  const monitor = new RiskMonitor({
+    clock: scheduler,
+    risk,
+    portfolio,
+    orders,
+    journal,
+    raise: (a) => alerts.push(a),
+    onBreachHalt: (kind) => halts.push(kind),
+  });
   const buy = (quantity: number, extra: Partial<OrderIntent> = {}) =>
-    drive(scheduler, orders.submit({ symbol: SYMBOL, side: 'buy', type: 'market', quantity, tif: 'IOC', reason: 't', strategyId: 's1', ...extra }));
+    drive(
+      scheduler,
+      orders.submit({
+        symbol: SYMBOL,
+        side: 'buy',
+        type: 'market',
+        quantity,
+        tif: 'IOC',
+        reason: 't',
+        strategyId: 's1',
+        ...extra,
+      }),
+    );
   return { scheduler, books, portfolio, journal, orders, risk, monitor, alerts, halts, buy };
 }
 
@@ -90,7 +113,9 @@ describe('in-trade monitor', () => {
       scheduler.advance(1);
     }
     expect(portfolio.netQuantity(SYMBOL)).toBe(0);
-    const exits = journal.auditRecords.filter((r) => r.type === 'order.intent' && JSON.stringify(r.payload).includes('"reason":"stop-loss"'));
+    const exits = journal.auditRecords.filter(
+      (r) => r.type === 'order.intent' && JSON.stringify(r.payload).includes('"reason":"stop-loss"'),
+    );
     expect(exits).toHaveLength(1);
     expect(JSON.stringify(exits[0]!.payload)).toContain('"isReduceOnly":true');
   });

@@ -88,19 +88,34 @@ export class RiskMonitor {
       const isMarked = this.risk.reduceOnlySymbols().includes(symbol);
       if (isOver && !isMarked) {
         this.risk.setReduceOnly(symbol, true);
-        this.alert('warning', 'position-limit', symbol, `${symbol} position is ${pct.toFixed(2)}% of equity, over the ${limits.maxPositionPctOfEquity}% limit: ${symbol} is reduce-only until it is back inside.`);
+        this.alert(
+          'warning',
+          'position-limit',
+          symbol,
+          `${symbol} position is ${pct.toFixed(2)}% of equity, over the ${limits.maxPositionPctOfEquity}% limit: ${symbol} is reduce-only until it is back inside.`,
+        );
       } else if (!isOver && isMarked) {
         this.risk.setReduceOnly(symbol, false);
-        this.alert('info', 'position-limit', symbol, `${symbol} position is back inside its limit (${pct.toFixed(2)}% of equity).`);
+        this.alert(
+          'info',
+          'position-limit',
+          symbol,
+          `${symbol} position is back inside its limit (${pct.toFixed(2)}% of equity).`,
+        );
       }
     }
     const leverage = equity > 0 ? this.portfolio.grossExposure() / equity : 0;
     const isLeverageOver = leverage > limits.maxGrossLeverage;
     if (isLeverageOver !== this.risk.isAccountReduceOnly()) {
       this.risk.setReduceOnly(null, isLeverageOver);
-      this.alert(isLeverageOver ? 'warning' : 'info', 'leverage', null, isLeverageOver
-        ? `Gross leverage ${leverage.toFixed(2)}x is over the ${limits.maxGrossLeverage}x limit: the account is reduce-only.`
-        : `Gross leverage ${leverage.toFixed(2)}x is back inside the limit.`);
+      this.alert(
+        isLeverageOver ? 'warning' : 'info',
+        'leverage',
+        null,
+        isLeverageOver
+          ? `Gross leverage ${leverage.toFixed(2)}x is over the ${limits.maxGrossLeverage}x limit: the account is reduce-only.`
+          : `Gross leverage ${leverage.toFixed(2)}x is back inside the limit.`,
+      );
     }
     const loss = this.risk.dailyLossPct(equity);
     if (loss >= limits.dailyLossLimitPct && !this.risk.isHalted('daily-loss')) {
@@ -125,10 +140,23 @@ export class RiskMonitor {
       const quantity = slot.quantity;
       if (quantity === 0) continue;
       const isLong = quantity > 0;
-      exit.bestPrice = exit.bestPrice === null ? price : isLong ? Math.max(exit.bestPrice, price) : Math.min(exit.bestPrice, price);
+      exit.bestPrice =
+        exit.bestPrice === null
+          ? price
+          : isLong
+            ? Math.max(exit.bestPrice, price)
+            : Math.min(exit.bestPrice, price);
       let why: string | null = null;
-      if (exit.stopLossPrice !== undefined && (isLong ? price <= exit.stopLossPrice : price >= exit.stopLossPrice)) why = 'stop-loss';
-      else if (exit.takeProfitPrice !== undefined && (isLong ? price >= exit.takeProfitPrice : price <= exit.takeProfitPrice)) why = 'take-profit';
+      if (
+        exit.stopLossPrice !== undefined &&
+        (isLong ? price <= exit.stopLossPrice : price >= exit.stopLossPrice)
+      )
+        why = 'stop-loss';
+      else if (
+        exit.takeProfitPrice !== undefined &&
+        (isLong ? price >= exit.takeProfitPrice : price <= exit.takeProfitPrice)
+      )
+        why = 'take-profit';
       else if (exit.trailingFraction !== undefined) {
         const trigger = exitLevelByFraction(exit.bestPrice, exit.trailingFraction, isLong, 'loss');
         if (isLong ? price <= trigger : price >= trigger) why = 'trailing-stop';
@@ -136,25 +164,56 @@ export class RiskMonitor {
       if (!why) continue;
       exit.isFiring = true;
       const reason = why;
-      this.alert('info', reason, symbol, `${reason} for ${exit.strategyId} on ${symbol} at ${price}: closing ${Math.abs(quantity)}.`);
+      this.alert(
+        'info',
+        reason,
+        symbol,
+        `${reason} for ${exit.strategyId} on ${symbol} at ${price}: closing ${Math.abs(quantity)}.`,
+      );
       void this.orders
-        .submit({ symbol, side: isLong ? 'sell' : 'buy', type: 'market', quantity: Math.abs(quantity), tif: 'IOC', isReduceOnly: true, strategyId: exit.strategyId, reason })
+        .submit({
+          symbol,
+          side: isLong ? 'sell' : 'buy',
+          type: 'market',
+          quantity: Math.abs(quantity),
+          tif: 'IOC',
+          isReduceOnly: true,
+          strategyId: exit.strategyId,
+          reason,
+        })
         .then((r) => {
           if (r.status === 'sent') this.exits.delete(`${exit.strategyId}\u0000${symbol}`);
           else {
             exit.isFiring = false;
-            this.alert('critical', reason, symbol, `${reason} exit on ${symbol} was refused by risk: ${r.verdict.reason ?? ''}`);
+            this.alert(
+              'critical',
+              reason,
+              symbol,
+              `${reason} exit on ${symbol} was refused by risk: ${r.verdict.reason ?? ''}`,
+            );
           }
         })
         .catch((err: unknown) => {
           exit.isFiring = false;
-          this.alert('critical', reason, symbol, `${reason} exit on ${symbol} failed: ${err instanceof Error ? err.message : String(err)}`);
+          this.alert(
+            'critical',
+            reason,
+            symbol,
+            `${reason} exit on ${symbol} failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
         });
     }
   }
 
   alert(severity: Alert['severity'], kind: string, symbol: string | null, message: string): void {
-    const alert: Alert = { id: `a${this.clock.nowMs()}-${++this.alertSeq}`, tsMs: this.clock.nowMs(), severity, kind, symbol, message };
+    const alert: Alert = {
+      id: `a${this.clock.nowMs()}-${++this.alertSeq}`,
+      tsMs: this.clock.nowMs(),
+      severity,
+      kind,
+      symbol,
+      message,
+    };
     this.journal.audit('alert', { ...alert });
     this.raise(alert);
   }

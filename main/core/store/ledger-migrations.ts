@@ -6,7 +6,9 @@ export const ledgerMigrations: readonly Migration[] = [
     version: 1,
     name: 'settings',
     up(db) {
-      db.exec(`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_ms INTEGER NOT NULL) STRICT`);
+      db.exec(
+        `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_ms INTEGER NOT NULL) STRICT`,
+      );
     },
   },
   {
@@ -19,8 +21,12 @@ export const ledgerMigrations: readonly Migration[] = [
         seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL,
         prev_hash TEXT NOT NULL, hash TEXT NOT NULL) STRICT`);
       db.exec(`CREATE INDEX audit_log_type_ts ON audit_log (type, ts_ms)`);
-      db.exec(`CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`);
-      db.exec(`CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`);
+      db.exec(
+        `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+      );
+      db.exec(
+        `CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END`,
+      );
       db.exec(`CREATE TABLE audit_checkpoints (
         seq INTEGER PRIMARY KEY, head_hash TEXT NOT NULL, ts_ms INTEGER NOT NULL,
         public_key TEXT NOT NULL, signature TEXT NOT NULL) STRICT`);

@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -32,7 +41,12 @@ function catchAppError(fn: () => unknown): AppErrorException {
 describe('store', () => {
   it('runs numbered migrations in order and only once', () => {
     const path = join(dir, 'm.db');
-    const first = openDatabase({ name: 'm.db', path, migrations: migrations.slice(0, 1), durability: 'normal' });
+    const first = openDatabase({
+      name: 'm.db',
+      path,
+      migrations: migrations.slice(0, 1),
+      durability: 'normal',
+    });
     expect(first.schemaVersion).toBe(1);
     first.close();
     const second = openDatabase({ name: 'm.db', path, migrations, durability: 'normal' });
@@ -46,9 +60,24 @@ describe('store', () => {
   });
 
   it('uses WAL with NORMAL sync for market data and FULL for the ledger', () => {
-    const market = openDatabase({ name: 'market.db', path: join(dir, 'market.db'), migrations, durability: 'normal' });
-    const ledger = openDatabase({ name: 'ledger.db', path: join(dir, 'ledger.db'), migrations, durability: 'full' });
-    expect(market.status()).toMatchObject({ journalMode: 'WAL', synchronous: 'NORMAL', integrity: 'ok', schemaVersion: 2 });
+    const market = openDatabase({
+      name: 'market.db',
+      path: join(dir, 'market.db'),
+      migrations,
+      durability: 'normal',
+    });
+    const ledger = openDatabase({
+      name: 'ledger.db',
+      path: join(dir, 'ledger.db'),
+      migrations,
+      durability: 'full',
+    });
+    expect(market.status()).toMatchObject({
+      journalMode: 'WAL',
+      synchronous: 'NORMAL',
+      integrity: 'ok',
+      schemaVersion: 2,
+    });
     expect(ledger.status()).toMatchObject({ journalMode: 'WAL', synchronous: 'FULL' });
     market.close();
     ledger.close();
@@ -67,7 +96,9 @@ describe('store', () => {
         },
       },
     ];
-    const err = catchAppError(() => openDatabase({ name: 'm.db', path, migrations: broken, durability: 'normal' }));
+    const err = catchAppError(() =>
+      openDatabase({ name: 'm.db', path, migrations: broken, durability: 'normal' }),
+    );
     expect(err.code).toBe('STORE_MIGRATION_FAILED');
     expect(err.message).toContain('migration 2 (half-done)');
     const db = new DatabaseSync(path);
@@ -79,7 +110,9 @@ describe('store', () => {
   it('refuses a database from a newer version of the app', () => {
     const path = join(dir, 'm.db');
     openDatabase({ name: 'm.db', path, migrations, durability: 'normal' }).close();
-    const err = catchAppError(() => openDatabase({ name: 'm.db', path, migrations: migrations.slice(0, 1), durability: 'normal' }));
+    const err = catchAppError(() =>
+      openDatabase({ name: 'm.db', path, migrations: migrations.slice(0, 1), durability: 'normal' }),
+    );
     expect(err.code).toBe('STORE_MIGRATION_FAILED');
     expect(err.message).toMatch(/newer than this Vantage understands/);
   });
@@ -88,7 +121,9 @@ describe('store', () => {
     const path = join(dir, 'ledger.db');
     writeFileSync(path, Buffer.alloc(8192, 0x5a));
     const before = readFileSync(path);
-    const err = catchAppError(() => openDatabase({ name: 'ledger.db', path, migrations, durability: 'full' }));
+    const err = catchAppError(() =>
+      openDatabase({ name: 'ledger.db', path, migrations, durability: 'full' }),
+    );
     expect(err.code).toBe('STORE_CORRUPT');
     expect(err.message).toMatch(/ledger\.db .*not a readable SQLite database.*Trading is disabled/);
     expect(readFileSync(path).equals(before)).toBe(true);
@@ -110,14 +145,22 @@ describe('store', () => {
     const fd = openSync(path, 'r+');
     writeSync(fd, Buffer.alloc(4096 * 3, 0xa7), 0, 4096 * 3, Math.floor(size / 2 / 4096) * 4096);
     closeSync(fd);
-    const err = catchAppError(() => openDatabase({ name: 'market.db', path, migrations, durability: 'normal' }));
+    const err = catchAppError(() =>
+      openDatabase({ name: 'market.db', path, migrations, durability: 'normal' }),
+    );
     expect(err.code).toBe('STORE_CORRUPT');
     expect(statSync(path).size).toBe(size);
   });
 
   it('starts the engine degraded with trading disabled when the ledger is corrupt', async () => {
     writeFileSync(join(dir, 'ledger.db'), Buffer.alloc(8192, 0x11));
-    const engine = new Engine({ dataDir: dir, resourcesDir: dir, version: 't', scheduler: new ManualScheduler(0), modules: [] });
+    const engine = new Engine({
+      dataDir: dir,
+      resourcesDir: dir,
+      version: 't',
+      scheduler: new ManualScheduler(0),
+      modules: [],
+    });
     await engine.start();
     const status = engine.status();
     expect(status.state).toBe('degraded');

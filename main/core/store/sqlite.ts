@@ -96,7 +96,8 @@ export function openDatabase(options: OpenOptions): OpenedDatabase {
 
 function validateMigrations(name: string, migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`${name}: migration #${i} has version ${m.version}, expected ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`${name}: migration #${i} has version ${m.version}, expected ${i + 1}`);
   });
 }
 

@@ -63,7 +63,8 @@ export class StrategyEngine {
   }
 
   add(config: RunnerConfig): StrategyRunner {
-    if (this.byStrategy.has(config.strategyId)) throw appError('STRATEGY_INVALID', `Strategy id '${config.strategyId}' is already running.`);
+    if (this.byStrategy.has(config.strategyId))
+      throw appError('STRATEGY_INVALID', `Strategy id '${config.strategyId}' is already running.`);
     const runner = new StrategyRunner(config, this.portfolio, this.queue);
     this.runners.push(runner);
     this.byStrategy.set(runner.strategyId, runner);
@@ -96,11 +97,24 @@ export class StrategyEngine {
   }
 
   /** Delivers a closed bar to the given runners (see onBar; same look-ahead check). */
-  deliverBar(list: readonly StrategyRunner[], timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  deliverBar(
+    list: readonly StrategyRunner[],
+    timeMs: number,
+    closeMs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): void {
     if (this.clock.nowMs() < closeMs) {
-      throw appError('INTERNAL', `look-ahead: bar ${timeMs} closes at ${closeMs} but was delivered at ${this.clock.nowMs()}`);
+      throw appError(
+        'INTERNAL',
+        `look-ahead: bar ${timeMs} closes at ${closeMs} but was delivered at ${this.clock.nowMs()}`,
+      );
     }
-    for (let i = 0; i < list.length; i++) list[i]!.deliverBar(timeMs, closeMs, open, high, low, close, volume);
+    for (let i = 0; i < list.length; i++)
+      list[i]!.deliverBar(timeMs, closeMs, open, high, low, close, volume);
   }
 
   symbols(): string[] {
@@ -121,18 +135,34 @@ export class StrategyEngine {
   }
 
   /** A bar of `symbol` closed at closeMs. Strategies on the symbol decide; their orders wait in the queue (drain()). */
-  onBar(symbol: string, timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  onBar(
+    symbol: string,
+    timeMs: number,
+    closeMs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): void {
     if (this.clock.nowMs() < closeMs) {
-      throw appError('INTERNAL', `look-ahead: bar ${symbol} ${timeMs} closes at ${closeMs} but was delivered at ${this.clock.nowMs()}`);
+      throw appError(
+        'INTERNAL',
+        `look-ahead: bar ${symbol} ${timeMs} closes at ${closeMs} but was delivered at ${this.clock.nowMs()}`,
+      );
     }
     const list = this.bySymbol.get(symbol);
     if (!list) return;
-    for (let i = 0; i < list.length; i++) list[i]!.deliverBar(timeMs, closeMs, open, high, low, close, volume);
+    for (let i = 0; i < list.length; i++)
+      list[i]!.deliverBar(timeMs, closeMs, open, high, low, close, volume);
   }
 
   onPrediction(prediction: Prediction): void {
     if (prediction.tsMs > this.clock.nowMs()) {
-      throw appError('INTERNAL', `look-ahead: prediction for ${prediction.symbol} at ${prediction.tsMs} delivered at ${this.clock.nowMs()}`);
+      throw appError(
+        'INTERNAL',
+        `look-ahead: prediction for ${prediction.symbol} at ${prediction.tsMs} delivered at ${this.clock.nowMs()}`,
+      );
     }
     const list = this.bySymbol.get(prediction.symbol);
     if (!list) return;
@@ -158,7 +188,9 @@ export class StrategyEngine {
       const action = this.queue.shift()!;
       if (action.kind === 'cancel-all') {
         const runner = action.runner;
-        const ids = [...runner.working].filter(([, role]) => !action.onlyProtective || role === 'protective').map(([id]) => id);
+        const ids = [...runner.working]
+          .filter(([, role]) => !action.onlyProtective || role === 'protective')
+          .map(([id]) => id);
         for (const id of ids) {
           const order = this.orderManager.get(id);
           if (!order || isTerminalOrderState(order.state) || order.state === 'pending-submit') continue;
@@ -201,7 +233,11 @@ export class StrategyEngine {
           record.outcome = 'risk-rejected';
           record.message = result.verdict.reason;
         }
-        runner.strategy.onOrderEvent?.(runner, { kind: 'risk-rejected', reason: result.verdict.reason ?? 'rejected by risk', intent });
+        runner.strategy.onOrderEvent?.(runner, {
+          kind: 'risk-rejected',
+          reason: result.verdict.reason ?? 'rejected by risk',
+          intent,
+        });
       } else if (record) {
         record.clientOrderId = result.order.clientOrderId;
         record.quantity = result.order.quantity;
@@ -232,7 +268,13 @@ export class StrategyEngine {
     if (isTerminalOrderState(order.state)) {
       const wasWorking = runner.working.delete(order.clientOrderId);
       // An entry that ended (filled, or cancelled after a partial fill) opens the protective exits.
-      if (wasWorking && role === 'entry' && order.filledQuantity > 0 && runner.hasProtection() && runner.slot.quantity !== 0) {
+      if (
+        wasWorking &&
+        role === 'entry' &&
+        order.filledQuantity > 0 &&
+        runner.hasProtection() &&
+        runner.slot.quantity !== 0
+      ) {
         runner.queueProtection(runner.slot.averagePrice);
       }
     } else {
@@ -253,7 +295,8 @@ export class StrategyEngine {
       // A position closed (or flipped): its P&L net of fees feeds Kelly sizing.
       runner.stats.record(slot.realisedPnl - slot.feesPaid - runner.openBaseline);
       runner.openedAtIndex = -1;
-      if (q === 0 && runner.working.size > 0) this.queue.push({ kind: 'cancel-all', runner, reason: 'position closed', onlyProtective: true });
+      if (q === 0 && runner.working.size > 0)
+        this.queue.push({ kind: 'cancel-all', runner, reason: 'position closed', onlyProtective: true });
     }
     if (isOpening && q !== 0) {
       runner.openedAtIndex = runner.barIndex;

@@ -11,7 +11,20 @@ import type { Indicator } from '../features/types.ts';
  *   macd macd_signal macd_hist         (12, 26, 9)
  */
 
-const SINGLE = new Set(['sma', 'ema', 'wma', 'rsi', 'atr', 'roc', 'mom', 'cci', 'adx', 'willr', 'zscore', 'volatility']);
+const SINGLE = new Set([
+  'sma',
+  'ema',
+  'wma',
+  'rsi',
+  'atr',
+  'roc',
+  'mom',
+  'cci',
+  'adx',
+  'willr',
+  'zscore',
+  'volatility',
+]);
 
 export interface FeatureBinding {
   name: string;
@@ -19,19 +32,28 @@ export interface FeatureBinding {
   output: number;
 }
 
-export const FEATURE_NAME_HELP = 'sma_N, ema_N, wma_N, rsi_N, atr_N, roc_N, mom_N, cci_N, adx_N, willr_N, zscore_N, volatility_N, bb_upper_N, bb_middle_N, bb_lower_N (bb_upper_N_K for K deviations), macd, macd_signal, macd_hist';
+export const FEATURE_NAME_HELP =
+  'sma_N, ema_N, wma_N, rsi_N, atr_N, roc_N, mom_N, cci_N, adx_N, willr_N, zscore_N, volatility_N, bb_upper_N, bb_middle_N, bb_lower_N (bb_upper_N_K for K deviations), macd, macd_signal, macd_hist';
 
 /** The indicator behind a feature name, or null when the name is not a feature. */
 export function parseFeatureName(name: string): FeatureBinding | null {
   if (name === 'macd' || name === 'macd_signal' || name === 'macd_hist') {
-    return { name, definition: { name: 'macd', indicator: 'macd', params: {} }, output: name === 'macd' ? 0 : name === 'macd_signal' ? 1 : 2 };
+    return {
+      name,
+      definition: { name: 'macd', indicator: 'macd', params: {} },
+      output: name === 'macd' ? 0 : name === 'macd_signal' ? 1 : 2,
+    };
   }
   const bb = /^bb_(upper|middle|lower)_(\d{1,6})(?:_(\d{1,3}))?$/.exec(name);
   if (bb) {
     const k = bb[3] === undefined ? 2 : Number(bb[3]);
     return {
       name,
-      definition: { name: 'bb', indicator: 'bbands', params: { period: Number(bb[2]), deviationsUp: k, deviationsDown: k } },
+      definition: {
+        name: 'bb',
+        indicator: 'bbands',
+        params: { period: Number(bb[2]), deviationsUp: k, deviationsDown: k },
+      },
       output: bb[1] === 'upper' ? 0 : bb[1] === 'middle' ? 1 : 2,
     };
   }
@@ -63,7 +85,12 @@ export class FeatureSet {
     const byKey = new Map<string, number>();
     unique.forEach((name, i) => {
       const binding = parseFeatureName(name);
-      if (!binding) throw appError('STRATEGY_INVALID', `Unknown feature '${name}'; known features: ${FEATURE_NAME_HELP}.`, { feature: name });
+      if (!binding)
+        throw appError(
+          'STRATEGY_INVALID',
+          `Unknown feature '${name}'; known features: ${FEATURE_NAME_HELP}.`,
+          { feature: name },
+        );
       const key = JSON.stringify([binding.definition.indicator, binding.definition.params]);
       let k = byKey.get(key);
       if (k === undefined) {

@@ -98,9 +98,14 @@ export class LiveModel {
       if (data && data.length > 0) values[o.name] = data[data.length - 1]!;
     }
     for (const [k, v] of Object.entries(values)) {
-      if (!Number.isFinite(v)) throw appError('INFERENCE_FAILED', `Model ${this.ref.name} returned ${v} for '${k}' at bar ${bar.time}.`);
+      if (!Number.isFinite(v))
+        throw appError(
+          'INFERENCE_FAILED',
+          `Model ${this.ref.name} returned ${v} for '${k}' at bar ${bar.time}.`,
+        );
     }
-    if (Object.keys(values).length === 0) throw appError('INFERENCE_FAILED', `Model ${this.ref.name} returned no float output.`);
+    if (Object.keys(values).length === 0)
+      throw appError('INFERENCE_FAILED', `Model ${this.ref.name} returned no float output.`);
     return { symbol, tsMs: closeMs, values, explanationId: `${this.ref.name}@${bar.time}` };
   }
 
@@ -127,7 +132,10 @@ export class LiveModel {
         for (let i = 0; i < k; i++) background.set(rows[Math.floor((i * rows.length) / k)]!, i * x.length);
       }
     }
-    const explanation = await this.explainer.explain({ x, values: this.latestRaw, ...(background ? { background } : {}) }, this.scored);
+    const explanation = await this.explainer.explain(
+      { x, values: this.latestRaw, ...(background ? { background } : {}) },
+      this.scored,
+    );
     return { model: this.ref.name, timeMs: this.latestTimeMs, ...explanation };
   }
 

@@ -23,7 +23,13 @@ import type {
 export type OrderRole = 'entry' | 'exit' | 'protective' | 'order';
 
 export type StrategyAction =
-  | { kind: 'submit'; runner: StrategyRunner; intent: OrderIntent; explanationId: string | null; role: OrderRole }
+  | {
+      kind: 'submit';
+      runner: StrategyRunner;
+      intent: OrderIntent;
+      explanationId: string | null;
+      role: OrderRole;
+    }
   | { kind: 'cancel-all'; runner: StrategyRunner; reason: string; onlyProtective: boolean };
 
 export interface RunnerConfig {
@@ -74,9 +80,16 @@ class BarRing {
   slot(back: number): number {
     // Look-ahead guard: back < 0 would be a bar that has not closed yet.
     if (!(back >= 0) || !Number.isInteger(back)) {
-      throw appError('STRATEGY_INVALID', `history read ${back} bars back: only closed bars (back >= 0) can be read; a negative index is the future.`);
+      throw appError(
+        'STRATEGY_INVALID',
+        `history read ${back} bars back: only closed bars (back >= 0) can be read; a negative index is the future.`,
+      );
     }
-    if (back >= this.count) throw appError('STRATEGY_INVALID', `history read ${back} bars back but only ${this.count} closed bars are kept.`);
+    if (back >= this.count)
+      throw appError(
+        'STRATEGY_INVALID',
+        `history read ${back} bars back but only ${this.count} closed bars are kept.`,
+      );
     let i = this.head - 1 - back;
     if (i < 0) i += this.capacity;
     return i;
@@ -162,8 +175,20 @@ export class StrategyRunner implements StrategyContext {
     this.slot = portfolio.slot(this.strategyId, this.symbol);
     this.featureSet = new FeatureSet(config.strategy.features);
     this.ring = new BarRing(Math.max(2, config.historyBars ?? DEFAULT_HISTORY_BARS));
-    this.returnStd = new ReturnStd(config.sizing.kind === 'volatility-target' ? config.sizing.lookbackBars : DEFAULT_VOL_LOOKBACK);
-    this.barView = { symbol: this.symbol, timeMs: NaN, closeMs: NaN, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN, index: -1 };
+    this.returnStd = new ReturnStd(
+      config.sizing.kind === 'volatility-target' ? config.sizing.lookbackBars : DEFAULT_VOL_LOOKBACK,
+    );
+    this.barView = {
+      symbol: this.symbol,
+      timeMs: NaN,
+      closeMs: NaN,
+      open: NaN,
+      high: NaN,
+      low: NaN,
+      close: NaN,
+      volume: NaN,
+      index: -1,
+    };
     const ring = this.ring;
     this.history = {
       get length() {
@@ -180,19 +205,28 @@ export class StrategyRunner implements StrategyContext {
     this.features = {
       value: (name) => {
         const i = fs.indexOf(name);
-        if (i < 0) throw appError('STRATEGY_INVALID', `Strategy ${this.strategyId} reads feature '${name}' it did not declare (declared: ${fs.names.join(', ') || 'none'}).`);
+        if (i < 0)
+          throw appError(
+            'STRATEGY_INVALID',
+            `Strategy ${this.strategyId} reads feature '${name}' it did not declare (declared: ${fs.names.join(', ') || 'none'}).`,
+          );
         return fs.values[i]!;
       },
       index: (name) => {
         const i = fs.indexOf(name);
-        if (i < 0) throw appError('STRATEGY_INVALID', `Strategy ${this.strategyId} reads feature '${name}' it did not declare (declared: ${fs.names.join(', ') || 'none'}).`);
+        if (i < 0)
+          throw appError(
+            'STRATEGY_INVALID',
+            `Strategy ${this.strategyId} reads feature '${name}' it did not declare (declared: ${fs.names.join(', ') || 'none'}).`,
+          );
         return i;
       },
       at: (i) => fs.values[i]!,
       previous: (i) => fs.previousValues[i]!,
     };
     const slot = this.slot;
-    const barsHeld = (): number => (slot.quantity === 0 || this.openedAtIndex < 0 ? 0 : this.barIndex - this.openedAtIndex);
+    const barsHeld = (): number =>
+      slot.quantity === 0 || this.openedAtIndex < 0 ? 0 : this.barIndex - this.openedAtIndex;
     this.position = {
       get quantity() {
         return slot.quantity;
@@ -216,7 +250,10 @@ export class StrategyRunner implements StrategyContext {
     this.portfolio = {
       equity: () => portfolio.equity(),
       cash: () => portfolio.cash,
-      strategyPnl: () => slot.realisedPnl - slot.feesPaid + (slot.quantity === 0 ? 0 : slot.quantity * (slot.market.markPrice - slot.averagePrice)),
+      strategyPnl: () =>
+        slot.realisedPnl -
+        slot.feesPaid +
+        (slot.quantity === 0 ? 0 : slot.quantity * (slot.market.markPrice - slot.averagePrice)),
     };
   }
 
@@ -234,7 +271,15 @@ export class StrategyRunner implements StrategyContext {
   }
 
   /** A bar closed: update history and features, then let the strategy decide. */
-  deliverBar(timeMs: number, closeMs: number, open: number, high: number, low: number, close: number, volume: number): void {
+  deliverBar(
+    timeMs: number,
+    closeMs: number,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+    volume: number,
+  ): void {
     const b = this.barView;
     this.barIndex++;
     b.timeMs = timeMs;
@@ -254,25 +299,48 @@ export class StrategyRunner implements StrategyContext {
   enter(side: OrderSide, reason: string, options?: EnterOptions): void {
     const quantity =
       options?.quantity ??
-      sizeQuantity(this.sizing, { price: this.barView.close, equity: this.portfolioRef.equity(), returnStdPerBar: this.returnStd.value(), stats: this.stats });
+      sizeQuantity(this.sizing, {
+        price: this.barView.close,
+        equity: this.portfolioRef.equity(),
+        returnStdPerBar: this.returnStd.value(),
+        stats: this.stats,
+      });
     if (!(quantity > 0)) return;
     this.queue.push({
       kind: 'submit',
       runner: this,
-      intent: { symbol: this.symbol, side, type: 'market', quantity, tif: 'GTC', strategyId: this.strategyId, reason },
+      intent: {
+        symbol: this.symbol,
+        side,
+        type: 'market',
+        quantity,
+        tif: 'GTC',
+        strategyId: this.strategyId,
+        reason,
+      },
       explanationId: options?.explanationId ?? null,
       role: 'entry',
     });
   }
 
   exit(reason: string, options?: { explanationId?: string }): void {
-    if (this.working.size > 0) this.queue.push({ kind: 'cancel-all', runner: this, reason, onlyProtective: false });
+    if (this.working.size > 0)
+      this.queue.push({ kind: 'cancel-all', runner: this, reason, onlyProtective: false });
     const q = this.slot.quantity;
     if (q === 0) return;
     this.queue.push({
       kind: 'submit',
       runner: this,
-      intent: { symbol: this.symbol, side: q > 0 ? 'sell' : 'buy', type: 'market', quantity: Math.abs(q), tif: 'GTC', isReduceOnly: true, strategyId: this.strategyId, reason },
+      intent: {
+        symbol: this.symbol,
+        side: q > 0 ? 'sell' : 'buy',
+        type: 'market',
+        quantity: Math.abs(q),
+        tif: 'GTC',
+        isReduceOnly: true,
+        strategyId: this.strategyId,
+        reason,
+      },
       explanationId: options?.explanationId ?? null,
       role: 'exit',
     });
@@ -292,7 +360,13 @@ export class StrategyRunner implements StrategyContext {
     if (order.stopPrice !== undefined) intent.stopPrice = order.stopPrice;
     if (order.trailing !== undefined) intent.trailing = order.trailing;
     if (order.isReduceOnly !== undefined) intent.isReduceOnly = order.isReduceOnly;
-    this.queue.push({ kind: 'submit', runner: this, intent, explanationId: order.explanationId ?? null, role: 'order' });
+    this.queue.push({
+      kind: 'submit',
+      runner: this,
+      intent,
+      explanationId: order.explanationId ?? null,
+      role: 'order',
+    });
   }
 
   cancelAll(reason: string): void {
@@ -307,20 +381,45 @@ export class StrategyRunner implements StrategyContext {
     const side: OrderSide = isLong ? 'sell' : 'buy';
     const quantity = Math.abs(q);
     const p = this.protection;
-    const base = { symbol: this.symbol, side, quantity, tif: 'GTC' as const, isReduceOnly: true, strategyId: this.strategyId };
+    const base = {
+      symbol: this.symbol,
+      side,
+      quantity,
+      tif: 'GTC' as const,
+      isReduceOnly: true,
+      strategyId: this.strategyId,
+    };
     if (p.stopLoss !== undefined) {
       const stopPrice = exitLevelByFraction(averagePrice, p.stopLoss, isLong, 'loss');
-      this.queue.push({ kind: 'submit', runner: this, intent: { ...base, type: 'stop', stopPrice, reason: 'stop-loss' }, explanationId: null, role: 'protective' });
+      this.queue.push({
+        kind: 'submit',
+        runner: this,
+        intent: { ...base, type: 'stop', stopPrice, reason: 'stop-loss' },
+        explanationId: null,
+        role: 'protective',
+      });
     }
     if (p.takeProfit !== undefined) {
       const price = exitLevelByFraction(averagePrice, p.takeProfit, isLong, 'profit');
-      if (price > 0) this.queue.push({ kind: 'submit', runner: this, intent: { ...base, type: 'limit', price, reason: 'take-profit' }, explanationId: null, role: 'protective' });
+      if (price > 0)
+        this.queue.push({
+          kind: 'submit',
+          runner: this,
+          intent: { ...base, type: 'limit', price, reason: 'take-profit' },
+          explanationId: null,
+          role: 'protective',
+        });
     }
     if (p.trailingStop !== undefined) {
       this.queue.push({
         kind: 'submit',
         runner: this,
-        intent: { ...base, type: 'trailing-stop', trailing: { offsetFraction: p.trailingStop }, reason: 'trailing-stop' },
+        intent: {
+          ...base,
+          type: 'trailing-stop',
+          trailing: { offsetFraction: p.trailingStop },
+          reason: 'trailing-stop',
+        },
         explanationId: null,
         role: 'protective',
       });

@@ -7,12 +7,21 @@ import { appError } from '../../../shared/errors.ts';
  * target by the move to the fill (next open by default).
  */
 
-export { sizingSchema, protectionSchema, type SizingSpec, type SizingInput, type ProtectionSpec } from '../../../shared/contract/backtest.ts';
+export {
+  sizingSchema,
+  protectionSchema,
+  type SizingSpec,
+  type SizingInput,
+  type ProtectionSpec,
+} from '../../../shared/contract/backtest.ts';
 
 export function parseSizing(value: unknown): SizingSpec {
   const parsed = sizingSchema.safeParse(value);
   if (!parsed.success) {
-    throw appError('STRATEGY_INVALID', `Invalid sizing: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'sizing'}: ${i.message}`).join('; ')}`);
+    throw appError(
+      'STRATEGY_INVALID',
+      `Invalid sizing: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'sizing'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

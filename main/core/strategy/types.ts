@@ -1,4 +1,12 @@
-import type { OrderIntent, OrderSide, OrderType, TimeInForce, TrailingSpec, Order, Fill } from '../../../shared/trading.ts';
+import type {
+  OrderIntent,
+  OrderSide,
+  OrderType,
+  TimeInForce,
+  TrailingSpec,
+  Order,
+  Fill,
+} from '../../../shared/trading.ts';
 
 /**
  * The strategy API. A strategy sees closed bars, market trades, model predictions and its own

@@ -20,7 +20,10 @@ describe('logs', () => {
       },
     });
     const logger = createLogger({ destination: sink });
-    logger.info({ apiKey: 'AKIA-SECRET-1', venue: { secret: 'S3CR3T', apiKey: 'K' }, token: 'tok', symbol: 'BTC/USDT' }, 'connecting');
+    logger.info(
+      { apiKey: 'AKIA-SECRET-1', venue: { secret: 'S3CR3T', apiKey: 'K' }, token: 'tok', symbol: 'BTC/USDT' },
+      'connecting',
+    );
     expect(out).toContain('BTC/USDT');
     expect(out).not.toMatch(/AKIA-SECRET-1|S3CR3T|"tok"/);
     expect(out).toContain('[redacted]');

@@ -53,8 +53,7 @@ export function silentLogger(): Logger {
 export async function closeLogger(logger: Logger): Promise<void> {
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    | { end?: () => void; once?: (event: string, fn: () => void) => void; closed?: boolean }
-    | undefined;
+    { end?: () => void; once?: (event: string, fn: () => void) => void; closed?: boolean } | undefined;
   if (!stream?.end || !stream.once || stream === (process.stdout as unknown)) return;
   await new Promise<void>((resolve) => {
     stream.once!('close', resolve);

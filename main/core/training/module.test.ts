@@ -21,7 +21,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup(modules: EngineModule[] = [marketModule, trainingModule]): Promise<{ engine: Engine; dataDir: string }> {
+async function setup(
+  modules: EngineModule[] = [marketModule, trainingModule],
+): Promise<{ engine: Engine; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vantage-training-'));
   const engine = new Engine({
     dataDir,
@@ -72,10 +74,22 @@ describeWithData('training from the engine (Model manager Train)', () => {
     });
     const started = await engine.dispatcher.dispatch(
       'training:start',
-      { ...small, label: 'sign:12', model: 'gbdt', trees: 20, depth: 3, folds: 2, minLeaf: 100, name: 'btc-test' },
+      {
+        ...small,
+        label: 'sign:12',
+        model: 'gbdt',
+        trees: 20,
+        depth: 3,
+        folds: 2,
+        minLeaf: 100,
+        name: 'btc-test',
+      },
       ctx,
     );
-    expect(started).toMatchObject({ ok: true, value: { state: 'running', name: 'btc-test', label: 'sign:12' } });
+    expect(started).toMatchObject({
+      ok: true,
+      value: { state: 'running', name: 'btc-test', label: 'sign:12' },
+    });
     const jobId = (started as { value: TrainJob }).value.jobId;
     // The engine's event loop stays free while the thread trains: a request is answered meanwhile.
     const listed = await engine.dispatcher.dispatch('training:jobs', {}, ctx);
@@ -109,12 +123,17 @@ describeWithData('training from the engine (Model manager Train)', () => {
 
     // The model registry lists the new model as a user model without a restart.
     const registryList = await engine.dispatcher.dispatch('models:list', {}, ctx);
-    expect((registryList as { value: { models: { name: string; source: string; status: string }[] } }).value.models).toContainEqual(
-      expect.objectContaining({ name: 'btc-test', source: 'user', status: 'available' }),
-    );
+    expect(
+      (registryList as { value: { models: { name: string; source: string; status: string }[] } }).value
+        .models,
+    ).toContainEqual(expect.objectContaining({ name: 'btc-test', source: 'user', status: 'available' }));
 
     // Same name again: refused, the saved model is kept.
-    const again = await engine.dispatcher.dispatch('training:start', { ...small, label: 'sign:12', name: 'btc-test' }, ctx);
+    const again = await engine.dispatcher.dispatch(
+      'training:start',
+      { ...small, label: 'sign:12', name: 'btc-test' },
+      ctx,
+    );
     expect(again).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
   });
 
@@ -122,7 +141,15 @@ describeWithData('training from the engine (Model manager Train)', () => {
     const { engine, dataDir } = await setup();
     const started = await engine.dispatcher.dispatch(
       'training:start',
-      { venue: 'binance', symbol: 'BTC/USDT', timeframe: '5m', label: 'sign:12', trees: 3000, folds: 4, name: 'never' },
+      {
+        venue: 'binance',
+        symbol: 'BTC/USDT',
+        timeframe: '5m',
+        label: 'sign:12',
+        trees: 3000,
+        folds: 4,
+        name: 'never',
+      },
       ctx,
     );
     const jobId = (started as { value: TrainJob }).value.jobId;
@@ -153,7 +180,10 @@ describeWithData('training from the engine (Model manager Train)', () => {
     for (const [request, code, message] of cases) {
       const reply = await engine.dispatcher.dispatch('training:start', request, ctx);
       expect(reply, JSON.stringify(request)).toMatchObject({ ok: false, error: { code } });
-      expect((reply as { error: { message: string; details?: unknown } }).error.message + JSON.stringify((reply as { error: { details?: unknown } }).error.details ?? '')).toMatch(message);
+      expect(
+        (reply as { error: { message: string; details?: unknown } }).error.message +
+          JSON.stringify((reply as { error: { details?: unknown } }).error.details ?? ''),
+      ).toMatch(message);
     }
     const jobs = await engine.dispatcher.dispatch('training:jobs', {}, ctx);
     expect(jobs).toMatchObject({ ok: true, value: { jobs: [] } });
@@ -165,11 +195,16 @@ describeWithData('training from the engine (Model manager Train)', () => {
 describe('default model names', () => {
   it('are always valid file names in the models folder, whatever the symbol and label', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 64 }), fc.constantFrom('1m', '5m', '1h', '1d'), fc.string({ maxLength: 40 }), (symbol, timeframe, label) => {
-        const name = defaultModelName(symbol, timeframe, label);
-        expect(name).toMatch(MODEL_NAME_PATTERN);
-        expect(name).not.toContain('/');
-      }),
+      fc.property(
+        fc.string({ maxLength: 64 }),
+        fc.constantFrom('1m', '5m', '1h', '1d'),
+        fc.string({ maxLength: 40 }),
+        (symbol, timeframe, label) => {
+          const name = defaultModelName(symbol, timeframe, label);
+          expect(name).toMatch(MODEL_NAME_PATTERN);
+          expect(name).not.toContain('/');
+        },
+      ),
     );
     expect(defaultModelName('BTC/USDT', '5m', 'sign:12')).toBe('BTC_USDT-5m-sign_12');
   });

@@ -29,15 +29,23 @@ const MAX_KEPT_JOBS = 20;
 
 /** Default model name from the request: BTCUSDT-5m-sign_12 (always a valid file name). */
 export function defaultModelName(symbol: string, timeframe: string, label: string): string {
-  const raw = `${symbol}-${timeframe}-${label}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[^A-Za-z0-9]+/, '');
+  const raw = `${symbol}-${timeframe}-${label}`
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
   return raw.slice(0, 100) || 'model';
 }
 
-const finiteOrNull = (n: number | undefined): number | null => (n !== undefined && Number.isFinite(n) ? n : null);
+const finiteOrNull = (n: number | undefined): number | null =>
+  n !== undefined && Number.isFinite(n) ? n : null;
 
-function summarise(card: ModelCardDocument, folder: string, paths: { onnxPath: string; cardPath: string }): TrainResultSummary {
+function summarise(
+  card: ModelCardDocument,
+  folder: string,
+  paths: { onnxPath: string; cardPath: string },
+): TrainResultSummary {
   const overall = card.evaluation.outOfSample.overall;
-  const classification = card.task === 'binary-classification' ? (overall.metrics as ClassificationMetrics) : null;
+  const classification =
+    card.task === 'binary-classification' ? (overall.metrics as ClassificationMetrics) : null;
   const regression = card.task === 'regression' ? (overall.metrics as RegressionMetrics) : null;
   return {
     name: card.name,
@@ -79,7 +87,8 @@ export const trainingModule: EngineModule = {
     let nextId = 1;
     let stopped = false;
 
-    const list = (): TrainJob[] => [...jobs.values()].sort((a, b) => b.startedMs - a.startedMs || b.jobId.localeCompare(a.jobId));
+    const list = (): TrainJob[] =>
+      [...jobs.values()].sort((a, b) => b.startedMs - a.startedMs || b.jobId.localeCompare(a.jobId));
     const publish = (): void => bus.publish('training:changed', { jobs: list() });
     const update = (jobId: string, patch: Partial<TrainJob>): void => {
       const job = jobs.get(jobId);
@@ -88,7 +97,10 @@ export const trainingModule: EngineModule = {
       publish();
     };
     const prune = (): void => {
-      for (const j of list().filter((x) => x.state !== 'running').slice(MAX_KEPT_JOBS)) jobs.delete(j.jobId);
+      for (const j of list()
+        .filter((x) => x.state !== 'running')
+        .slice(MAX_KEPT_JOBS))
+        jobs.delete(j.jobId);
     };
 
     const loadSpec = (): FeatureSpec => {
@@ -97,13 +109,19 @@ export const trainingModule: EngineModule = {
         const doc = JSON.parse(readFileSync(path, 'utf8')) as { featureSpec?: unknown };
         return parseFeatureSpec(doc.featureSpec);
       } catch (error) {
-        throw appError('TRAINING_FAILED', `Cannot read the feature spec of the bundled model (${path}): ${(error as Error).message}`);
+        throw appError(
+          'TRAINING_FAILED',
+          `Cannot read the feature spec of the bundled model (${path}): ${(error as Error).message}`,
+        );
       }
     };
 
     const readBars = async (req: ParsedRequestOf<'training:start'>): Promise<CandleColumns> => {
       const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
-      const range = { ...(req.fromMs === undefined ? {} : { fromMs: req.fromMs }), ...(req.toMs === undefined ? {} : { toMs: req.toMs }) };
+      const range = {
+        ...(req.fromMs === undefined ? {} : { fromMs: req.fromMs }),
+        ...(req.toMs === undefined ? {} : { toMs: req.toMs }),
+      };
       // The reader thread keeps a large read off the event loop; the store is the fallback.
       const reader = context.services.get(MARKET_READER_SERVICE) as CandleReader | undefined;
       if (reader) return reader.read(key, range);
@@ -111,14 +129,27 @@ export const trainingModule: EngineModule = {
       return store.query(key, range);
     };
 
-    const run = async (jobId: string, req: ParsedRequestOf<'training:start'>, options: TrainOptions, overwrite: boolean): Promise<void> => {
+    const run = async (
+      jobId: string,
+      req: ParsedRequestOf<'training:start'>,
+      options: TrainOptions,
+      overwrite: boolean,
+    ): Promise<void> => {
       update(jobId, { phase: 'reading candles', message: 'reading the stored series' });
       const bars = await readBars(req);
       if (cancelled.has(jobId)) throw appError('CANCELLED', 'Training cancelled.');
-      if (bars.time.length === 0) throw appError('NOT_FOUND', `No stored ${req.timeframe} candles for ${req.symbol} on ${req.venue} in that range.`);
+      if (bars.time.length === 0)
+        throw appError(
+          'NOT_FOUND',
+          `No stored ${req.timeframe} candles for ${req.symbol} on ${req.venue} in that range.`,
+        );
       const source = `${req.venue}:${req.symbol}:${req.timeframe}`;
       const job = startTrainingJob({ source, bars }, options, [], (p) =>
-        update(jobId, { phase: p.phase, progress: p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0, message: `${p.phase} ${p.done}/${p.total}` }),
+        update(jobId, {
+          phase: p.phase,
+          progress: p.total > 0 ? Math.min(1, Math.max(0, p.done / p.total)) : 0,
+          message: `${p.phase} ${p.done}/${p.total}`,
+        }),
       );
       cancels.set(jobId, () => job.cancel());
       let result: TrainJobResult;
@@ -129,7 +160,10 @@ export const trainingModule: EngineModule = {
       }
       if (cancelled.has(jobId) || stopped) throw appError('CANCELLED', 'Training cancelled.');
       if (!overwrite && existsSync(join(modelsDir, `${options.name}.onnx`)))
-        throw appError('CONFLICT', `A model named ${options.name} appeared in ${modelsDir} while training; train again with another name or overwrite.`);
+        throw appError(
+          'CONFLICT',
+          `A model named ${options.name} appeared in ${modelsDir} while training; train again with another name or overwrite.`,
+        );
       const paths = saveModelFiles(modelsDir, options.name, result.onnx, result.cardText);
       const summary = summarise(result.card, modelsDir, paths);
       // The registry lists what it scanned; rescan so the Model manager shows the new model at once.
@@ -152,22 +186,40 @@ export const trainingModule: EngineModule = {
     const handlers: Handlers = {
       'training:start': (req) => {
         if (!context.services.get(MARKET_STORE_SERVICE))
-          throw appError('STORE_CORRUPT', 'market.db is not available, so no stored series can be trained on.');
+          throw appError(
+            'STORE_CORRUPT',
+            'market.db is not available, so no stored series can be trained on.',
+          );
         const running = list().find((j) => j.state === 'running');
-        if (running) throw appError('CONFLICT', `${running.name} is training; wait for it to finish or cancel it.`, { jobId: running.jobId });
+        if (running)
+          throw appError('CONFLICT', `${running.name} is training; wait for it to finish or cancel it.`, {
+            jobId: running.jobId,
+          });
         const store = context.services.get(MARKET_STORE_SERVICE) as CandleStore;
         const key = { venue: req.venue, symbol: req.symbol, timeframe: req.timeframe };
         if (!store.getSeries(key))
-          throw appError('NOT_FOUND', `No stored ${req.timeframe} candles for ${req.symbol} on ${req.venue}; import or fetch them first.`, key);
+          throw appError(
+            'NOT_FOUND',
+            `No stored ${req.timeframe} candles for ${req.symbol} on ${req.venue}; import or fetch them first.`,
+            key,
+          );
         const label = parseLabel(req.label);
         if (req.model === 'logistic' && label.kind === 'return')
-          throw appError('BAD_INPUT', `The logistic model needs a classification label (sign:H or above:H:X), not '${req.label}'.`);
+          throw appError(
+            'BAD_INPUT',
+            `The logistic model needs a classification label (sign:H or above:H:X), not '${req.label}'.`,
+          );
         const labelText = formatLabel(label);
         const name = req.name ?? defaultModelName(req.symbol, req.timeframe, labelText);
-        if (!MODEL_NAME_PATTERN.test(name)) throw appError('BAD_INPUT', `Model name '${name}' is not a valid file name.`);
+        if (!MODEL_NAME_PATTERN.test(name))
+          throw appError('BAD_INPUT', `Model name '${name}' is not a valid file name.`);
         const overwrite = req.overwrite === true;
         if (!overwrite && existsSync(join(modelsDir, `${name}.onnx`)))
-          throw appError('CONFLICT', `A model named ${name} already exists in ${modelsDir}; choose another name or overwrite it.`, { name });
+          throw appError(
+            'CONFLICT',
+            `A model named ${name} already exists in ${modelsDir}; choose another name or overwrite it.`,
+            { name },
+          );
         const spec = loadSpec();
         const options: TrainOptions = {
           ...DEFAULT_TRAIN_OPTIONS,
@@ -206,7 +258,8 @@ export const trainingModule: EngineModule = {
         prune();
         publish();
         run(jobId, req, options, overwrite).catch((err: unknown) => {
-          const isCancelled = cancelled.has(jobId) || (err instanceof AppErrorException && err.code === 'CANCELLED');
+          const isCancelled =
+            cancelled.has(jobId) || (err instanceof AppErrorException && err.code === 'CANCELLED');
           const message = err instanceof Error ? err.message : String(err);
           update(jobId, {
             state: isCancelled ? 'cancelled' : 'failed',

@@ -24,11 +24,18 @@ export interface ShapValues {
 export function gbdtAsEnsemble(model: GbdtModel): DecodedEnsemble {
   return {
     trees: model.trees.map((tree) =>
-      tree.nodes.map(
-        (n): DecodedNode =>
-          n.feature < 0
-            ? { feature: 0, threshold: 0, mode: 'LEAF', yes: 0, no: 0, value: n.value, cover: n.cover }
-            : { feature: n.feature, threshold: n.threshold, mode: 'BRANCH_LEQ', yes: n.left, no: n.right, value: 0, cover: n.cover },
+      tree.nodes.map((n): DecodedNode =>
+        n.feature < 0
+          ? { feature: 0, threshold: 0, mode: 'LEAF', yes: 0, no: 0, value: n.value, cover: n.cover }
+          : {
+              feature: n.feature,
+              threshold: n.threshold,
+              mode: 'BRANCH_LEQ',
+              yes: n.left,
+              no: n.right,
+              value: 0,
+              cover: n.cover,
+            },
       ),
     ),
     baseValue: model.baseScore,

@@ -109,7 +109,14 @@ class ChartBars {
     const i = this.lowerBound(timeMs);
     if (i >= this.length || this.columns.time[i] !== timeMs) return null;
     const c = this.columns;
-    return { timeMs, open: c.open[i]!, high: c.high[i]!, low: c.low[i]!, close: c.close[i]!, volume: c.volume[i]! };
+    return {
+      timeMs,
+      open: c.open[i]!,
+      high: c.high[i]!,
+      low: c.low[i]!,
+      close: c.close[i]!,
+      volume: c.volume[i]!,
+    };
   }
 
   /** First index whose time is >= timeMs (total() if none). */
@@ -161,7 +168,8 @@ class ChartBars {
     if (!isReplace) {
       if (this.length === this.columns.time.length) {
         const bigger = emptyCandleColumns(Math.max(1024, this.length * 2));
-        for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const) bigger[f].set(this.columns[f]);
+        for (const f of ['time', 'open', 'high', 'low', 'close', 'volume'] as const)
+          bigger[f].set(this.columns[f]);
         this.columns = bigger;
       }
       this.length++;
@@ -302,7 +310,9 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
   propsRef.current = props;
   // Markers also get real buttons over the canvas: keyboard-focusable, readable by screen readers
   // and clickable by tests, positioned from the chart's coordinates.
-  const [markerButtons, setMarkerButtons] = useState<{ id: string; x: number; y: number; label: string }[]>([]);
+  const [markerButtons, setMarkerButtons] = useState<{ id: string; x: number; y: number; label: string }[]>(
+    [],
+  );
   const layoutMarkersRef = useRef<() => void>(() => undefined);
 
   useEffect(() => {
@@ -319,13 +329,26 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         panes: { separatorColor: '#2a303a' },
         attributionLogo: false,
       },
-      grid: { vertLines: { color: 'rgba(128,128,128,0.12)' }, horzLines: { color: 'rgba(128,128,128,0.12)' } },
+      grid: {
+        vertLines: { color: 'rgba(128,128,128,0.12)' },
+        horzLines: { color: 'rgba(128,128,128,0.12)' },
+      },
     });
-    const candleStyle = { upColor: '#26a69a', downColor: '#ef5350', borderVisible: false, wickUpColor: '#26a69a', wickDownColor: '#ef5350' };
+    const candleStyle = {
+      upColor: '#26a69a',
+      downColor: '#ef5350',
+      borderVisible: false,
+      wickUpColor: '#26a69a',
+      wickDownColor: '#ef5350',
+    };
     // Closed bars and the forming bar are separate series. Why: lightweight-charts rebuilds a
     // series' items on every update() (O(bars): ~0.3 s per tick at 200,000 bars, measured), so
     // live ticks go to a one-bar series and the big series changes only when a bar closes.
-    const candles = chart.addSeries(CandlestickSeries, { ...candleStyle, lastValueVisible: false, priceLineVisible: false });
+    const candles = chart.addSeries(CandlestickSeries, {
+      ...candleStyle,
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
     const formingCandle = chart.addSeries(CandlestickSeries, candleStyle);
     const volume = new VolumePrimitive(() => barsRef.current);
     candles.attachPrimitive(volume);
@@ -372,7 +395,9 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
       layoutMarkersRef.current();
       // The visible time span, readable from the DOM (panels and tests can tell what the chart shows).
       if (range && total > 0) {
-        el.dataset.visibleFromMs = String(bars.timeAt(Math.max(0, Math.min(total - 1, Math.ceil(range.from)))));
+        el.dataset.visibleFromMs = String(
+          bars.timeAt(Math.max(0, Math.min(total - 1, Math.ceil(range.from)))),
+        );
         el.dataset.visibleToMs = String(bars.timeAt(Math.max(0, Math.min(total - 1, Math.floor(range.to)))));
       }
     });
@@ -393,7 +418,10 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
   const showLastPriceOn = (which: 'forming' | 'closed'): void => {
     if (lastPriceOnRef.current === which) return;
     lastPriceOnRef.current = which;
-    candlesRef.current?.applyOptions({ lastValueVisible: which === 'closed', priceLineVisible: which === 'closed' });
+    candlesRef.current?.applyOptions({
+      lastValueVisible: which === 'closed',
+      priceLineVisible: which === 'closed',
+    });
   };
 
   useImperativeHandle(
@@ -403,7 +431,8 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const bars = barsRef.current;
         bars.clear();
         bars.prepend(columns, columns.time.length);
-        bars.forming = forming && (bars.length === 0 || forming.timeMs > bars.timeAt(bars.length - 1)) ? forming : null;
+        bars.forming =
+          forming && (bars.length === 0 || forming.timeMs > bars.timeAt(bars.length - 1)) ? forming : null;
         candlesRef.current?.setData(bars.candles);
         formingCandleRef.current?.setData(bars.forming ? [toCandle(bars.forming)] : []);
         // A new series opens on its latest bar, the forming one included: lightweight-charts
@@ -423,7 +452,10 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const range = chartRef.current?.timeScale().getVisibleLogicalRange();
         bars.prepend(older, count);
         candlesRef.current?.setData(bars.candles);
-        if (range) chartRef.current?.timeScale().setVisibleLogicalRange({ from: range.from + count, to: range.to + count });
+        if (range)
+          chartRef.current
+            ?.timeScale()
+            .setVisibleLogicalRange({ from: range.from + count, to: range.to + count });
       },
       updateBars(updates) {
         const bars = barsRef.current;
@@ -448,7 +480,8 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const timeScale = chartRef.current?.timeScale();
         const position = timeScale?.scrollPosition();
         const keepLatestInView = (): void => {
-          if (timeScale && position !== undefined && position >= -2) timeScale.scrollToPosition(Math.max(0, position), false);
+          if (timeScale && position !== undefined && position >= -2)
+            timeScale.scrollToPosition(Math.max(0, position), false);
         };
         if (closedCount > 1) {
           candlesRef.current?.setData(bars.candles);
@@ -459,7 +492,8 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         if (forming === formingBefore && closedCount === 0) return;
         showLastPriceOn(forming ? 'forming' : 'closed');
         if (!forming) formingCandleRef.current?.setData([]);
-        else if (formingBefore && formingBefore.timeMs === forming.timeMs && closedCount === 0) formingCandleRef.current?.update(toCandle(forming));
+        else if (formingBefore && formingBefore.timeMs === forming.timeMs && closedCount === 0)
+          formingCandleRef.current?.update(toCandle(forming));
         else {
           formingCandleRef.current?.setData([toCandle(forming)]);
           keepLatestInView();
@@ -482,7 +516,11 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const chart = chartRef.current;
         if (!chart) return;
         if (!paneLineRef.current) {
-          paneLineRef.current = chart.addSeries(LineSeries, { color: '#f0b429', lineWidth: 2, title: propsRef.current.paneTitle ?? '' }, 1);
+          paneLineRef.current = chart.addSeries(
+            LineSeries,
+            { color: '#f0b429', lineWidth: 2, title: propsRef.current.paneTitle ?? '' },
+            1,
+          );
           chart.panes()[1]?.setHeight(110);
         }
         paneLineRef.current.setData(points.map((p) => ({ time: toTime(p.timeMs), value: p.value })));
@@ -491,7 +529,9 @@ export const CandleChart = forwardRef<CandleChartHandle, CandleChartProps>(funct
         const bars = barsRef.current;
         const index = bars.lowerBound(timeMs);
         if (index >= bars.total()) return;
-        chartRef.current?.timeScale().setVisibleLogicalRange({ from: Math.max(0, index - 60), to: index + 60 });
+        chartRef.current
+          ?.timeScale()
+          .setVisibleLogicalRange({ from: Math.max(0, index - 60), to: index + 60 });
       },
       scrollToLatest() {
         // Only when the view is at (or next to) the right edge: never pull a user out of history.

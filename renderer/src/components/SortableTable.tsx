@@ -52,7 +52,15 @@ export function SortableTable<Row>(props: {
               key={c.key}
               className={`${c.isUnsortable ? '' : 'sortable'} ${c.isNumeric ? 'num' : ''}`}
               data-testid={`sort-${c.key}`}
-              onClick={c.isUnsortable ? undefined : () => setSort((s) => ({ key: c.key, isDescending: s?.key === c.key ? !s.isDescending : true }))}
+              onClick={
+                c.isUnsortable
+                  ? undefined
+                  : () =>
+                      setSort((s) => ({
+                        key: c.key,
+                        isDescending: s?.key === c.key ? !s.isDescending : true,
+                      }))
+              }
             >
               {c.header}
               {sort?.key === c.key ? (sort.isDescending ? ' ▼' : ' ▲') : ''}
@@ -71,7 +79,11 @@ export function SortableTable<Row>(props: {
               onClick={props.onRowClick ? () => props.onRowClick!(row) : undefined}
             >
               {props.columns.map((c) => (
-                <td key={c.key} className={`${c.isNumeric ? 'num' : ''} ${c.cellClass?.(row) ?? ''}`.trim()} data-testid={c.cellTestId}>
+                <td
+                  key={c.key}
+                  className={`${c.isNumeric ? 'num' : ''} ${c.cellClass?.(row) ?? ''}`.trim()}
+                  data-testid={c.cellTestId}
+                >
                   {c.render ? c.render(row) : formatCell(c.value(row))}
                 </td>
               ))}
@@ -87,7 +99,9 @@ function formatCell(v: number | string | null): string {
   if (v === null) return '–';
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
-    return Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 2 }) : Number(v.toPrecision(6)).toString();
+    return Math.abs(v) >= 1000
+      ? v.toLocaleString('en-US', { maximumFractionDigits: 2 })
+      : Number(v.toPrecision(6)).toString();
   }
   return v;
 }

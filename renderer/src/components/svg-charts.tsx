@@ -38,7 +38,12 @@ export function LineChart(props: {
   const sy = (y: number) => pad.t + (1 - (y - y0) / (y1 - y0)) * (height - pad.t - pad.b);
   const fmt = props.formatY ?? ((v: number) => v.toFixed(2));
   return (
-    <svg viewBox={`0 0 ${width} ${height}`} className="svg-chart" data-testid={props.testId} preserveAspectRatio="none">
+    <svg
+      viewBox={`0 0 ${width} ${height}`}
+      className="svg-chart"
+      data-testid={props.testId}
+      preserveAspectRatio="none"
+    >
       {[0, 0.5, 1].map((f) => {
         const v = y0 + f * (y1 - y0);
         return (
@@ -54,8 +59,12 @@ export function LineChart(props: {
         if (s.points.length === 0) return null;
         const step = Math.max(1, Math.floor(s.points.length / 2000));
         const pts = s.points.filter((_, i) => i % step === 0 || i === s.points.length - 1);
-        const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join('');
-        const area = props.isArea ? `${d}L${sx(pts[pts.length - 1]!.x).toFixed(1)},${sy(Math.min(0, y1)).toFixed(1)}L${sx(pts[0]!.x).toFixed(1)},${sy(Math.min(0, y1)).toFixed(1)}Z` : '';
+        const d = pts
+          .map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
+          .join('');
+        const area = props.isArea
+          ? `${d}L${sx(pts[pts.length - 1]!.x).toFixed(1)},${sy(Math.min(0, y1)).toFixed(1)}L${sx(pts[0]!.x).toFixed(1)},${sy(Math.min(0, y1)).toFixed(1)}Z`
+          : '';
         return (
           <g key={s.name}>
             {props.isArea && <path d={area} fill={s.color} opacity={0.2} />}
@@ -82,7 +91,13 @@ export interface WaterfallItem {
 }
 
 /** Contributions from a base value to a prediction, sorted by size, with the running total. */
-export function Waterfall(props: { base: number; prediction: number; items: WaterfallItem[]; testId?: string; format?(v: number): string }) {
+export function Waterfall(props: {
+  base: number;
+  prediction: number;
+  items: WaterfallItem[];
+  testId?: string;
+  format?(v: number): string;
+}) {
   const fmt = props.format ?? ((v: number) => v.toFixed(4));
   const items = props.items.slice().sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const rowH = 22;
@@ -121,7 +136,13 @@ export function Waterfall(props: { base: number; prediction: number; items: Wate
               {it.label}
               {it.detail !== undefined ? ` = ${it.detail}` : ''}
             </text>
-            <rect x={x} y={y + 3} width={w} height={rowH - 8} fill={it.value >= 0 ? 'var(--good)' : 'var(--bad)'} />
+            <rect
+              x={x}
+              y={y + 3}
+              width={w}
+              height={rowH - 8}
+              fill={it.value >= 0 ? 'var(--good)' : 'var(--bad)'}
+            />
             <text x={Math.max(sx(from), sx(acc)) + 4} y={y + 14} className="axis-label">
               {it.value >= 0 ? '+' : ''}
               {fmt(it.value)}
@@ -132,8 +153,20 @@ export function Waterfall(props: { base: number; prediction: number; items: Wate
       <text x={4} y={(items.length + 1) * rowH + 18} className="axis-label strong">
         prediction
       </text>
-      <line x1={sx(props.prediction)} x2={sx(props.prediction)} y1={4} y2={height - 4} stroke="var(--accent)" strokeDasharray="3 3" />
-      <text x={sx(props.prediction) + 4} y={(items.length + 1) * rowH + 18} className="axis-label strong" data-testid="waterfall-prediction">
+      <line
+        x1={sx(props.prediction)}
+        x2={sx(props.prediction)}
+        y1={4}
+        y2={height - 4}
+        stroke="var(--accent)"
+        strokeDasharray="3 3"
+      />
+      <text
+        x={sx(props.prediction) + 4}
+        y={(items.length + 1) * rowH + 18}
+        className="axis-label strong"
+        data-testid="waterfall-prediction"
+      >
         {fmt(props.prediction)}
       </text>
     </svg>
@@ -156,7 +189,9 @@ export function Heatmap(props: {
   const padT = 24;
   const width = padL + props.xs.length * cell + 10;
   const height = padT + props.ys.length * cell + 30;
-  const values = props.xs.flatMap((x) => props.ys.map((y) => props.value(x, y))).filter((v): v is number => v !== null && Number.isFinite(v));
+  const values = props.xs
+    .flatMap((x) => props.ys.map((y) => props.value(x, y)))
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const [lo, hi] = extent(values);
   const color = (v: number) => {
     const t = (v - lo) / (hi - lo);
@@ -168,12 +203,24 @@ export function Heatmap(props: {
   return (
     <svg viewBox={`0 0 ${width} ${height}`} className="svg-chart" data-testid={props.testId}>
       {props.ys.map((y, j) => (
-        <text key={`y${y}`} x={padL - 6} y={padT + j * cell + cell / 2 + 4} textAnchor="end" className="axis-label">
+        <text
+          key={`y${y}`}
+          x={padL - 6}
+          y={padT + j * cell + cell / 2 + 4}
+          textAnchor="end"
+          className="axis-label"
+        >
           {y}
         </text>
       ))}
       {props.xs.map((x, i) => (
-        <text key={`x${x}`} x={padL + i * cell + cell / 2} y={padT - 8} textAnchor="middle" className="axis-label">
+        <text
+          key={`x${x}`}
+          x={padL + i * cell + cell / 2}
+          y={padT - 8}
+          textAnchor="middle"
+          className="axis-label"
+        >
           {x}
         </text>
       ))}
@@ -182,9 +229,20 @@ export function Heatmap(props: {
           const v = props.value(x, y);
           return (
             <g key={`${x}-${y}`}>
-              <rect x={padL + i * cell} y={padT + j * cell} width={cell - 2} height={cell - 2} fill={v === null ? 'transparent' : color(v)} />
+              <rect
+                x={padL + i * cell}
+                y={padT + j * cell}
+                width={cell - 2}
+                height={cell - 2}
+                fill={v === null ? 'transparent' : color(v)}
+              />
               {v !== null && (
-                <text x={padL + i * cell + cell / 2 - 1} y={padT + j * cell + cell / 2 + 3} textAnchor="middle" className="cell-label">
+                <text
+                  x={padL + i * cell + cell / 2 - 1}
+                  y={padT + j * cell + cell / 2 + 3}
+                  textAnchor="middle"
+                  className="cell-label"
+                >
                   {fmt(v)}
                 </text>
               )}

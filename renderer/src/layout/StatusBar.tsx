@@ -10,7 +10,10 @@ export function StatusBar() {
       <span data-testid="status-connection" className={`pill ${connection === 'open' ? 'good' : 'warn'}`}>
         {connection === 'open' ? 'connected' : connection}
       </span>
-      <span data-testid="status-engine-state" className={`pill ${status?.state === 'ready' ? 'good' : 'warn'}`}>
+      <span
+        data-testid="status-engine-state"
+        className={`pill ${status?.state === 'ready' ? 'good' : 'warn'}`}
+      >
         engine {status?.state ?? 'unknown'}
       </span>
       <span data-testid="status-provider" className="pill">
@@ -22,10 +25,14 @@ export function StatusBar() {
       {supervisor && supervisor.state !== 'running' && (
         <span data-testid="status-supervisor" className="pill bad" title={supervisor.message}>
           engine process {supervisor.state}
-          {supervisor.nextRestartInMs !== null ? ` (restart in ${(supervisor.nextRestartInMs / 1000).toFixed(1)} s)` : ''}
+          {supervisor.nextRestartInMs !== null
+            ? ` (restart in ${(supervisor.nextRestartInMs / 1000).toFixed(1)} s)`
+            : ''}
         </span>
       )}
-      {supervisor && supervisor.restarts > 0 && <span className="pill warn">restarts {supervisor.restarts}</span>}
+      {supervisor && supervisor.restarts > 0 && (
+        <span className="pill warn">restarts {supervisor.restarts}</span>
+      )}
       <span className="spacer" />
       <span className="muted">{status ? `Vantage ${status.version} · ${status.mode}` : ''}</span>
     </footer>

@@ -1,5 +1,12 @@
 import { useCallback, useRef } from 'react';
-import { DockviewReact, themeDark, themeLight, type DockviewApi, type DockviewReadyEvent, type IDockviewPanelProps } from 'dockview-react';
+import {
+  DockviewReact,
+  themeDark,
+  themeLight,
+  type DockviewApi,
+  type DockviewReadyEvent,
+  type IDockviewPanelProps,
+} from 'dockview-react';
 import { panels } from '../panels/registry.ts';
 
 export const LAYOUT_STORAGE_KEY = 'vantage.layout.v1';
@@ -16,7 +23,12 @@ const components: Record<string, React.FunctionComponent<IDockviewPanelProps>> =
 function addDefaultLayout(api: DockviewApi): void {
   let mainId: string | null = null;
   for (const p of panels.filter((x) => x.defaultArea === 'main')) {
-    api.addPanel({ id: p.id, component: p.id, title: p.title, ...(mainId ? { position: { referencePanel: mainId } } : {}) });
+    api.addPanel({
+      id: p.id,
+      component: p.id,
+      title: p.title,
+      ...(mainId ? { position: { referencePanel: mainId } } : {}),
+    });
     mainId ??= p.id;
   }
   let sideId: string | null = null;
@@ -72,7 +84,8 @@ export function Workspace(props: { theme: 'dark' | 'light'; onApi(api: DockviewA
       }
       if (!isRestored) addDefaultLayout(event.api);
       // Panels added by a newer version appear even with an older saved layout.
-      for (const p of panels) if (!event.api.getPanel(p.id) && !saved?.includes(`"${p.id}"`)) openPanel(event.api, p.id);
+      for (const p of panels)
+        if (!event.api.getPanel(p.id) && !saved?.includes(`"${p.id}"`)) openPanel(event.api, p.id);
       const save = (): void => localStorage.setItem(LAYOUT_STORAGE_KEY, JSON.stringify(event.api.toJSON()));
       save();
       event.api.onDidLayoutChange(save);

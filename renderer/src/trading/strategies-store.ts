@@ -29,7 +29,9 @@ export function mergeSignals(current: Signal[], incoming: Signal[]): Signal[] {
   const byId = new Map<string, Signal>();
   for (const s of current) byId.set(s.signalId, s);
   for (const s of incoming) byId.set(s.signalId, s);
-  return [...byId.values()].sort((a, b) => b.tsMs - a.tsMs || (a.signalId < b.signalId ? 1 : a.signalId > b.signalId ? -1 : 0)).slice(0, MAX_SIGNALS);
+  return [...byId.values()]
+    .sort((a, b) => b.tsMs - a.tsMs || (a.signalId < b.signalId ? 1 : a.signalId > b.signalId ? -1 : 0))
+    .slice(0, MAX_SIGNALS);
 }
 
 /**
@@ -47,11 +49,16 @@ export function startStrategiesSync(api: VantageApi): () => void {
   });
   void api.strategies.signals({ limit: 500 }).then((reply) => {
     if (!isActive) return;
-    if (reply.ok) store.setState((s) => ({ signals: mergeSignals(s.signals, reply.value.signals), loadError: null }));
+    if (reply.ok)
+      store.setState((s) => ({ signals: mergeSignals(s.signals, reply.value.signals), loadError: null }));
     else store.setState({ loadError: reply.error.message });
   });
-  const offChanged = api.on('strategies:changed', (payload) => store.setState({ instances: payload.instances, loadError: null }));
-  const offSignal = api.on('strategies:signal', (batch) => store.setState((s) => ({ signals: mergeSignals(s.signals, batch) })));
+  const offChanged = api.on('strategies:changed', (payload) =>
+    store.setState({ instances: payload.instances, loadError: null }),
+  );
+  const offSignal = api.on('strategies:signal', (batch) =>
+    store.setState((s) => ({ signals: mergeSignals(s.signals, batch) })),
+  );
   return () => {
     isActive = false;
     offChanged();

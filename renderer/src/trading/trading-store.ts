@@ -105,7 +105,9 @@ export function startTradingSync(api: VantageApi): () => void {
     }),
     api.on('portfolio:changed', (portfolio) => store.setState({ portfolio })),
     api.on('risk:changed', (risk) => store.setState({ risk })),
-    api.on('alerts:raised', (alerts) => store.setState((s) => ({ alerts: [...alerts.reverse(), ...s.alerts].slice(0, MAX_ALERTS) }))),
+    api.on('alerts:raised', (alerts) =>
+      store.setState((s) => ({ alerts: [...alerts.reverse(), ...s.alerts].slice(0, MAX_ALERTS) })),
+    ),
   );
   // Running strategies and their signals (Strategies and Signals panels, chart signal markers).
   offs.push(startStrategiesSync(api));

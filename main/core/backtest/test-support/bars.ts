@@ -1,7 +1,11 @@
 import type { CandleColumns } from '../../features/types.ts';
 
 /** Synthetic bars for backtest tests: explicit OHLCV rows, one minute apart from t0. */
-export function barsFromRows(rows: readonly (readonly [number, number, number, number, number?])[], t0 = 1_700_000_000_000, stepMs = 60_000): CandleColumns {
+export function barsFromRows(
+  rows: readonly (readonly [number, number, number, number, number?])[],
+  t0 = 1_700_000_000_000,
+  stepMs = 60_000,
+): CandleColumns {
   const n = rows.length;
   const bars: CandleColumns = {
     time: new Float64Array(n),
@@ -23,7 +27,11 @@ export function barsFromRows(rows: readonly (readonly [number, number, number, n
 }
 
 /** Bars whose open is the previous close and whose range just covers open and close. */
-export function barsFromCloses(closes: readonly number[], t0 = 1_700_000_000_000, stepMs = 60_000): CandleColumns {
+export function barsFromCloses(
+  closes: readonly number[],
+  t0 = 1_700_000_000_000,
+  stepMs = 60_000,
+): CandleColumns {
   return barsFromRows(
     closes.map((c, i) => {
       const o = i === 0 ? c : closes[i - 1]!;

@@ -45,10 +45,31 @@ async function main(): Promise<void> {
   if (!dir) throw new Error('usage: crash-child run|recover <dir> [step] [occurrence]');
   // Time continues after a restart: start each process later than any earlier one could have reached.
   const scheduler = new ManualScheduler(1_700_000_000_000 + (mode === 'recover' ? 3_600_000 : 0));
-  const ledgerDb = openDatabase({ name: 'ledger.db', path: join(dir, 'ledger.db'), migrations: ledgerMigrations, durability: 'full' });
-  const venueDb = openDatabase({ name: 'paper-venue.db', path: join(dir, 'paper-venue.db'), migrations: paperVenueMigrations, durability: 'full' });
+  const ledgerDb = openDatabase({
+    name: 'ledger.db',
+    path: join(dir, 'ledger.db'),
+    migrations: ledgerMigrations,
+    durability: 'full',
+  });
+  const venueDb = openDatabase({
+    name: 'paper-venue.db',
+    path: join(dir, 'paper-venue.db'),
+    migrations: paperVenueMigrations,
+    durability: 'full',
+  });
   const books = new StaticBooks();
-  books.set(SYMBOL, [[99.99, 1], [99.5, 2]], [[100.01, 0.5], [100.5, 1]], 100);
+  books.set(
+    SYMBOL,
+    [
+      [99.99, 1],
+      [99.5, 2],
+    ],
+    [
+      [100.01, 0.5],
+      [100.5, 1],
+    ],
+    100,
+  );
   const audit = new AuditLedger({ db: ledgerDb.db, clock: scheduler });
   const journal = new SqliteOrderJournal(ledgerDb.db, audit);
   const store = new SqlitePaperStore(venueDb.db);
@@ -82,16 +103,43 @@ async function main(): Promise<void> {
   };
   const portfolio = new Portfolio({ startingCash: 100_000, currency: 'USDT' });
   for (const f of journal.loadFills()) portfolio.applyFill(f);
-  const broker = new PaperBroker({ scheduler, books, rules: [BTC_RULES], store, latency: { delayMs: () => 2 } });
-  const orders = new OrderManager({ broker, journal, portfolio, clock: scheduler, account: 'paper', submitTimeoutMs: 1000 });
+  const broker = new PaperBroker({
+    scheduler,
+    books,
+    rules: [BTC_RULES],
+    store,
+    latency: { delayMs: () => 2 },
+  });
+  const orders = new OrderManager({
+    broker,
+    journal,
+    portfolio,
+    clock: scheduler,
+    account: 'paper',
+    submitTimeoutMs: 1000,
+  });
 
   if (mode === 'run') {
-    const intent = (i: Partial<OrderIntent>): OrderIntent => ({ symbol: SYMBOL, side: 'buy', type: 'market', quantity: 0.2, tif: 'GTC', reason: 'crash-test', ...i });
+    const intent = (i: Partial<OrderIntent>): OrderIntent => ({
+      symbol: SYMBOL,
+      side: 'buy',
+      type: 'market',
+      quantity: 0.2,
+      tif: 'GTC',
+      reason: 'crash-test',
+      ...i,
+    });
     await drive(scheduler, orders.reconcile());
-    const resting = await drive(scheduler, orders.submit(intent({ type: 'limit', price: 99, quantity: 0.3 })));
+    const resting = await drive(
+      scheduler,
+      orders.submit(intent({ type: 'limit', price: 99, quantity: 0.3 })),
+    );
     await drive(scheduler, orders.submit(intent({})));
     books.set(SYMBOL, [[98.5, 1]], [[98.9, 1]], 98.9); // the market trades through the resting order
-    const toCancel = await drive(scheduler, orders.submit(intent({ type: 'limit', price: 98, quantity: 0.1 })));
+    const toCancel = await drive(
+      scheduler,
+      orders.submit(intent({ type: 'limit', price: 98, quantity: 0.1 })),
+    );
     if (toCancel.order) await drive(scheduler, orders.cancel(toCancel.order.clientOrderId));
     audit.flush();
     process.stdout.write(JSON.stringify({ done: true, resting: resting.order?.clientOrderId }));
@@ -100,14 +148,23 @@ async function main(): Promise<void> {
 
   const summary = await drive(scheduler, orders.reconcile());
   audit.flush();
-  const ledgerOrders = ledgerDb.db.prepare('SELECT client_order_id AS id, state, body FROM orders ORDER BY rowid').all() as { id: string; state: string; body: string }[];
+  const ledgerOrders = ledgerDb.db
+    .prepare('SELECT client_order_id AS id, state, body FROM orders ORDER BY rowid')
+    .all() as { id: string; state: string; body: string }[];
   const ledgerFills = ledgerDb.db.prepare('SELECT fill_id AS id FROM fills').all() as { id: string }[];
-  const venueOrders = store.loadOrders().map((o) => ({ id: o.order.clientOrderId, state: o.state, filled: o.filledQuantity }));
+  const venueOrders = store
+    .loadOrders()
+    .map((o) => ({ id: o.order.clientOrderId, state: o.state, filled: o.filledQuantity }));
   const venueFills = store.loadFills().map((f) => ({ id: f.fillId, side: f.side, quantity: f.quantity }));
   process.stdout.write(
     JSON.stringify({
       summary,
-      ledgerOrders: ledgerOrders.map((o) => ({ id: o.id, state: o.state, filled: (JSON.parse(o.body) as { filledQuantity: number }).filledQuantity, isExternal: (JSON.parse(o.body) as { isExternal: boolean }).isExternal })),
+      ledgerOrders: ledgerOrders.map((o) => ({
+        id: o.id,
+        state: o.state,
+        filled: (JSON.parse(o.body) as { filledQuantity: number }).filledQuantity,
+        isExternal: (JSON.parse(o.body) as { isExternal: boolean }).isExternal,
+      })),
       ledgerFills: ledgerFills.map((f) => f.id),
       venueOrders,
       venueFills,

@@ -16,9 +16,12 @@ export class ManualDriver {
   private readonly scheduler: ManualScheduler;
   private readonly dispatcher: () => Dispatcher;
 
-  constructor(scheduler: ManualScheduler, dispatcher: () => Dispatcher = () => {
-    throw new Error('no dispatcher given to this driver');
-  }) {
+  constructor(
+    scheduler: ManualScheduler,
+    dispatcher: () => Dispatcher = () => {
+      throw new Error('no dispatcher given to this driver');
+    },
+  ) {
     this.scheduler = scheduler;
     this.dispatcher = dispatcher;
   }
@@ -41,7 +44,8 @@ export class ManualDriver {
   async runUntil(cond: () => boolean, maxMs: number, stepMs = 50): Promise<void> {
     const endMs = this.scheduler.nowMs() + maxMs;
     while (!cond()) {
-      if (this.scheduler.nowMs() >= endMs) throw new Error(`condition not met within ${maxMs} ms of market time`);
+      if (this.scheduler.nowMs() >= endMs)
+        throw new Error(`condition not met within ${maxMs} ms of market time`);
       await new Promise<void>((r) => setImmediate(r));
       this.scheduler.advance(stepMs);
     }

@@ -16,7 +16,8 @@ export class SmaIndicator extends Indicator {
     const code = this.source;
     const mean = this.mean;
     const column = out[0]!;
-    for (let i = start; i < end; i++) column[i] = mean.push(sourceAt(code, open, high, low, close, volume, i));
+    for (let i = start; i < end; i++)
+      column[i] = mean.push(sourceAt(code, open, high, low, close, volume, i));
   }
 }
 

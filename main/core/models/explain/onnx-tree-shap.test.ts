@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../../random.ts';
-import { buildTreeRegressor, decodeTreeEnsemble, type DecodedEnsemble, type DecodedNode, type TreeEnsemble, type TreeNode } from '../onnx-builder.ts';
+import {
+  buildTreeRegressor,
+  decodeTreeEnsemble,
+  type DecodedEnsemble,
+  type DecodedNode,
+  type TreeEnsemble,
+  type TreeNode,
+} from '../onnx-builder.ts';
 import { readFileSync } from 'node:fs';
 import { readGbdtFromOnnx } from '../../training/onnx-export.ts';
 import { treeShap } from '../../training/tree-shap.ts';
@@ -23,7 +30,14 @@ function randomTree(random: SeededRandom, depth: number, features: number): Tree
     const left = 1 + random.int(cover - 1);
     const yes = grow(d + 1, left);
     const no = grow(d + 1, cover - left);
-    nodes[id] = { feature: random.int(features), threshold: Math.fround(random.next() * 2 - 1), yes, no, value: 0, cover };
+    nodes[id] = {
+      feature: random.int(features),
+      threshold: Math.fround(random.next() * 2 - 1),
+      yes,
+      no,
+      value: 0,
+      cover,
+    };
     return id;
   };
   grow(0, 500 + random.int(1000));
@@ -34,8 +48,12 @@ function randomTree(random: SeededRandom, depth: number, features: number): Tree
 function conditional(tree: DecodedNode[], k: number, x: number[], inS: (f: number) => boolean): number {
   const n = tree[k]!;
   if (n.mode === 'LEAF') return n.value;
-  if (inS(n.feature)) return conditional(tree, Math.fround(x[n.feature]!) <= n.threshold ? n.yes : n.no, x, inS);
-  return (tree[n.yes]!.cover / n.cover) * conditional(tree, n.yes, x, inS) + (tree[n.no]!.cover / n.cover) * conditional(tree, n.no, x, inS);
+  if (inS(n.feature))
+    return conditional(tree, Math.fround(x[n.feature]!) <= n.threshold ? n.yes : n.no, x, inS);
+  return (
+    (tree[n.yes]!.cover / n.cover) * conditional(tree, n.yes, x, inS) +
+    (tree[n.no]!.cover / n.cover) * conditional(tree, n.no, x, inS)
+  );
 }
 
 /** Shapley values by enumerating every coalition (the definition, exponential). */
@@ -62,23 +80,38 @@ function bitCount(v: number): number {
 
 function randomEnsemble(seed: number, trees: number, depth: number, features: number): TreeEnsemble {
   const random = new SeededRandom(seed);
-  return { featureCount: features, baseValue: Math.fround(random.next() - 0.5), trees: Array.from({ length: trees }, () => randomTree(random, depth, features)) };
+  return {
+    featureCount: features,
+    baseValue: Math.fround(random.next() - 0.5),
+    trees: Array.from({ length: trees }, () => randomTree(random, depth, features)),
+  };
 }
 
 describe('TreeSHAP from an ONNX tree ensemble', () => {
   it('equals brute-force Shapley values of the path-dependent expectation', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 1, max: 5 }), (seed, m, depth) => {
-        const decoded = decodeTreeEnsemble(buildTreeRegressor(randomEnsemble(seed, 3, depth, m)));
-        const shap = new OnnxTreeShap(decoded, m);
-        const random = new SeededRandom(seed + 1);
-        const x = Array.from({ length: m }, () => random.next() * 2 - 1);
-        const got = shap.explain(x);
-        const expected = bruteForce(decoded, x, m);
-        for (let i = 0; i < m; i++) expect(Math.abs(got.contributions[i]! - expected[i]!)).toBeLessThan(1e-9);
-        // The empty coalition is the base value.
-        expect(Math.abs(got.baseValue - decoded.trees.reduce((s, t) => s + conditional(t, 0, x, () => false), decoded.baseValue))).toBeLessThan(1e-9);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 1, max: 5 }),
+        (seed, m, depth) => {
+          const decoded = decodeTreeEnsemble(buildTreeRegressor(randomEnsemble(seed, 3, depth, m)));
+          const shap = new OnnxTreeShap(decoded, m);
+          const random = new SeededRandom(seed + 1);
+          const x = Array.from({ length: m }, () => random.next() * 2 - 1);
+          const got = shap.explain(x);
+          const expected = bruteForce(decoded, x, m);
+          for (let i = 0; i < m; i++)
+            expect(Math.abs(got.contributions[i]! - expected[i]!)).toBeLessThan(1e-9);
+          // The empty coalition is the base value.
+          expect(
+            Math.abs(
+              got.baseValue -
+                decoded.trees.reduce((s, t) => s + conditional(t, 0, x, () => false), decoded.baseValue),
+            ),
+          ).toBeLessThan(1e-9);
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -91,7 +124,8 @@ describe('TreeSHAP from an ONNX tree ensemble', () => {
     const rows = 64;
     const x = Float32Array.from({ length: rows * m }, () => random.next() * 2 - 1);
     const session = await ort.InferenceSession.create(bytes);
-    const out = (await session.run({ input: new ort.Tensor('float32', x, [rows, m]) }))['score']!.data as Float32Array;
+    const out = (await session.run({ input: new ort.Tensor('float32', x, [rows, m]) }))['score']!
+      .data as Float32Array;
     await session.release();
     for (let r = 0; r < rows; r++) {
       const e = shap.explain(x, r * m);
@@ -117,7 +151,9 @@ describe('TreeSHAP from an ONNX tree ensemble', () => {
   });
 
   it("explains the bundled trained model from its file: agrees with the trainer's TreeSHAP and adds up to ORT's margin", async () => {
-    const bytes = new Uint8Array(readFileSync(new URL('../../../../resources/models/default-btc-5m.onnx', import.meta.url)));
+    const bytes = new Uint8Array(
+      readFileSync(new URL('../../../../resources/models/default-btc-5m.onnx', import.meta.url)),
+    );
     const m = 16;
     const shap = new OnnxTreeShap(decodeTreeEnsemble(bytes), m);
     const trainer = readGbdtFromOnnx(bytes);
@@ -125,12 +161,14 @@ describe('TreeSHAP from an ONNX tree ensemble', () => {
     const rows = 32;
     const x = Float32Array.from({ length: rows * m }, () => random.normal());
     const session = await ort.InferenceSession.create(bytes);
-    const margin = (await session.run({ input: new ort.Tensor('float32', x, [rows, m]) }))['margin']!.data as Float32Array;
+    const margin = (await session.run({ input: new ort.Tensor('float32', x, [rows, m]) }))['margin']!
+      .data as Float32Array;
     await session.release();
     for (let r = 0; r < rows; r++) {
       const e = shap.explain(x, r * m);
       const reference = treeShap(trainer, x, r * m);
-      for (let i = 0; i < m; i++) expect(Math.abs(e.contributions[i]! - reference.contributions[i]!)).toBeLessThan(1e-9);
+      for (let i = 0; i < m; i++)
+        expect(Math.abs(e.contributions[i]! - reference.contributions[i]!)).toBeLessThan(1e-9);
       expect(Math.abs(e.baseValue - reference.bias)).toBeLessThan(1e-9);
       const sum = e.contributions.reduce((a, b) => a + b, 0);
       expect(Math.abs(sum - (margin[r]! - e.baseValue))).toBeLessThan(1e-5);

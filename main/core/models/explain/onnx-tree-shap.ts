@@ -144,9 +144,17 @@ export class OnnxTreeShap {
       for (const n of tree) {
         if (n.mode === 'LEAF') continue;
         if (n.feature < 0 || n.feature >= featureCount)
-          throw appError('MODEL_INVALID', `Tree ${t} splits on feature ${n.feature}; the model has ${featureCount} inputs.`, { field: 'onnx.nodes_featureids' });
+          throw appError(
+            'MODEL_INVALID',
+            `Tree ${t} splits on feature ${n.feature}; the model has ${featureCount} inputs.`,
+            { field: 'onnx.nodes_featureids' },
+          );
         if (!(n.cover > 0))
-          throw appError('MODEL_INVALID', `Tree ${t} has a branch with cover ${n.cover}; TreeSHAP needs positive covers.`, { field: 'onnx.nodes_hitrates' });
+          throw appError(
+            'MODEL_INVALID',
+            `Tree ${t} has a branch with cover ${n.cover}; TreeSHAP needs positive covers.`,
+            { field: 'onnx.nodes_hitrates' },
+          );
       }
       depth = Math.max(depth, depthOf(tree, 0, 0, t));
       base += expected(tree, 0);
@@ -337,9 +345,15 @@ export class OnnxTreeShap {
 }
 
 function depthOf(tree: DecodedNode[], k: number, d: number, t: number): number {
-  if (d > 256) throw appError('MODEL_INVALID', `Tree ${t} is deeper than 256 levels or has a cycle.`, { field: 'onnx.nodes_truenodeids' });
+  if (d > 256)
+    throw appError('MODEL_INVALID', `Tree ${t} is deeper than 256 levels or has a cycle.`, {
+      field: 'onnx.nodes_truenodeids',
+    });
   const n = tree[k];
-  if (!n) throw appError('MODEL_INVALID', `Tree ${t} points at missing node ${k}.`, { field: 'onnx.nodes_truenodeids' });
+  if (!n)
+    throw appError('MODEL_INVALID', `Tree ${t} points at missing node ${k}.`, {
+      field: 'onnx.nodes_truenodeids',
+    });
   if (n.mode === 'LEAF') return d;
   return Math.max(depthOf(tree, n.yes, d + 1, t), depthOf(tree, n.no, d + 1, t));
 }
@@ -348,5 +362,8 @@ function depthOf(tree: DecodedNode[], k: number, d: number, t: number): number {
 function expected(tree: DecodedNode[], k: number): number {
   const n = tree[k]!;
   if (n.mode === 'LEAF') return n.value;
-  return (tree[n.yes]!.cover / n.cover) * expected(tree, n.yes) + (tree[n.no]!.cover / n.cover) * expected(tree, n.no);
+  return (
+    (tree[n.yes]!.cover / n.cover) * expected(tree, n.yes) +
+    (tree[n.no]!.cover / n.cover) * expected(tree, n.no)
+  );
 }

@@ -62,7 +62,8 @@ class SmaCross implements TracedStrategy {
       if (q <= 0 && !ctx.isEntryPending) ctx.enter('buy', `${this.fastName} crossed above ${this.slowName}`);
     } else if (pa >= pb && a < b) {
       if (q > 0) ctx.exit(`${this.fastName} crossed below ${this.slowName}`);
-      if (this.allowShort && q >= 0 && !ctx.isEntryPending) ctx.enter('sell', `${this.fastName} crossed below ${this.slowName}`);
+      if (this.allowShort && q >= 0 && !ctx.isEntryPending)
+        ctx.enter('sell', `${this.fastName} crossed below ${this.slowName}`);
     }
   }
   traceDecision(ctx: StrategyContext): ConditionTrace[] {
@@ -72,10 +73,25 @@ class SmaCross implements TracedStrategy {
     const pa = f.previous(this.fast);
     const pb = f.previous(this.slow);
     const isFinite = finite(a) && finite(b) && finite(pa) && finite(pb);
-    const inputs = { [this.fastName]: a, [this.slowName]: b, [`${this.fastName}[1]`]: pa, [`${this.slowName}[1]`]: pb };
+    const inputs = {
+      [this.fastName]: a,
+      [this.slowName]: b,
+      [`${this.fastName}[1]`]: pa,
+      [`${this.slowName}[1]`]: pb,
+    };
     return [
-      { name: 'cross above', expression: `${this.fastName} crosses above ${this.slowName}`, isTrue: isFinite && pa <= pb && a > b, inputs },
-      { name: 'cross below', expression: `${this.fastName} crosses below ${this.slowName}`, isTrue: isFinite && pa >= pb && a < b, inputs },
+      {
+        name: 'cross above',
+        expression: `${this.fastName} crosses above ${this.slowName}`,
+        isTrue: isFinite && pa <= pb && a > b,
+        inputs,
+      },
+      {
+        name: 'cross below',
+        expression: `${this.fastName} crosses below ${this.slowName}`,
+        isTrue: isFinite && pa >= pb && a < b,
+        inputs,
+      },
     ];
   }
 }
@@ -99,7 +115,8 @@ class RsiReversion implements TracedStrategy {
     const rsi = ctx.features.at(this.index);
     if (!finite(rsi)) return;
     const q = ctx.position.quantity;
-    if (q === 0 && !ctx.isEntryPending && rsi < this.oversold) ctx.enter('buy', `${this.name} ${rsi.toFixed(2)} < ${this.oversold}`);
+    if (q === 0 && !ctx.isEntryPending && rsi < this.oversold)
+      ctx.enter('buy', `${this.name} ${rsi.toFixed(2)} < ${this.oversold}`);
     else if (q > 0 && rsi > this.exitAbove) ctx.exit(`${this.name} ${rsi.toFixed(2)} > ${this.exitAbove}`);
   }
   traceDecision(ctx: StrategyContext): ConditionTrace[] {
@@ -133,16 +150,28 @@ class BollingerBreakout implements TracedStrategy {
     if (!(finite(upper) && finite(middle))) return;
     const close = ctx.bar.close;
     const q = ctx.position.quantity;
-    if (q === 0 && !ctx.isEntryPending && close > upper) ctx.enter('buy', `close ${close} broke above the upper band ${upper.toFixed(6)}`);
-    else if (q > 0 && close < middle) ctx.exit(`close ${close} fell below the middle band ${middle.toFixed(6)}`);
+    if (q === 0 && !ctx.isEntryPending && close > upper)
+      ctx.enter('buy', `close ${close} broke above the upper band ${upper.toFixed(6)}`);
+    else if (q > 0 && close < middle)
+      ctx.exit(`close ${close} fell below the middle band ${middle.toFixed(6)}`);
   }
   traceDecision(ctx: StrategyContext): ConditionTrace[] {
     const upper = ctx.features.at(this.upper);
     const middle = ctx.features.at(this.middle);
     const close = ctx.bar.close;
     return [
-      { name: 'entry', expression: `close > ${this.upperName}`, isTrue: close > upper, inputs: { close, [this.upperName]: upper } },
-      { name: 'exit', expression: `close < ${this.middleName}`, isTrue: close < middle, inputs: { close, [this.middleName]: middle } },
+      {
+        name: 'entry',
+        expression: `close > ${this.upperName}`,
+        isTrue: close > upper,
+        inputs: { close, [this.upperName]: upper },
+      },
+      {
+        name: 'exit',
+        expression: `close < ${this.middleName}`,
+        isTrue: close < middle,
+        inputs: { close, [this.middleName]: middle },
+      },
     ];
   }
 }
@@ -165,8 +194,10 @@ class ModelThreshold implements TracedStrategy {
     if (value === undefined || !finite(value)) return;
     const explanation = p.explanationId === null ? {} : { explanationId: p.explanationId };
     const q = ctx.position.quantity;
-    if (q === 0 && !ctx.isEntryPending && value > this.enterAbove) ctx.enter('buy', `model ${this.output} ${value.toFixed(4)} > ${this.enterAbove}`, explanation);
-    else if (q > 0 && value < this.exitBelow) ctx.exit(`model ${this.output} ${value.toFixed(4)} < ${this.exitBelow}`, explanation);
+    if (q === 0 && !ctx.isEntryPending && value > this.enterAbove)
+      ctx.enter('buy', `model ${this.output} ${value.toFixed(4)} > ${this.enterAbove}`, explanation);
+    else if (q > 0 && value < this.exitBelow)
+      ctx.exit(`model ${this.output} ${value.toFixed(4)} < ${this.exitBelow}`, explanation);
   }
   traceDecision(ctx: StrategyContext): ConditionTrace[] {
     const p = ctx.prediction;
@@ -174,8 +205,18 @@ class ModelThreshold implements TracedStrategy {
     const value = p && p.tsMs === ctx.bar.closeMs ? (p.values[this.output] ?? NaN) : NaN;
     const name = `model.${this.output}`;
     return [
-      { name: 'entry', expression: `${name} > ${this.enterAbove}`, isTrue: value > this.enterAbove, inputs: { [name]: value } },
-      { name: 'exit', expression: `${name} < ${this.exitBelow}`, isTrue: value < this.exitBelow, inputs: { [name]: value } },
+      {
+        name: 'entry',
+        expression: `${name} > ${this.enterAbove}`,
+        isTrue: value > this.enterAbove,
+        inputs: { [name]: value },
+      },
+      {
+        name: 'exit',
+        expression: `${name} < ${this.exitBelow}`,
+        isTrue: value < this.exitBelow,
+        inputs: { [name]: value },
+      },
     ];
   }
 }
@@ -202,35 +243,68 @@ class RuleStrategy implements TracedStrategy {
     const isEntry = this.entry!.evaluate();
     const isExit = this.exitRule!.evaluate();
     const p = ctx.prediction;
-    const explanation = p && p.explanationId !== null && p.tsMs === ctx.bar.closeMs ? { explanationId: p.explanationId } : {};
+    const explanation =
+      p && p.explanationId !== null && p.tsMs === ctx.bar.closeMs ? { explanationId: p.explanationId } : {};
     const q = ctx.position.quantity;
-    if (q === 0 && !ctx.isEntryPending && isEntry) ctx.enter('buy', `entry rule: ${this.entryText}`, explanation);
+    if (q === 0 && !ctx.isEntryPending && isEntry)
+      ctx.enter('buy', `entry rule: ${this.entryText}`, explanation);
     else if (q > 0 && isExit) ctx.exit(`exit rule: ${this.exitText}`, explanation);
   }
   traceDecision(): ConditionTrace[] {
     const out: ConditionTrace[] = [];
-    for (const [name, rule] of [['entry', this.entry], ['exit', this.exitRule]] as const) {
+    for (const [name, rule] of [
+      ['entry', this.entry],
+      ['exit', this.exitRule],
+    ] as const) {
       if (!rule) continue;
       const t = rule.trace();
       out.push({ name, expression: rule.text, isTrue: t.isTrue, inputs: t.inputs });
       // The clauses of a compound rule show which part held (inputs are the rule's, not repeated).
-      if (t.clauses.length > 1) t.clauses.forEach((c, i) => out.push({ name: `${name}: clause ${i + 1}`, expression: c.expression, isTrue: c.isTrue, inputs: {} }));
+      if (t.clauses.length > 1)
+        t.clauses.forEach((c, i) =>
+          out.push({
+            name: `${name}: clause ${i + 1}`,
+            expression: c.expression,
+            isTrue: c.isTrue,
+            inputs: {},
+          }),
+        );
     }
     return out;
   }
 }
 
-const period = (name: string, def: number, description: string): BuiltinParamSpec => ({ name, kind: 'int', default: def, min: 1, max: 100_000, description });
+const period = (name: string, def: number, description: string): BuiltinParamSpec => ({
+  name,
+  kind: 'int',
+  default: def,
+  min: 1,
+  max: 100_000,
+  description,
+});
 
 const ENTRIES: readonly BuiltinEntry[] = [
   {
     id: 'sma-cross',
     title: 'SMA crossover',
-    description: 'Buys when the fast SMA crosses above the slow SMA, exits when it crosses below (with allowShort=1 also sells short on the cross below).',
-    params: [period('fast', 10, 'fast SMA period (bars)'), period('slow', 30, 'slow SMA period (bars), > fast'), { name: 'allowShort', kind: 'int', default: 0, min: 0, max: 1, description: '1 = go short on the cross below' }],
+    description:
+      'Buys when the fast SMA crosses above the slow SMA, exits when it crosses below (with allowShort=1 also sells short on the cross below).',
+    params: [
+      period('fast', 10, 'fast SMA period (bars)'),
+      period('slow', 30, 'slow SMA period (bars), > fast'),
+      {
+        name: 'allowShort',
+        kind: 'int',
+        default: 0,
+        min: 0,
+        max: 1,
+        description: '1 = go short on the cross below',
+      },
+    ],
     isModelDriven: false,
     create: (p) => {
-      if (!((p.fast as number) < (p.slow as number))) throw appError('STRATEGY_INVALID', `sma-cross: fast (${p.fast}) must be less than slow (${p.slow}).`);
+      if (!((p.fast as number) < (p.slow as number)))
+        throw appError('STRATEGY_INVALID', `sma-cross: fast (${p.fast}) must be less than slow (${p.slow}).`);
       return new SmaCross(p.fast as number, p.slow as number, p.allowShort === 1);
     },
   },
@@ -240,8 +314,22 @@ const ENTRIES: readonly BuiltinEntry[] = [
     description: 'Buys when RSI is below the oversold level, exits when RSI rises above exitAbove.',
     params: [
       period('period', 14, 'RSI period (bars, Wilder)'),
-      { name: 'oversold', kind: 'number', default: 30, min: 0, max: 100, description: 'enter below this RSI' },
-      { name: 'exitAbove', kind: 'number', default: 70, min: 0, max: 100, description: 'exit above this RSI' },
+      {
+        name: 'oversold',
+        kind: 'number',
+        default: 30,
+        min: 0,
+        max: 100,
+        description: 'enter below this RSI',
+      },
+      {
+        name: 'exitAbove',
+        kind: 'number',
+        default: 70,
+        min: 0,
+        max: 100,
+        description: 'exit above this RSI',
+      },
     ],
     isModelDriven: false,
     create: (p) => new RsiReversion(p.period as number, p.oversold as number, p.exitAbove as number),
@@ -249,19 +337,45 @@ const ENTRIES: readonly BuiltinEntry[] = [
   {
     id: 'bollinger-breakout',
     title: 'Bollinger breakout',
-    description: 'Buys when the close breaks above the upper band, exits when it falls below the middle band (the SMA).',
-    params: [period('period', 20, 'band period (bars)'), { name: 'deviations', kind: 'int', default: 2, min: 1, max: 10, description: 'band width in population standard deviations' }],
+    description:
+      'Buys when the close breaks above the upper band, exits when it falls below the middle band (the SMA).',
+    params: [
+      period('period', 20, 'band period (bars)'),
+      {
+        name: 'deviations',
+        kind: 'int',
+        default: 2,
+        min: 1,
+        max: 10,
+        description: 'band width in population standard deviations',
+      },
+    ],
     isModelDriven: false,
     create: (p) => new BollingerBreakout(p.period as number, p.deviations as number),
   },
   {
     id: 'model-threshold',
     title: 'Model threshold',
-    description: "Buys when the model's output for the bar is above enterAbove, exits when it is below exitBelow. Trades carry the prediction's explanation id.",
+    description:
+      "Buys when the model's output for the bar is above enterAbove, exits when it is below exitBelow. Trades carry the prediction's explanation id.",
     params: [
       { name: 'output', kind: 'string', default: 'p_up', description: 'model output to read' },
-      { name: 'enterAbove', kind: 'number', default: 0.55, min: -1e9, max: 1e9, description: 'enter when the output is above this' },
-      { name: 'exitBelow', kind: 'number', default: 0.45, min: -1e9, max: 1e9, description: 'exit when the output is below this' },
+      {
+        name: 'enterAbove',
+        kind: 'number',
+        default: 0.55,
+        min: -1e9,
+        max: 1e9,
+        description: 'enter when the output is above this',
+      },
+      {
+        name: 'exitBelow',
+        kind: 'number',
+        default: 0.45,
+        min: -1e9,
+        max: 1e9,
+        description: 'exit when the output is below this',
+      },
     ],
     isModelDriven: true,
     create: (p) => new ModelThreshold(p.output as string, p.enterAbove as number, p.exitBelow as number),
@@ -269,10 +383,21 @@ const ENTRIES: readonly BuiltinEntry[] = [
   {
     id: 'hybrid',
     title: 'Hybrid model + rules',
-    description: 'Enters when the entry rule holds and exits when the exit rule holds; rules read model outputs, features, the bar and the position (rule language).',
+    description:
+      'Enters when the entry rule holds and exits when the exit rule holds; rules read model outputs, features, the bar and the position (rule language).',
     params: [
-      { name: 'entry', kind: 'string', default: 'model.p_up > 0.55 and rsi_14 < 70 and close > sma_50', description: 'entry rule' },
-      { name: 'exit', kind: 'string', default: 'model.p_up < 0.45 or close < sma_50', description: 'exit rule' },
+      {
+        name: 'entry',
+        kind: 'string',
+        default: 'model.p_up > 0.55 and rsi_14 < 70 and close > sma_50',
+        description: 'entry rule',
+      },
+      {
+        name: 'exit',
+        kind: 'string',
+        default: 'model.p_up < 0.45 or close < sma_50',
+        description: 'exit rule',
+      },
     ],
     isModelDriven: true,
     create: (p) => new RuleStrategy(p.entry as string, p.exit as string),
@@ -295,12 +420,22 @@ const BY_ID = new Map(ENTRIES.map((e) => [e.id, e]));
 export const BUILTIN_STRATEGY_IDS = ENTRIES.map((e) => e.id);
 
 export function listBuiltinStrategies(): BuiltinInfo[] {
-  return ENTRIES.map(({ id, title, description, params, isModelDriven }) => ({ id, title, description, params, isModelDriven }));
+  return ENTRIES.map(({ id, title, description, params, isModelDriven }) => ({
+    id,
+    title,
+    description,
+    params,
+    isModelDriven,
+  }));
 }
 
 export function builtinInfo(id: string): BuiltinInfo {
   const entry = BY_ID.get(id);
-  if (!entry) throw appError('STRATEGY_INVALID', `Unknown strategy '${id}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}.`);
+  if (!entry)
+    throw appError(
+      'STRATEGY_INVALID',
+      `Unknown strategy '${id}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}.`,
+    );
   return entry;
 }
 
@@ -309,20 +444,40 @@ export function resolveStrategyParams(id: string, given: StrategyParams): Record
   const entry = builtinInfo(id);
   const known = new Set(entry.params.map((p) => p.name));
   for (const key of Object.keys(given)) {
-    if (!known.has(key)) throw appError('STRATEGY_INVALID', `${id} has no parameter '${key}' (parameters: ${[...known].join(', ')}).`, { param: key });
+    if (!known.has(key))
+      throw appError(
+        'STRATEGY_INVALID',
+        `${id} has no parameter '${key}' (parameters: ${[...known].join(', ')}).`,
+        { param: key },
+      );
   }
   const out: Record<string, number | string> = {};
   for (const spec of entry.params) {
     const raw = given[spec.name] ?? spec.default;
     if (spec.kind === 'string') {
-      if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4000) throw appError('STRATEGY_INVALID', `${id}.${spec.name} must be a non-empty text.`, { param: spec.name });
+      if (typeof raw !== 'string' || raw.length === 0 || raw.length > 4000)
+        throw appError('STRATEGY_INVALID', `${id}.${spec.name} must be a non-empty text.`, {
+          param: spec.name,
+        });
       out[spec.name] = raw;
       continue;
     }
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    if (!Number.isFinite(n)) throw appError('STRATEGY_INVALID', `${id}.${spec.name} = ${JSON.stringify(raw)} is not a number.`, { param: spec.name });
-    if (spec.kind === 'int' && !Number.isInteger(n)) throw appError('STRATEGY_INVALID', `${id}.${spec.name} = ${n} must be an integer.`, { param: spec.name });
-    if (n < spec.min || n > spec.max) throw appError('STRATEGY_INVALID', `${id}.${spec.name} = ${n} must be within ${spec.min}..${spec.max}.`, { param: spec.name });
+    const n =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+    if (!Number.isFinite(n))
+      throw appError('STRATEGY_INVALID', `${id}.${spec.name} = ${JSON.stringify(raw)} is not a number.`, {
+        param: spec.name,
+      });
+    if (spec.kind === 'int' && !Number.isInteger(n))
+      throw appError('STRATEGY_INVALID', `${id}.${spec.name} = ${n} must be an integer.`, {
+        param: spec.name,
+      });
+    if (n < spec.min || n > spec.max)
+      throw appError(
+        'STRATEGY_INVALID',
+        `${id}.${spec.name} = ${n} must be within ${spec.min}..${spec.max}.`,
+        { param: spec.name },
+      );
     out[spec.name] = n;
   }
   return out;
@@ -330,6 +485,10 @@ export function resolveStrategyParams(id: string, given: StrategyParams): Record
 
 export function createBuiltinStrategy(id: string, params: StrategyParams = {}): TracedStrategy {
   const entry = BY_ID.get(id);
-  if (!entry) throw appError('STRATEGY_INVALID', `Unknown strategy '${id}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}.`);
+  if (!entry)
+    throw appError(
+      'STRATEGY_INVALID',
+      `Unknown strategy '${id}'; built-ins: ${BUILTIN_STRATEGY_IDS.join(', ')}.`,
+    );
   return entry.create(resolveStrategyParams(id, params));
 }

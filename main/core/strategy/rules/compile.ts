@@ -89,7 +89,14 @@ export function compileRule(text: string, resolver: NameResolver): CompiledRule 
       }
       case 'name': {
         const source = resolver.resolve(node.name);
-        if (!source) return ruleError(text, node.column, `unknown name '${node.name}'`, resolver.describeKnownNames(), node.name);
+        if (!source)
+          return ruleError(
+            text,
+            node.column,
+            `unknown name '${node.name}'`,
+            resolver.describeKnownNames(),
+            node.name,
+          );
         return source;
       }
       case 'negate': {
@@ -194,7 +201,11 @@ export function compileRule(text: string, resolver: NameResolver): CompiledRule 
         inputs[`${c.aText}[1]`] = c.priorA;
         inputs[`${c.bText}[1]`] = c.priorB;
       }
-      return { isTrue: lastResult, inputs, clauses: clauses.map((c) => ({ expression: c.expression, isTrue: c.isTrue() })) };
+      return {
+        isTrue: lastResult,
+        inputs,
+        clauses: clauses.map((c) => ({ expression: c.expression, isTrue: c.isTrue() })),
+      };
     },
   };
 }
@@ -233,7 +244,8 @@ export function formatRule(node: RuleNode): string {
     }
   };
   // Left-associative binary operators: the right operand needs parentheses at equal precedence too.
-  const wrap = (child: RuleNode, min: number): string => (precedence(child) < min ? `(${formatRule(child)})` : formatRule(child));
+  const wrap = (child: RuleNode, min: number): string =>
+    precedence(child) < min ? `(${formatRule(child)})` : formatRule(child);
   switch (node.kind) {
     case 'number':
       return String(node.value);

@@ -13,7 +13,12 @@ import { parseRule, ruleNames } from './parser.ts';
  */
 
 const BAR_NAMES = ['open', 'high', 'low', 'close', 'volume'] as const;
-const POSITION_NAMES = ['position.quantity', 'position.average_price', 'position.unrealised_pnl', 'position.bars_held'] as const;
+const POSITION_NAMES = [
+  'position.quantity',
+  'position.average_price',
+  'position.unrealised_pnl',
+  'position.bars_held',
+] as const;
 const KNOWN_HELP = `open, high, low, close, volume, equity, cash, ${POSITION_NAMES.join(', ')}, model.<output> (e.g. model.p_up), or a feature: ${FEATURE_NAME_HELP}`;
 
 function isModelName(name: string): boolean {

@@ -78,22 +78,41 @@ class Parser {
   }
 
   private fail(token: Token, expected: string, message?: string): never {
-    return ruleError(this.text, token.column, message ?? `expected ${expected}, found ${describe(token)}`, expected, token.kind === 'end' ? 'end' : token.text);
+    return ruleError(
+      this.text,
+      token.column,
+      message ?? `expected ${expected}, found ${describe(token)}`,
+      expected,
+      token.kind === 'end' ? 'end' : token.text,
+    );
   }
 
   private expectType(node: RuleNode, type: ValueType, context: string): void {
     if (nodeType(node) !== type) {
-      const expected = type === 'number' ? 'a number (a value like close, rsi_14 or 0.5)' : 'a condition (a comparison such as close > sma_50)';
-      ruleError(this.text, node.column, `${context} needs ${expected}`, expected, nodeType(node) === 'number' ? 'a number' : 'a condition');
+      const expected =
+        type === 'number'
+          ? 'a number (a value like close, rsi_14 or 0.5)'
+          : 'a condition (a comparison such as close > sma_50)';
+      ruleError(
+        this.text,
+        node.column,
+        `${context} needs ${expected}`,
+        expected,
+        nodeType(node) === 'number' ? 'a number' : 'a condition',
+      );
     }
   }
 
   parseRule(): RuleNode {
-    if (this.peek().kind === 'end') this.fail(this.peek(), 'a condition', 'the rule is empty: expected a condition such as close > sma_50');
+    if (this.peek().kind === 'end')
+      this.fail(this.peek(), 'a condition', 'the rule is empty: expected a condition such as close > sma_50');
     const node = this.parseOr();
     const rest = this.peek();
     if (rest.kind !== 'end') {
-      const expected = rest.kind === 'rparen' ? "no ')' here (unbalanced parenthesis)" : "'and', 'or' or the end of the rule";
+      const expected =
+        rest.kind === 'rparen'
+          ? "no ')' here (unbalanced parenthesis)"
+          : "'and', 'or' or the end of the rule";
       this.fail(rest, expected);
     }
     this.expectType(node, 'boolean', 'a rule');
@@ -145,7 +164,11 @@ class Parser {
     this.expectType(right, 'number', `'${t.text}'`);
     const after = this.peek();
     if (after.kind === 'operator' && COMPARISONS.has(after.text)) {
-      this.fail(after, "'and' or 'or'", `comparisons do not chain: write 'a ${t.text} b and b ${after.text} c' instead`);
+      this.fail(
+        after,
+        "'and' or 'or'",
+        `comparisons do not chain: write 'a ${t.text} b and b ${after.text} c' instead`,
+      );
     }
     return { kind: 'compare', op: t.text as ComparisonOperator, left, right, column: left.column };
   }
@@ -188,7 +211,8 @@ class Parser {
   }
 
   private nested<T>(fn: () => T): T {
-    if (++this.depth > MAX_DEPTH) this.fail(this.peek(), 'a simpler rule', `the rule nests deeper than ${MAX_DEPTH} levels`);
+    if (++this.depth > MAX_DEPTH)
+      this.fail(this.peek(), 'a simpler rule', `the rule nests deeper than ${MAX_DEPTH} levels`);
     try {
       return fn();
     } finally {
@@ -202,13 +226,20 @@ class Parser {
       case 'number':
         return { kind: 'number', value: t.value, column: t.column };
       case 'keyword':
-        if (t.text === 'true' || t.text === 'false') return { kind: 'boolean', value: t.text === 'true', column: t.column };
+        if (t.text === 'true' || t.text === 'false')
+          return { kind: 'boolean', value: t.text === 'true', column: t.column };
         return this.fail(t, 'a value (number, name or parenthesis)');
       case 'identifier': {
         if (this.peek().kind !== 'lparen') return { kind: 'name', name: t.text, column: t.column };
         const arity = RULE_FUNCTIONS[t.text];
         if (arity === undefined) {
-          return ruleError(this.text, t.column, `unknown function '${t.text}'`, `one of ${Object.keys(RULE_FUNCTIONS).join(', ')}`, t.text);
+          return ruleError(
+            this.text,
+            t.column,
+            `unknown function '${t.text}'`,
+            `one of ${Object.keys(RULE_FUNCTIONS).join(', ')}`,
+            t.text,
+          );
         }
         this.next();
         const args: RuleNode[] = [];
@@ -222,10 +253,17 @@ class Parser {
           }
         }
         const close = this.peek();
-        if (close.kind !== 'rparen') this.fail(close, args.length < arity ? "',' and another argument" : "')'");
+        if (close.kind !== 'rparen')
+          this.fail(close, args.length < arity ? "',' and another argument" : "')'");
         this.next();
         if (args.length !== arity) {
-          ruleError(this.text, t.column, `${t.text} takes ${arity} arguments, got ${args.length}`, `${arity} arguments`, `${args.length}`);
+          ruleError(
+            this.text,
+            t.column,
+            `${t.text} takes ${arity} arguments, got ${args.length}`,
+            `${arity} arguments`,
+            `${args.length}`,
+          );
         }
         return { kind: 'call', name: t.text, args, column: t.column };
       }

@@ -51,7 +51,8 @@ describe('rule language', () => {
 
   it('treats any comparison with a warming-up (NaN) value as false, != included', () => {
     const v = { x: NaN, y: 1 };
-    for (const op of ['<', '<=', '>', '>=', '==', '!=']) expect(compileRule(`x ${op} y`, resolverFrom(v)).evaluate()).toBe(false);
+    for (const op of ['<', '<=', '>', '>=', '==', '!='])
+      expect(compileRule(`x ${op} y`, resolverFrom(v)).evaluate()).toBe(false);
     expect(compileRule('not x > y', resolverFrom(v)).evaluate()).toBe(true);
   });
 
@@ -106,7 +107,11 @@ describe('rule language', () => {
     expect(unknown).toMatchObject({ column: 9, found: 'constructor' });
     expect(unknown.expected).toContain('model.<output>');
     expect(parseError('close > __proto__')).toMatchObject({ column: 9 });
-    expect(parseError('crosses_above(close) and true')).toMatchObject({ column: 1, expected: '2 arguments', found: '1' });
+    expect(parseError('crosses_above(close) and true')).toMatchObject({
+      column: 1,
+      expected: '2 arguments',
+      found: '1',
+    });
     expect(parseError('explode(close, 1)')).toMatchObject({ column: 1, found: 'explode' });
     expect(parseError('')).toMatchObject({ column: 1 });
     expect(parseError('3x > 1')).toMatchObject({ column: 2 });
@@ -114,7 +119,11 @@ describe('rule language', () => {
   });
 
   it('lists the features a rule reads', () => {
-    expect(ruleFeatureNames('model.p_up > 0.55 and rsi_14 < 70 and close > sma_50 or crosses_above(ema_12, bb_upper_20)').sort()).toEqual(['bb_upper_20', 'ema_12', 'rsi_14', 'sma_50']);
+    expect(
+      ruleFeatureNames(
+        'model.p_up > 0.55 and rsi_14 < 70 and close > sma_50 or crosses_above(ema_12, bb_upper_20)',
+      ).sort(),
+    ).toEqual(['bb_upper_20', 'ema_12', 'rsi_14', 'sma_50']);
   });
 
   it('rejects deep nesting and huge input with a parse error, not a stack overflow', () => {
@@ -124,7 +133,29 @@ describe('rule language', () => {
   });
 
   it('never fails with anything but a RULE_PARSE_ERROR on arbitrary text (property)', () => {
-    const alphabet = fc.constantFrom('close', 'sma_50', 'model.p_up', '>', '<=', '==', '!=', 'and', 'or', 'not', '(', ')', ',', '1.5', '-', '*', 'crosses_above', ' ', '=', '$', 'true');
+    const alphabet = fc.constantFrom(
+      'close',
+      'sma_50',
+      'model.p_up',
+      '>',
+      '<=',
+      '==',
+      '!=',
+      'and',
+      'or',
+      'not',
+      '(',
+      ')',
+      ',',
+      '1.5',
+      '-',
+      '*',
+      'crosses_above',
+      ' ',
+      '=',
+      '$',
+      'true',
+    );
     fc.assert(
       fc.property(fc.array(alphabet, { maxLength: 30 }), fc.string({ maxLength: 20 }), (tokens, noise) => {
         const text = tokens.join(' ') + noise;
@@ -174,14 +205,18 @@ describe('rule language', () => {
         { depthSize: 'small', withCrossShrink: true },
         name,
         fc.integer({ min: 0, max: 1000 }).map(String),
-        fc.tuple(tie('n'), fc.constantFrom('+', '-', '*', '/'), tie('n')).map(([a, op, b]) => `(${a} ${op} ${b})`),
+        fc
+          .tuple(tie('n'), fc.constantFrom('+', '-', '*', '/'), tie('n'))
+          .map(([a, op, b]) => `(${a} ${op} ${b})`),
         tie('n').map((a) => `-(${a})`),
       ),
     })).n;
     const cond: fc.Arbitrary<string> = fc.letrec<{ c: string }>((tie) => ({
       c: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },
-        fc.tuple(num, fc.constantFrom('<', '<=', '>', '>=', '==', '!='), num).map(([a, op, b]) => `${a} ${op} ${b}`),
+        fc
+          .tuple(num, fc.constantFrom('<', '<=', '>', '>=', '==', '!='), num)
+          .map(([a, op, b]) => `${a} ${op} ${b}`),
         fc.tuple(num, num).map(([a, b]) => `crosses_above(${a}, ${b})`),
         fc.tuple(tie('c'), fc.constantFrom('and', 'or'), tie('c')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
         tie('c').map((a) => `not (${a})`),
@@ -201,7 +236,11 @@ function stripColumns(a: unknown, b: unknown): unknown {
   if (Array.isArray(a)) return a.map((x, i) => stripColumns(x, (b as unknown[] | undefined)?.[i]));
   if (a && typeof a === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(a)) out[k] = k === 'column' ? (b as Record<string, unknown> | undefined)?.[k] : stripColumns(v, (b as Record<string, unknown> | undefined)?.[k]);
+    for (const [k, v] of Object.entries(a))
+      out[k] =
+        k === 'column'
+          ? (b as Record<string, unknown> | undefined)?.[k]
+          : stripColumns(v, (b as Record<string, unknown> | undefined)?.[k]);
     return out;
   }
   return a;

@@ -6,7 +6,8 @@ import { appError } from '../../../../shared/errors.ts';
  * Columns are 1-based character positions in the rule text, reported in every parse error.
  */
 
-export type TokenKind = 'number' | 'identifier' | 'operator' | 'lparen' | 'rparen' | 'comma' | 'keyword' | 'end';
+export type TokenKind =
+  'number' | 'identifier' | 'operator' | 'lparen' | 'rparen' | 'comma' | 'keyword' | 'end';
 
 export interface Token {
   kind: TokenKind;
@@ -41,13 +42,27 @@ export function pointAt(text: string, column: number): string {
   return `${text}\n${' '.repeat(Math.max(0, column - 1))}^`;
 }
 
-export function ruleError(text: string, column: number, message: string, expected: string, found: string): never {
-  throw appError('RULE_PARSE_ERROR', `Rule error at column ${column}: ${message}\n${pointAt(text, column)}`, { column, expected, found });
+export function ruleError(
+  text: string,
+  column: number,
+  message: string,
+  expected: string,
+  found: string,
+): never {
+  throw appError('RULE_PARSE_ERROR', `Rule error at column ${column}: ${message}\n${pointAt(text, column)}`, {
+    column,
+    expected,
+    found,
+  });
 }
 
 export function tokenize(text: string): Token[] {
   if (text.length > MAX_RULE_LENGTH) {
-    throw appError('RULE_PARSE_ERROR', `Rule is ${text.length} characters long; the limit is ${MAX_RULE_LENGTH}.`, { column: MAX_RULE_LENGTH + 1, expected: 'a shorter rule', found: 'more text' });
+    throw appError(
+      'RULE_PARSE_ERROR',
+      `Rule is ${text.length} characters long; the limit is ${MAX_RULE_LENGTH}.`,
+      { column: MAX_RULE_LENGTH + 1, expected: 'a shorter rule', found: 'more text' },
+    );
   }
   const tokens: Token[] = [];
   let i = 0;
@@ -68,11 +83,19 @@ export function tokenize(text: string): Token[] {
       if (text[j] === 'e' || text[j] === 'E') {
         let k = j + 1;
         if (text[k] === '+' || text[k] === '-') k++;
-        if (!isDigit(text[k] ?? '')) ruleError(text, k + 1, 'a number\'s exponent needs digits', 'digits', text[k] ?? 'end of rule');
+        if (!isDigit(text[k] ?? ''))
+          ruleError(text, k + 1, "a number's exponent needs digits", 'digits', text[k] ?? 'end of rule');
         while (k < text.length && isDigit(text[k]!)) k++;
         j = k;
       }
-      if (isIdentStart(text[j] ?? '')) ruleError(text, j + 1, `unexpected '${text[j]}' after the number ${text.slice(i, j)}`, 'an operator or the end of the rule', text[j]!);
+      if (isIdentStart(text[j] ?? ''))
+        ruleError(
+          text,
+          j + 1,
+          `unexpected '${text[j]}' after the number ${text.slice(i, j)}`,
+          'an operator or the end of the rule',
+          text[j]!,
+        );
       const raw = text.slice(i, j);
       tokens.push({ kind: 'number', text: raw, value: Number(raw), column });
       i = j;
@@ -92,7 +115,12 @@ export function tokenize(text: string): Token[] {
       const word = text.slice(i, j);
       const lower = word.toLowerCase();
       const isKeyword = (KEYWORDS as readonly string[]).includes(lower);
-      tokens.push({ kind: isKeyword ? 'keyword' : 'identifier', text: isKeyword ? lower : word, value: NaN, column });
+      tokens.push({
+        kind: isKeyword ? 'keyword' : 'identifier',
+        text: isKeyword ? lower : word,
+        value: NaN,
+        column,
+      });
       i = j;
       continue;
     }
@@ -104,16 +132,28 @@ export function tokenize(text: string): Token[] {
       i += 2;
       continue;
     }
-    if (c === '=') ruleError(text, column, "'=' is not an operator here", "'==' (equals) or a comparison", '=');
+    if (c === '=')
+      ruleError(text, column, "'=' is not an operator here", "'==' (equals) or a comparison", '=');
     if (ONE_CHAR_OPERATORS.includes(c)) {
-      tokens.push(c === '!' ? { kind: 'keyword', text: 'not', value: NaN, column } : { kind: 'operator', text: c, value: NaN, column });
+      tokens.push(
+        c === '!'
+          ? { kind: 'keyword', text: 'not', value: NaN, column }
+          : { kind: 'operator', text: c, value: NaN, column },
+      );
       i++;
       continue;
     }
     if (c === '(') tokens.push({ kind: 'lparen', text: c, value: NaN, column });
     else if (c === ')') tokens.push({ kind: 'rparen', text: c, value: NaN, column });
     else if (c === ',') tokens.push({ kind: 'comma', text: c, value: NaN, column });
-    else ruleError(text, column, `unexpected character '${c}'`, 'a number, a name, an operator or a parenthesis', c);
+    else
+      ruleError(
+        text,
+        column,
+        `unexpected character '${c}'`,
+        'a number, a name, an operator or a parenthesis',
+        c,
+      );
     i++;
   }
   tokens.push({ kind: 'end', text: '', value: NaN, column: text.length + 1 });

@@ -63,8 +63,18 @@ export function AuditViewer() {
   return (
     <div className="panel-body" data-testid="audit-viewer">
       <div className="row">
-        <input data-testid="audit-type" placeholder="type (e.g. order.fill)" value={type} onChange={(e) => setType(e.target.value)} />
-        <input data-testid="audit-text" placeholder="symbol or order id" value={text} onChange={(e) => setText(e.target.value)} />
+        <input
+          data-testid="audit-type"
+          placeholder="type (e.g. order.fill)"
+          value={type}
+          onChange={(e) => setType(e.target.value)}
+        />
+        <input
+          data-testid="audit-text"
+          placeholder="symbol or order id"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+        />
         <label>
           from <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
         </label>
@@ -108,12 +118,21 @@ export function AuditViewer() {
         </thead>
         <tbody>
           {records.map((r) => (
-            <tr key={r.seq} data-testid="audit-record" className="clickable" onClick={() => setExpanded(expanded === r.seq ? null : r.seq)}>
+            <tr
+              key={r.seq}
+              data-testid="audit-record"
+              className="clickable"
+              onClick={() => setExpanded(expanded === r.seq ? null : r.seq)}
+            >
               <td>{r.seq}</td>
               <td>{new Date(r.tsMs).toISOString().replace('T', ' ').slice(0, 23)}</td>
               <td>{r.type}</td>
               <td className="path">
-                {expanded === r.seq ? <pre>{JSON.stringify(r.payload, null, 2)}</pre> : JSON.stringify(r.payload).slice(0, 160)}
+                {expanded === r.seq ? (
+                  <pre>{JSON.stringify(r.payload, null, 2)}</pre>
+                ) : (
+                  JSON.stringify(r.payload).slice(0, 160)
+                )}
               </td>
             </tr>
           ))}

@@ -5,7 +5,13 @@ import { SortableTable, type Column } from '../../components/SortableTable.tsx';
 import { useChartSelection } from '../chart/selection.ts';
 import { chartBus } from '../chart/chart-bus.ts';
 import type { ResponseOf } from '../../../../shared/contract/index.ts';
-import { METRIC_NAMES, type BacktestReport, type MetricName, type SweepResult, type TradeRecord } from '../../../../shared/contract/backtest.ts';
+import {
+  METRIC_NAMES,
+  type BacktestReport,
+  type MetricName,
+  type SweepResult,
+  type TradeRecord,
+} from '../../../../shared/contract/backtest.ts';
 
 type Series = ResponseOf<'market:series'>['series'][number];
 type StrategyInfo = ResponseOf<'backtest:strategies'>[number];
@@ -17,11 +23,30 @@ interface Run {
 }
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
-const num = (v: number | null) => (v === null ? '–' : Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 0 }) : Number(v.toPrecision(4)).toString());
-const PERCENT_METRICS = new Set<MetricName>(['totalReturn', 'cagr', 'annualVolatility', 'maxDrawdown', 'winRate', 'exposure']);
+const num = (v: number | null) =>
+  v === null
+    ? '–'
+    : Math.abs(v) >= 1000
+      ? v.toLocaleString('en-US', { maximumFractionDigits: 0 })
+      : Number(v.toPrecision(4)).toString();
+const PERCENT_METRICS = new Set<MetricName>([
+  'totalReturn',
+  'cagr',
+  'annualVolatility',
+  'maxDrawdown',
+  'winRate',
+  'exposure',
+]);
 const formatMetric = (m: MetricName, v: number | null) =>
-  m === 'maxDrawdownDurationMs' ? (v === null ? '–' : `${(v / 86_400_000).toFixed(1)} d`) : PERCENT_METRICS.has(m) ? pct(v) : num(v);
-const time = (ms: number | null) => (ms === null ? 'open' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
+  m === 'maxDrawdownDurationMs'
+    ? v === null
+      ? '–'
+      : `${(v / 86_400_000).toFixed(1)} d`
+    : PERCENT_METRICS.has(m)
+      ? pct(v)
+      : num(v);
+const time = (ms: number | null) =>
+  ms === null ? 'open' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 
 let runCounter = 0;
 
@@ -40,10 +65,20 @@ export function BacktestLab() {
   const [runs, setRuns] = useState<Run[]>([]);
   const [selectedRun, setSelectedRun] = useState<string | null>(null);
   const [compareRun, setCompareRun] = useState<string | null>(null);
-  const [progress, setProgress] = useState<{ runId: string; done: number; total: number; phase: string } | null>(null);
+  const [progress, setProgress] = useState<{
+    runId: string;
+    done: number;
+    total: number;
+    phase: string;
+  } | null>(null);
   const [activeRunId, setActiveRunId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [sweepAxes, setSweepAxes] = useState<{ x: string; xValues: string; y: string; yValues: string }>({ x: 'fast', xValues: '5,10,20', y: 'slow', yValues: '30,50,100' });
+  const [sweepAxes, setSweepAxes] = useState<{ x: string; xValues: string; y: string; yValues: string }>({
+    x: 'fast',
+    xValues: '5,10,20',
+    y: 'slow',
+    yValues: '30,50,100',
+  });
   const [sweep, setSweep] = useState<SweepResult | null>(null);
   const [heatMetric, setHeatMetric] = useState<MetricName>('sharpe');
   const [selectedTrade, setSelectedTrade] = useState<string | null>(null);
@@ -70,7 +105,9 @@ export function BacktestLab() {
   const strategy = strategies.find((s) => s.id === strategyId);
   const seriesRef = useMemo(() => {
     const [venue, symbol, timeframe] = seriesKey.split('|');
-    return venue && symbol && timeframe ? { venue, symbol, timeframe: timeframe as Series['timeframe'] } : null;
+    return venue && symbol && timeframe
+      ? { venue, symbol, timeframe: timeframe as Series['timeframe'] }
+      : null;
   }, [seriesKey]);
 
   const config = () => {
@@ -83,7 +120,12 @@ export function BacktestLab() {
     return {
       strategy: { id: strategyId, params: p },
       sizing: { kind: 'fixed-quantity' as const, quantity: Number(quantity) },
-      fill: { marketFill: fill, makerFeeBps: Number(feesBps), takerFeeBps: Number(feesBps), slippageBps: Number(slippageBps) },
+      fill: {
+        marketFill: fill,
+        makerFeeBps: Number(feesBps),
+        takerFeeBps: Number(feesBps),
+        slippageBps: Number(slippageBps),
+      },
       cash: Number(cash),
     };
   };
@@ -100,7 +142,9 @@ export function BacktestLab() {
       setError(`${reply.error.code}: ${reply.error.message}`);
       return;
     }
-    const label = `${runId} ${strategyId} ${Object.entries(config().strategy.params).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+    const label = `${runId} ${strategyId} ${Object.entries(config().strategy.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`;
     setRuns((r) => [{ runId, label, report: reply.value }, ...r]);
     setSelectedRun(runId);
   };
@@ -108,7 +152,12 @@ export function BacktestLab() {
   const runSweep = async () => {
     if (!seriesRef) return;
     const runId = `sweep-${++runCounter}`;
-    const parse = (text: string) => text.split(',').map((v) => v.trim()).filter(Boolean).map((v) => (Number.isFinite(Number(v)) ? Number(v) : v));
+    const parse = (text: string) =>
+      text
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+        .map((v) => (Number.isFinite(Number(v)) ? Number(v) : v));
     setActiveRunId(runId);
     setError(null);
     const reply = await getApi().backtest.sweep({
@@ -142,8 +191,14 @@ export function BacktestLab() {
   ];
 
   const sweepColumns: Column<SweepResult['rows'][number]>[] = [
-    ...(sweep?.rows[0] ? Object.keys(sweep.rows[0].params) : []).map((p) => ({ key: `p-${p}`, header: p, value: (r: SweepResult['rows'][number]) => r.params[p] ?? null })),
-    ...(['totalReturn', 'sharpe', 'maxDrawdown', 'winRate', 'profitFactor', 'tradeCount'] as MetricName[]).map((m) => ({
+    ...(sweep?.rows[0] ? Object.keys(sweep.rows[0].params) : []).map((p) => ({
+      key: `p-${p}`,
+      header: p,
+      value: (r: SweepResult['rows'][number]) => r.params[p] ?? null,
+    })),
+    ...(
+      ['totalReturn', 'sharpe', 'maxDrawdown', 'winRate', 'profitFactor', 'tradeCount'] as MetricName[]
+    ).map((m) => ({
       key: m,
       header: m,
       value: (r: SweepResult['rows'][number]) => r.metrics[m],
@@ -152,8 +207,12 @@ export function BacktestLab() {
     })),
   ];
 
-  const xs = sweep ? [...new Set(sweep.rows.map((r) => Number(r.params[sweepAxes.x])))].sort((a, b) => a - b) : [];
-  const ys = sweep ? [...new Set(sweep.rows.map((r) => Number(r.params[sweepAxes.y])))].sort((a, b) => a - b) : [];
+  const xs = sweep
+    ? [...new Set(sweep.rows.map((r) => Number(r.params[sweepAxes.x])))].sort((a, b) => a - b)
+    : [];
+  const ys = sweep
+    ? [...new Set(sweep.rows.map((r) => Number(r.params[sweepAxes.y])))].sort((a, b) => a - b)
+    : [];
 
   return (
     <div className="panel-body" data-testid="backtest-lab">
@@ -162,18 +221,32 @@ export function BacktestLab() {
           Data{' '}
           <select data-testid="bt-series" value={seriesKey} onChange={(e) => setSeriesKey(e.target.value)}>
             {series.map((s) => (
-              <option key={`${s.venue}|${s.symbol}|${s.timeframe}`} value={`${s.venue}|${s.symbol}|${s.timeframe}`}>
+              <option
+                key={`${s.venue}|${s.symbol}|${s.timeframe}`}
+                value={`${s.venue}|${s.symbol}|${s.timeframe}`}
+              >
                 {s.venue} {s.symbol} {s.timeframe} ({s.barCount} bars)
               </option>
             ))}
           </select>
         </label>
-        <button type="button" onClick={() => void getApi().market.series({}).then((r) => r.ok && setSeries(r.value.series))}>
+        <button
+          type="button"
+          onClick={() =>
+            void getApi()
+              .market.series({})
+              .then((r) => r.ok && setSeries(r.value.series))
+          }
+        >
           ↻
         </button>
         <label>
           Strategy{' '}
-          <select data-testid="bt-strategy" value={strategyId} onChange={(e) => (setStrategyId(e.target.value), setParams({}))}>
+          <select
+            data-testid="bt-strategy"
+            value={strategyId}
+            onChange={(e) => (setStrategyId(e.target.value), setParams({}))}
+          >
             {strategies.map((s) => (
               <option key={s.id} value={s.id} title={s.description}>
                 {s.title}
@@ -186,20 +259,36 @@ export function BacktestLab() {
         {(strategy?.params ?? []).map((p) => (
           <label key={p.name} title={p.description}>
             {p.name}{' '}
-            <input data-testid={`bt-param-${p.name}`} size={8} placeholder={String(p.default)} value={params[p.name] ?? ''} onChange={(e) => setParams({ ...params, [p.name]: e.target.value })} />
+            <input
+              data-testid={`bt-param-${p.name}`}
+              size={8}
+              placeholder={String(p.default)}
+              value={params[p.name] ?? ''}
+              onChange={(e) => setParams({ ...params, [p.name]: e.target.value })}
+            />
           </label>
         ))}
       </div>
       <div className="row">
         <label>
           Fill{' '}
-          <select data-testid="bt-fill" value={fill} onChange={(e) => setFill(e.target.value as 'next-open' | 'close')}>
+          <select
+            data-testid="bt-fill"
+            value={fill}
+            onChange={(e) => setFill(e.target.value as 'next-open' | 'close')}
+          >
             <option value="next-open">next bar open</option>
             <option value="close">same bar close</option>
           </select>
         </label>
         <label>
-          Fees bps <input data-testid="bt-fees" size={5} value={feesBps} onChange={(e) => setFeesBps(e.target.value)} />
+          Fees bps{' '}
+          <input
+            data-testid="bt-fees"
+            size={5}
+            value={feesBps}
+            onChange={(e) => setFeesBps(e.target.value)}
+          />
         </label>
         <label>
           Slippage bps <input size={5} value={slippageBps} onChange={(e) => setSlippageBps(e.target.value)} />
@@ -208,15 +297,34 @@ export function BacktestLab() {
           Cash <input size={9} value={cash} onChange={(e) => setCash(e.target.value)} />
         </label>
         <label>
-          Quantity <input data-testid="bt-quantity" size={6} value={quantity} onChange={(e) => setQuantity(e.target.value)} />
+          Quantity{' '}
+          <input
+            data-testid="bt-quantity"
+            size={6}
+            value={quantity}
+            onChange={(e) => setQuantity(e.target.value)}
+          />
         </label>
-        <button type="button" data-testid="bt-run" disabled={!seriesRef || activeRunId !== null} onClick={() => void run()}>
+        <button
+          type="button"
+          data-testid="bt-run"
+          disabled={!seriesRef || activeRunId !== null}
+          onClick={() => void run()}
+        >
           Run
         </button>
         {activeRunId && (
           <>
-            <progress data-testid="bt-progress" max={Math.max(1, progress?.total ?? 1)} value={progress?.runId === activeRunId ? progress.done : 0} />
-            <button type="button" data-testid="bt-cancel" onClick={() => void getApi().backtest.cancel({ runId: activeRunId })}>
+            <progress
+              data-testid="bt-progress"
+              max={Math.max(1, progress?.total ?? 1)}
+              value={progress?.runId === activeRunId ? progress.done : 0}
+            />
+            <button
+              type="button"
+              data-testid="bt-cancel"
+              onClick={() => void getApi().backtest.cancel({ runId: activeRunId })}
+            >
               Cancel
             </button>
           </>
@@ -231,7 +339,11 @@ export function BacktestLab() {
         <div className="row">
           <label>
             Run{' '}
-            <select data-testid="bt-run-select" value={selectedRun ?? ''} onChange={(e) => setSelectedRun(e.target.value)}>
+            <select
+              data-testid="bt-run-select"
+              value={selectedRun ?? ''}
+              onChange={(e) => setSelectedRun(e.target.value)}
+            >
               {runs.map((r) => (
                 <option key={r.runId} value={r.runId}>
                   {r.label}
@@ -241,7 +353,11 @@ export function BacktestLab() {
           </label>
           <label>
             Compare with{' '}
-            <select data-testid="bt-compare-select" value={compareRun ?? ''} onChange={(e) => setCompareRun(e.target.value || null)}>
+            <select
+              data-testid="bt-compare-select"
+              value={compareRun ?? ''}
+              onChange={(e) => setCompareRun(e.target.value || null)}
+            >
               <option value="">none</option>
               {runs.map((r) => (
                 <option key={r.runId} value={r.runId}>
@@ -269,7 +385,16 @@ export function BacktestLab() {
                   <td>{m}</td>
                   <td className="num">{formatMetric(m, current.report.metrics[m])}</td>
                   {other && <td className="num">{formatMetric(m, other.report.metrics[m])}</td>}
-                  <td className="num">{m in current.report.benchmark.metrics ? formatMetric(m, current.report.benchmark.metrics[m as keyof typeof current.report.benchmark.metrics]) : ''}</td>
+                  <td className="num">
+                    {m in current.report.benchmark.metrics
+                      ? formatMetric(
+                          m,
+                          current.report.benchmark.metrics[
+                            m as keyof typeof current.report.benchmark.metrics
+                          ],
+                        )
+                      : ''}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -279,9 +404,25 @@ export function BacktestLab() {
             testId="bt-equity"
             formatY={(v) => v.toLocaleString('en-US', { maximumFractionDigits: 0 })}
             series={[
-              { name: current.runId, color: 'var(--accent)', points: current.report.equity.map(([x, y]) => ({ x, y })) },
-              ...(other ? [{ name: other.runId, color: 'var(--warn)', points: other.report.equity.map(([x, y]) => ({ x, y })) }] : []),
-              { name: 'buy & hold', color: 'var(--muted)', points: current.report.benchmark.equity.map(([x, y]) => ({ x, y })) },
+              {
+                name: current.runId,
+                color: 'var(--accent)',
+                points: current.report.equity.map(([x, y]) => ({ x, y })),
+              },
+              ...(other
+                ? [
+                    {
+                      name: other.runId,
+                      color: 'var(--warn)',
+                      points: other.report.equity.map(([x, y]) => ({ x, y })),
+                    },
+                  ]
+                : []),
+              {
+                name: 'buy & hold',
+                color: 'var(--muted)',
+                points: current.report.benchmark.equity.map(([x, y]) => ({ x, y })),
+              },
             ]}
           />
           <h3>Drawdown</h3>
@@ -290,7 +431,13 @@ export function BacktestLab() {
             isArea
             height={120}
             formatY={(v) => `${(v * 100).toFixed(1)}%`}
-            series={[{ name: 'drawdown', color: 'var(--bad)', points: current.report.drawdown.map(([x, y]) => ({ x, y })) }]}
+            series={[
+              {
+                name: 'drawdown',
+                color: 'var(--bad)',
+                points: current.report.drawdown.map(([x, y]) => ({ x, y })),
+              },
+            ]}
           />
           <h3>Trades ({current.report.trades.length})</h3>
           <SortableTable
@@ -302,7 +449,10 @@ export function BacktestLab() {
             maxRows={500}
             onRowClick={(t) => {
               setSelectedTrade(`${t.entryTime}-${t.entryPrice}-${t.side}`);
-              if (seriesRef) useChartSelection.getState().selectSeries(seriesRef.venue, seriesRef.symbol, seriesRef.timeframe);
+              if (seriesRef)
+                useChartSelection
+                  .getState()
+                  .selectSeries(seriesRef.venue, seriesRef.symbol, seriesRef.timeframe);
               chartBus.openPanel('chart');
               // Give the chart a moment to load the series before scrolling to the trade.
               setTimeout(() => chartBus.scrollTo(t.entryTime), 400);
@@ -313,11 +463,36 @@ export function BacktestLab() {
       )}
       <h3>Parameter sweep</h3>
       <div className="row">
-        <input size={8} data-testid="sweep-x" value={sweepAxes.x} onChange={(e) => setSweepAxes({ ...sweepAxes, x: e.target.value })} />
-        <input size={16} data-testid="sweep-x-values" value={sweepAxes.xValues} onChange={(e) => setSweepAxes({ ...sweepAxes, xValues: e.target.value })} />
-        <input size={8} data-testid="sweep-y" value={sweepAxes.y} onChange={(e) => setSweepAxes({ ...sweepAxes, y: e.target.value })} />
-        <input size={16} data-testid="sweep-y-values" value={sweepAxes.yValues} onChange={(e) => setSweepAxes({ ...sweepAxes, yValues: e.target.value })} />
-        <button type="button" data-testid="sweep-run" disabled={!seriesRef || activeRunId !== null} onClick={() => void runSweep()}>
+        <input
+          size={8}
+          data-testid="sweep-x"
+          value={sweepAxes.x}
+          onChange={(e) => setSweepAxes({ ...sweepAxes, x: e.target.value })}
+        />
+        <input
+          size={16}
+          data-testid="sweep-x-values"
+          value={sweepAxes.xValues}
+          onChange={(e) => setSweepAxes({ ...sweepAxes, xValues: e.target.value })}
+        />
+        <input
+          size={8}
+          data-testid="sweep-y"
+          value={sweepAxes.y}
+          onChange={(e) => setSweepAxes({ ...sweepAxes, y: e.target.value })}
+        />
+        <input
+          size={16}
+          data-testid="sweep-y-values"
+          value={sweepAxes.yValues}
+          onChange={(e) => setSweepAxes({ ...sweepAxes, yValues: e.target.value })}
+        />
+        <button
+          type="button"
+          data-testid="sweep-run"
+          disabled={!seriesRef || activeRunId !== null}
+          onClick={() => void runSweep()}
+        >
           Sweep
         </button>
         <select value={heatMetric} onChange={(e) => setHeatMetric(e.target.value as MetricName)}>
@@ -330,7 +505,13 @@ export function BacktestLab() {
       </div>
       {sweep && (
         <div className="split">
-          <SortableTable testId="sweep-table" rows={sweep.rows} columns={sweepColumns} rowKey={(r) => JSON.stringify(r.params)} initialSort={{ key: 'sharpe', isDescending: true }} />
+          <SortableTable
+            testId="sweep-table"
+            rows={sweep.rows}
+            columns={sweepColumns}
+            rowKey={(r) => JSON.stringify(r.params)}
+            initialSort={{ key: 'sharpe', isDescending: true }}
+          />
           <Heatmap
             testId="sweep-heatmap"
             xLabel={sweepAxes.x}
@@ -338,7 +519,11 @@ export function BacktestLab() {
             xs={xs}
             ys={ys}
             format={(v) => formatMetric(heatMetric, v)}
-            value={(x, y) => sweep.rows.find((r) => Number(r.params[sweepAxes.x]) === x && Number(r.params[sweepAxes.y]) === y)?.metrics[heatMetric] ?? null}
+            value={(x, y) =>
+              sweep.rows.find(
+                (r) => Number(r.params[sweepAxes.x]) === x && Number(r.params[sweepAxes.y]) === y,
+              )?.metrics[heatMetric] ?? null
+            }
           />
         </div>
       )}

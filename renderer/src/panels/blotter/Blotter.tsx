@@ -4,7 +4,8 @@ import { useTradingStore, type OrderView, type PortfolioView } from '../../tradi
 import { SortableTable, type Column } from '../../components/SortableTable.tsx';
 import { isWorkingOrderState, type Fill } from '../../../../shared/trading.ts';
 
-const money = (v: number) => v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = (v: number) =>
+  v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 const sideClass = (row: { side: string }) => (row.side === 'buy' ? 'good' : 'bad');
 const pnlClass = (v: number) => (v >= 0 ? 'good' : 'bad');
@@ -14,11 +15,44 @@ type Position = PortfolioView['positions'][number];
 const POSITION_COLUMNS: Column<Position>[] = [
   { key: 'symbol', header: 'Symbol', value: (p) => p.symbol },
   { key: 'strategy', header: 'Strategy', value: (p) => p.strategyId },
-  { key: 'quantity', header: 'Qty', value: (p) => p.quantity, render: (p) => p.quantity, isNumeric: true, cellTestId: 'position-quantity' },
-  { key: 'avg', header: 'Avg price', value: (p) => p.averagePrice, render: (p) => money(p.averagePrice), isNumeric: true },
-  { key: 'mark', header: 'Mark', value: (p) => p.markPrice, render: (p) => money(p.markPrice), isNumeric: true },
-  { key: 'unrealised', header: 'Unrealised', value: (p) => p.unrealisedPnl, render: (p) => money(p.unrealisedPnl), isNumeric: true, cellClass: (p) => pnlClass(p.unrealisedPnl) },
-  { key: 'realised', header: 'Realised', value: (p) => p.realisedPnl, render: (p) => money(p.realisedPnl), isNumeric: true, cellClass: (p) => pnlClass(p.realisedPnl) },
+  {
+    key: 'quantity',
+    header: 'Qty',
+    value: (p) => p.quantity,
+    render: (p) => p.quantity,
+    isNumeric: true,
+    cellTestId: 'position-quantity',
+  },
+  {
+    key: 'avg',
+    header: 'Avg price',
+    value: (p) => p.averagePrice,
+    render: (p) => money(p.averagePrice),
+    isNumeric: true,
+  },
+  {
+    key: 'mark',
+    header: 'Mark',
+    value: (p) => p.markPrice,
+    render: (p) => money(p.markPrice),
+    isNumeric: true,
+  },
+  {
+    key: 'unrealised',
+    header: 'Unrealised',
+    value: (p) => p.unrealisedPnl,
+    render: (p) => money(p.unrealisedPnl),
+    isNumeric: true,
+    cellClass: (p) => pnlClass(p.unrealisedPnl),
+  },
+  {
+    key: 'realised',
+    header: 'Realised',
+    value: (p) => p.realisedPnl,
+    render: (p) => money(p.realisedPnl),
+    isNumeric: true,
+    cellClass: (p) => pnlClass(p.realisedPnl),
+  },
 ];
 
 const FILL_COLUMNS: Column<Fill>[] = [
@@ -27,7 +61,13 @@ const FILL_COLUMNS: Column<Fill>[] = [
   { key: 'side', header: 'Side', value: (f) => f.side, cellClass: sideClass },
   { key: 'quantity', header: 'Qty', value: (f) => f.quantity, render: (f) => f.quantity, isNumeric: true },
   { key: 'price', header: 'Price', value: (f) => f.price, render: (f) => money(f.price), isNumeric: true },
-  { key: 'fee', header: 'Fee', value: (f) => f.fee, render: (f) => `${f.fee.toPrecision(4)} ${f.feeCurrency}`, isNumeric: true },
+  {
+    key: 'fee',
+    header: 'Fee',
+    value: (f) => f.fee,
+    render: (f) => `${f.fee.toPrecision(4)} ${f.feeCurrency}`,
+    isNumeric: true,
+  },
   { key: 'order', header: 'Order', value: (f) => f.clientOrderId, cellClass: () => 'muted' },
 ];
 
@@ -64,9 +104,27 @@ export function Blotter() {
       { key: 'symbol', header: 'Symbol', value: (o) => o.symbol },
       { key: 'side', header: 'Side', value: (o) => o.side, cellClass: sideClass },
       { key: 'type', header: 'Type', value: (o) => o.type },
-      { key: 'quantity', header: 'Qty', value: (o) => o.quantity, render: (o) => o.quantity, isNumeric: true },
-      { key: 'filled', header: 'Filled', value: (o) => o.filledQuantity, render: (o) => o.filledQuantity, isNumeric: true },
-      { key: 'price', header: 'Price', value: (o) => o.price ?? o.stopPrice, render: (o) => o.price ?? o.stopPrice ?? 'mkt', isNumeric: true },
+      {
+        key: 'quantity',
+        header: 'Qty',
+        value: (o) => o.quantity,
+        render: (o) => o.quantity,
+        isNumeric: true,
+      },
+      {
+        key: 'filled',
+        header: 'Filled',
+        value: (o) => o.filledQuantity,
+        render: (o) => o.filledQuantity,
+        isNumeric: true,
+      },
+      {
+        key: 'price',
+        header: 'Price',
+        value: (o) => o.price ?? o.stopPrice,
+        render: (o) => o.price ?? o.stopPrice ?? 'mkt',
+        isNumeric: true,
+      },
       { key: 'state', header: 'State', value: (o) => o.state, cellTestId: 'order-state' },
       { key: 'strategy', header: 'Strategy', value: (o) => o.strategyId },
       {
@@ -107,9 +165,14 @@ export function Blotter() {
             </tr>
             <tr>
               <th>Realised P&amp;L</th>
-              <td className={portfolio.account.realisedPnl >= 0 ? 'good' : 'bad'}>{money(portfolio.account.realisedPnl)}</td>
+              <td className={portfolio.account.realisedPnl >= 0 ? 'good' : 'bad'}>
+                {money(portfolio.account.realisedPnl)}
+              </td>
               <th>Unrealised P&amp;L</th>
-              <td className={portfolio.account.unrealisedPnl >= 0 ? 'good' : 'bad'} data-testid="account-unrealised">
+              <td
+                className={portfolio.account.unrealisedPnl >= 0 ? 'good' : 'bad'}
+                data-testid="account-unrealised"
+              >
                 {money(portfolio.account.unrealisedPnl)}
               </td>
               <th>Fees</th>
@@ -120,11 +183,20 @@ export function Blotter() {
       )}
       <h3>
         Working orders ({working.length}){' '}
-        <button type="button" data-testid="cancel-all" disabled={working.length === 0} onClick={() => void cancelAll()}>
+        <button
+          type="button"
+          data-testid="cancel-all"
+          disabled={working.length === 0}
+          onClick={() => void cancelAll()}
+        >
           Cancel all
         </button>
       </h3>
-      {message && <p className="muted" data-testid="blotter-message">{message}</p>}
+      {message && (
+        <p className="muted" data-testid="blotter-message">
+          {message}
+        </p>
+      )}
       <SortableTable
         testId="working-orders"
         rowTestId="working-order"

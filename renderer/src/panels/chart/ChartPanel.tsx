@@ -1,7 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
 import { getApi } from '../../api.ts';
 import { useAppStore } from '../../store.ts';
-import { CandleChart, type CandleChartHandle, type ChartBar, type ChartMarker } from '../../components/CandleChart.tsx';
+import {
+  CandleChart,
+  type CandleChartHandle,
+  type ChartBar,
+  type ChartMarker,
+} from '../../components/CandleChart.tsx';
 import { useTradingStore } from '../../trading/trading-store.ts';
 import { useStrategiesStore } from '../../trading/strategies-store.ts';
 import { showSignal, signalIdOfMarker, signalMarkers } from '../signals/signal-markers.ts';
@@ -79,9 +84,12 @@ export function ChartPanel() {
           }
           return;
         }
-        const points = p.value.time.flatMap((t, i) => (p.value.value[i] === null ? [] : [{ timeMs: t, value: p.value.value[i]! }]));
+        const points = p.value.time.flatMap((t, i) =>
+          p.value.value[i] === null ? [] : [{ timeMs: t, value: p.value.value[i]! }],
+        );
         chartRef.current?.setPaneLine(points);
-        if (predictionRef.current) predictionRef.current.textContent = `${p.value.model} ${p.value.output} · ${points.length} points`;
+        if (predictionRef.current)
+          predictionRef.current.textContent = `${p.value.model} ${p.value.output} · ${points.length} points`;
       });
     };
     setMessage('Loading…');
@@ -119,14 +127,28 @@ export function ChartPanel() {
         return;
       }
       const value = reply.value;
-      const forming: ChartBar | null = value.forming ? { timeMs: value.forming.time, ...value.forming } : null;
+      const forming: ChartBar | null = value.forming
+        ? { timeMs: value.forming.time, ...value.forming }
+        : null;
       hasMoreBefore.current = value.hasMoreBefore;
       chartRef.current?.setBars(value, forming);
       isLoaded = true;
       setSource(value.source);
       const n = value.time.length;
       setMessage(n === 0 && !forming ? 'No bars.' : null);
-      showLast(forming ?? (n > 0 ? { timeMs: value.time[n - 1]!, open: value.open[n - 1]!, high: value.high[n - 1]!, low: value.low[n - 1]!, close: value.close[n - 1]!, volume: value.volume[n - 1]! } : undefined));
+      showLast(
+        forming ??
+          (n > 0
+            ? {
+                timeMs: value.time[n - 1]!,
+                open: value.open[n - 1]!,
+                high: value.high[n - 1]!,
+                low: value.low[n - 1]!,
+                close: value.close[n - 1]!,
+                volume: value.volume[n - 1]!,
+              }
+            : undefined),
+      );
       loadPredictions();
       chartRef.current?.afterPaint(() => {
         if (!isActive) return;
@@ -203,26 +225,47 @@ export function ChartPanel() {
   const loadOlder = (oldestMs: number): void => olderRef.current(oldestMs, OLDER_PAGE_BARS);
 
   return (
-    <div className="panel-body" data-testid="chart-panel" style={{ display: 'flex', flexDirection: 'column', padding: 0 }}>
+    <div
+      className="panel-body"
+      data-testid="chart-panel"
+      style={{ display: 'flex', flexDirection: 'column', padding: 0 }}
+    >
       <div className="toolbar">
         <strong data-testid="chart-symbol">
           {symbol} <span className="muted">{venue}</span>
         </strong>
         {TIMEFRAMES.map((tf) => (
-          <button key={tf} data-testid={`tf-${tf}`} className={tf === timeframe ? 'pill selected' : 'pill'} aria-pressed={tf === timeframe} onClick={() => setTimeframe(tf)}>
+          <button
+            key={tf}
+            data-testid={`tf-${tf}`}
+            className={tf === timeframe ? 'pill selected' : 'pill'}
+            aria-pressed={tf === timeframe}
+            onClick={() => setTimeframe(tf)}
+          >
             {tf}
           </button>
         ))}
         <span className="muted">
-          {source} · <span data-testid="chart-bar-count" ref={countRef} /> bars · last <span data-testid="chart-last" ref={lastRef} />
+          {source} · <span data-testid="chart-bar-count" ref={countRef} /> bars · last{' '}
+          <span data-testid="chart-last" ref={lastRef} />
         </span>
         <span className="muted" data-testid="prediction-pane" ref={predictionRef} />
       </div>
-      <div className="muted" data-testid="chart-crosshair" style={{ padding: '2px 10px', minHeight: 18, fontVariantNumeric: 'tabular-nums' }}>
+      <div
+        className="muted"
+        data-testid="chart-crosshair"
+        style={{ padding: '2px 10px', minHeight: 18, fontVariantNumeric: 'tabular-nums' }}
+      >
         {message ?? crosshair}
       </div>
       <div style={{ flex: 1, minHeight: 0 }}>
-        <CandleChart ref={chartRef} theme={theme} testId="market-chart" paneTitle="model" onCrosshair={(bar) => setCrosshair(bar ? formatOhlcv(bar) : '')} onNeedOlder={loadOlder}
+        <CandleChart
+          ref={chartRef}
+          theme={theme}
+          testId="market-chart"
+          paneTitle="model"
+          onCrosshair={(bar) => setCrosshair(bar ? formatOhlcv(bar) : '')}
+          onNeedOlder={loadOlder}
           onSelectTime={(t) => chartBus.selectTime(t)}
           onMarkerClick={(id) => {
             const signalId = signalIdOfMarker(id);

@@ -58,7 +58,12 @@ export function DataManager() {
     }
     const rows: SeriesRow[] = await Promise.all(
       reply.value.series.map(async (s) => {
-        const gaps = await api.market.gaps({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, maxGaps: 1 });
+        const gaps = await api.market.gaps({
+          venue: s.venue,
+          symbol: s.symbol,
+          timeframe: s.timeframe,
+          maxGaps: 1,
+        });
         return {
           ...s,
           gapCount: gaps.ok ? gaps.value.gapCount : null,
@@ -79,7 +84,9 @@ export function DataManager() {
     setResult(null);
     setIssues(null);
     if (file.size > MAX_UPLOAD_BYTES) {
-      setResult(`${file.name} is ${(file.size / 1048576).toFixed(0)} MiB; import files over 64 MiB with: vantage data import --file …`);
+      setResult(
+        `${file.name} is ${(file.size / 1048576).toFixed(0)} MiB; import files over 64 MiB with: vantage data import --file …`,
+      );
       return;
     }
     setImporting(true);
@@ -94,12 +101,18 @@ export function DataManager() {
       });
       if (reply.ok) {
         const r = reply.value;
-        setResult(`Imported ${r.barCount} ${r.timeframe} bars (${formatTime(r.firstMs)} .. ${formatTime(r.lastMs)}): ${r.inserted} new, ${r.updated} changed, ${r.unchanged} already stored.`);
+        setResult(
+          `Imported ${r.barCount} ${r.timeframe} bars (${formatTime(r.firstMs)} .. ${formatTime(r.lastMs)}): ${r.inserted} new, ${r.updated} changed, ${r.unchanged} already stored.`,
+        );
         await refresh();
       } else {
         const details = reply.error.details as { issues?: Issue[]; issueCount?: number } | undefined;
         if (reply.error.code === 'DATA_INVALID' && details?.issues) {
-          setIssues({ text: reply.error.message, count: details.issueCount ?? details.issues.length, list: details.issues });
+          setIssues({
+            text: reply.error.message,
+            count: details.issueCount ?? details.issues.length,
+            list: details.issues,
+          });
         } else setResult(reply.error.message);
       }
     } finally {
@@ -108,12 +121,19 @@ export function DataManager() {
   };
 
   const startReplay = async (s: SeriesRow): Promise<void> => {
-    const reply = await getApi().market.replay({ venue: s.venue, symbol: s.symbol, timeframe: s.timeframe, speed: replaySpeed });
+    const reply = await getApi().market.replay({
+      venue: s.venue,
+      symbol: s.symbol,
+      timeframe: s.timeframe,
+      speed: replaySpeed,
+    });
     if (!reply.ok) {
       setResult(reply.error.message);
       return;
     }
-    setReplay(`${s.symbol} ${s.timeframe} from ${s.venue}: ${reply.value.barCount} bars at ${replaySpeed === 'max' ? 'max speed' : `${replaySpeed}x`}`);
+    setReplay(
+      `${s.symbol} ${s.timeframe} from ${s.venue}: ${reply.value.barCount} bars at ${replaySpeed === 'max' ? 'max speed' : `${replaySpeed}x`}`,
+    );
     selectSeries('replay', s.symbol, s.timeframe);
   };
 
@@ -128,10 +148,29 @@ export function DataManager() {
   return (
     <div className="panel-body" data-testid="data-manager">
       <div className="row">
-        <input type="file" accept=".csv,.json,.txt" data-testid="import-file" onChange={(e) => setFile(e.target.files?.[0] ?? null)} />
-        <input placeholder="venue (e.g. binance)" value={venue} data-testid="import-venue" onChange={(e) => setVenue(e.target.value)} />
-        <input placeholder="symbol (e.g. BTC/USDT)" value={symbol} data-testid="import-symbol" onChange={(e) => setSymbol(e.target.value)} />
-        <select value={timeframe} data-testid="import-timeframe" onChange={(e) => setTimeframe(e.target.value as Timeframe | 'auto')}>
+        <input
+          type="file"
+          accept=".csv,.json,.txt"
+          data-testid="import-file"
+          onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+        />
+        <input
+          placeholder="venue (e.g. binance)"
+          value={venue}
+          data-testid="import-venue"
+          onChange={(e) => setVenue(e.target.value)}
+        />
+        <input
+          placeholder="symbol (e.g. BTC/USDT)"
+          value={symbol}
+          data-testid="import-symbol"
+          onChange={(e) => setSymbol(e.target.value)}
+        />
+        <select
+          value={timeframe}
+          data-testid="import-timeframe"
+          onChange={(e) => setTimeframe(e.target.value as Timeframe | 'auto')}
+        >
           <option value="auto">timeframe: from the file</option>
           {TIMEFRAMES.map((tf) => (
             <option key={tf} value={tf}>
@@ -145,7 +184,11 @@ export function DataManager() {
       </div>
       <div className="row">
         <span className="muted">Replay speed</span>
-        <select value={String(replaySpeed)} data-testid="replay-speed" onChange={(e) => setReplaySpeed(e.target.value === 'max' ? 'max' : Number(e.target.value))}>
+        <select
+          value={String(replaySpeed)}
+          data-testid="replay-speed"
+          onChange={(e) => setReplaySpeed(e.target.value === 'max' ? 'max' : Number(e.target.value))}
+        >
           {[1, 10, 60, 600, 3600].map((x) => (
             <option key={x} value={x}>
               {x}x
@@ -208,12 +251,25 @@ export function DataManager() {
                 <td className="num" data-testid={`series-bars-${id}`}>
                   {s.barCount}
                 </td>
-                <td className="num" data-testid={`series-gaps-${id}`} title={s.closureCount === null ? undefined : 'Weekdays calendar: weekends are not gaps; 1-2 whole weekdays without bars are closures (holidays)'}>
+                <td
+                  className="num"
+                  data-testid={`series-gaps-${id}`}
+                  title={
+                    s.closureCount === null
+                      ? undefined
+                      : 'Weekdays calendar: weekends are not gaps; 1-2 whole weekdays without bars are closures (holidays)'
+                  }
+                >
                   {s.gapCount === null ? '–' : `${s.gapCount} (${s.missingBars} bars)`}
-                  {s.closureCount === null ? null : <span className="muted"> · {s.closureCount} holidays</span>}
+                  {s.closureCount === null ? null : (
+                    <span className="muted"> · {s.closureCount} holidays</span>
+                  )}
                 </td>
                 <td>
-                  <button data-testid={`series-show-${id}`} onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}>
+                  <button
+                    data-testid={`series-show-${id}`}
+                    onClick={() => selectSeries(s.venue, s.symbol, s.timeframe)}
+                  >
                     Chart
                   </button>{' '}
                   <button data-testid={`series-replay-${id}`} onClick={() => void startReplay(s)}>

@@ -3,7 +3,8 @@ import { getApi } from '../../api.ts';
 import type { FetchJob } from '../../../../shared/contract/history.ts';
 import { TIMEFRAMES, type Timeframe } from '../../../../shared/market.ts';
 
-const fmt = (ms: number | null) => (ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16));
+const fmt = (ms: number | null) =>
+  ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
 
 /** Download candle history from a venue (ccxt) into market.db, with progress and cancel. */
 export function FetchSection(props: { onStored(): void }) {
@@ -35,7 +36,13 @@ export function FetchSection(props: { onStored(): void }) {
       setError('Dates must be YYYY-MM-DD.');
       return;
     }
-    const reply = await getApi().history.fetch({ venue, symbol, timeframe, sinceMs, ...(untilMs !== undefined ? { untilMs } : {}) });
+    const reply = await getApi().history.fetch({
+      venue,
+      symbol,
+      timeframe,
+      sinceMs,
+      ...(untilMs !== undefined ? { untilMs } : {}),
+    });
     setError(reply.ok ? null : reply.error.message);
   };
 
@@ -43,9 +50,23 @@ export function FetchSection(props: { onStored(): void }) {
     <div data-testid="fetch-section">
       <h3>Fetch from a venue</h3>
       <div className="row">
-        <input data-testid="fetch-venue" value={venue} onChange={(e) => setVenue(e.target.value)} placeholder="ccxt id, e.g. binance" />
-        <input data-testid="fetch-symbol" value={symbol} onChange={(e) => setSymbol(e.target.value)} placeholder="BTC/USDT" />
-        <select data-testid="fetch-timeframe" value={timeframe} onChange={(e) => setTimeframe(e.target.value as Timeframe)}>
+        <input
+          data-testid="fetch-venue"
+          value={venue}
+          onChange={(e) => setVenue(e.target.value)}
+          placeholder="ccxt id, e.g. binance"
+        />
+        <input
+          data-testid="fetch-symbol"
+          value={symbol}
+          onChange={(e) => setSymbol(e.target.value)}
+          placeholder="BTC/USDT"
+        />
+        <select
+          data-testid="fetch-timeframe"
+          value={timeframe}
+          onChange={(e) => setTimeframe(e.target.value as Timeframe)}
+        >
           {TIMEFRAMES.map((tf) => (
             <option key={tf} value={tf}>
               {tf}
@@ -53,10 +74,23 @@ export function FetchSection(props: { onStored(): void }) {
           ))}
         </select>
         <label>
-          since <input data-testid="fetch-since" value={since} onChange={(e) => setSince(e.target.value)} size={10} />
+          since{' '}
+          <input
+            data-testid="fetch-since"
+            value={since}
+            onChange={(e) => setSince(e.target.value)}
+            size={10}
+          />
         </label>
         <label>
-          until <input data-testid="fetch-until" value={until} onChange={(e) => setUntil(e.target.value)} size={10} placeholder="now" />
+          until{' '}
+          <input
+            data-testid="fetch-until"
+            value={until}
+            onChange={(e) => setUntil(e.target.value)}
+            size={10}
+            placeholder="now"
+          />
         </label>
         <button type="button" data-testid="fetch-start" onClick={() => void start()}>
           Fetch
@@ -76,17 +110,24 @@ export function FetchSection(props: { onStored(): void }) {
                   {j.venue} {j.symbol} {j.timeframe}
                 </td>
                 <td>
-                  <progress max={Math.max(1, j.expectedBars)} value={j.fetchedBars} /> {j.fetchedBars.toLocaleString('en-US')}/
-                  {j.expectedBars.toLocaleString('en-US')}
+                  <progress max={Math.max(1, j.expectedBars)} value={j.fetchedBars} />{' '}
+                  {j.fetchedBars.toLocaleString('en-US')}/{j.expectedBars.toLocaleString('en-US')}
                 </td>
                 <td className="muted">{fmt(j.lastBarMs)}</td>
-                <td data-testid="fetch-job-state" className={j.state === 'failed' ? 'bad' : j.state === 'done' ? 'good' : ''}>
+                <td
+                  data-testid="fetch-job-state"
+                  className={j.state === 'failed' ? 'bad' : j.state === 'done' ? 'good' : ''}
+                >
                   {j.state}
                 </td>
                 <td className="muted">{j.message}</td>
                 <td>
                   {j.state === 'running' && (
-                    <button type="button" data-testid="fetch-cancel" onClick={() => void getApi().history.cancel({ jobId: j.jobId })}>
+                    <button
+                      type="button"
+                      data-testid="fetch-cancel"
+                      onClick={() => void getApi().history.cancel({ jobId: j.jobId })}
+                    >
                       Cancel
                     </button>
                   )}

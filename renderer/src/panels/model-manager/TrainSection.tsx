@@ -6,7 +6,8 @@ import type { TrainJob, TrainRequest, TrainResultSummary } from '../../../../sha
 
 type SeriesInfo = z.infer<typeof seriesInfoSchema>;
 
-const seriesKey = (s: { venue: string; symbol: string; timeframe: string }) => `${s.venue}:${s.symbol}:${s.timeframe}`;
+const seriesKey = (s: { venue: string; symbol: string; timeframe: string }) =>
+  `${s.venue}:${s.symbol}:${s.timeframe}`;
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`);
 const num = (x: number | null, digits = 3) => (x === null ? '–' : x.toFixed(digits));
 const day = (ms: number | null) => (ms === null ? '–' : new Date(ms).toISOString().slice(0, 10));
@@ -23,11 +24,12 @@ function ResultSummary(props: { result: TrainResultSummary }) {
   return (
     <div data-testid="train-result">
       <p>
-        Saved <strong data-testid="train-result-name">{r.name}</strong> to <span className="muted">{r.folder}</span>
+        Saved <strong data-testid="train-result-name">{r.name}</strong> to{' '}
+        <span className="muted">{r.folder}</span>
       </p>
       <p className="muted">
-        Out of sample: walk-forward over {r.folds} folds, {r.outOfSampleRows.toLocaleString('en-US')} rows, purged and embargoed
-        (trained on {r.bars.toLocaleString('en-US')} bars).
+        Out of sample: walk-forward over {r.folds} folds, {r.outOfSampleRows.toLocaleString('en-US')} rows,
+        purged and embargoed (trained on {r.bars.toLocaleString('en-US')} bars).
       </p>
       <table className="grid">
         <tbody>
@@ -44,7 +46,8 @@ function ResultSummary(props: { result: TrainResultSummary }) {
                 <td>Accuracy</td>
                 <td className="num">{pct(r.accuracy)}</td>
                 <td className="muted">
-                  always guessing the majority: {pct(r.positiveRate === null ? null : Math.max(r.positiveRate, 1 - r.positiveRate))}
+                  always guessing the majority:{' '}
+                  {pct(r.positiveRate === null ? null : Math.max(r.positiveRate, 1 - r.positiveRate))}
                 </td>
               </tr>
             </>
@@ -99,7 +102,11 @@ export function TrainSection() {
     if (!reply.ok) return;
     setSeries(reply.value.series);
     setSelected((current) =>
-      current && reply.value.series.some((s) => seriesKey(s) === current) ? current : reply.value.series[0] ? seriesKey(reply.value.series[0]) : '',
+      current && reply.value.series.some((s) => seriesKey(s) === current)
+        ? current
+        : reply.value.series[0]
+          ? seriesKey(reply.value.series[0])
+          : '',
     );
   }, []);
 
@@ -125,7 +132,10 @@ export function TrainSection() {
     }
     const fromMs = from ? Date.parse(`${from}T00:00:00Z`) : undefined;
     const toMs = until ? Date.parse(`${until}T00:00:00Z`) : undefined;
-    if ((fromMs !== undefined && !Number.isFinite(fromMs)) || (toMs !== undefined && !Number.isFinite(toMs))) {
+    if (
+      (fromMs !== undefined && !Number.isFinite(fromMs)) ||
+      (toMs !== undefined && !Number.isFinite(toMs))
+    ) {
       setError('Dates must be YYYY-MM-DD.');
       return;
     }
@@ -155,11 +165,17 @@ export function TrainSection() {
       <div className="row">
         <label>
           series{' '}
-          <select data-testid="train-series" value={selected} onChange={(e) => setSelected(e.target.value)} onFocus={() => void loadSeries()}>
+          <select
+            data-testid="train-series"
+            value={selected}
+            onChange={(e) => setSelected(e.target.value)}
+            onFocus={() => void loadSeries()}
+          >
             {series.length === 0 && <option value="">no stored series</option>}
             {series.map((s) => (
               <option key={seriesKey(s)} value={seriesKey(s)}>
-                {s.venue} {s.symbol} {s.timeframe} ({s.barCount.toLocaleString('en-US')} bars, {day(s.firstMs)} – {day(s.lastMs)})
+                {s.venue} {s.symbol} {s.timeframe} ({s.barCount.toLocaleString('en-US')} bars,{' '}
+                {day(s.firstMs)} – {day(s.lastMs)})
               </option>
             ))}
           </select>
@@ -168,19 +184,43 @@ export function TrainSection() {
           Refresh
         </button>
         <label>
-          from <input data-testid="train-from" value={from} onChange={(e) => setFrom(e.target.value)} size={10} placeholder="first bar" />
+          from{' '}
+          <input
+            data-testid="train-from"
+            value={from}
+            onChange={(e) => setFrom(e.target.value)}
+            size={10}
+            placeholder="first bar"
+          />
         </label>
         <label>
-          until <input data-testid="train-until" value={until} onChange={(e) => setUntil(e.target.value)} size={10} placeholder="last bar" />
+          until{' '}
+          <input
+            data-testid="train-until"
+            value={until}
+            onChange={(e) => setUntil(e.target.value)}
+            size={10}
+            placeholder="last bar"
+          />
         </label>
       </div>
       <div className="row">
         <label title="sign:H (close H bars ahead above now), above:H:X (H-bar return above X) or return:H (regression)">
-          label <input data-testid="train-label" value={label} onChange={(e) => setLabel(e.target.value)} size={12} />
+          label{' '}
+          <input
+            data-testid="train-label"
+            value={label}
+            onChange={(e) => setLabel(e.target.value)}
+            size={12}
+          />
         </label>
         <label>
           model{' '}
-          <select data-testid="train-model" value={model} onChange={(e) => setModel(e.target.value as 'gbdt' | 'logistic')}>
+          <select
+            data-testid="train-model"
+            value={model}
+            onChange={(e) => setModel(e.target.value as 'gbdt' | 'logistic')}
+          >
             <option value="gbdt">gbdt</option>
             <option value="logistic">logistic</option>
           </select>
@@ -188,18 +228,43 @@ export function TrainSection() {
         {model === 'gbdt' && (
           <>
             <label>
-              trees <input data-testid="train-trees" value={trees} onChange={(e) => setTrees(e.target.value)} size={5} />
+              trees{' '}
+              <input
+                data-testid="train-trees"
+                value={trees}
+                onChange={(e) => setTrees(e.target.value)}
+                size={5}
+              />
             </label>
             <label>
-              depth <input data-testid="train-depth" value={depth} onChange={(e) => setDepth(e.target.value)} size={3} />
+              depth{' '}
+              <input
+                data-testid="train-depth"
+                value={depth}
+                onChange={(e) => setDepth(e.target.value)}
+                size={3}
+              />
             </label>
           </>
         )}
         <label>
-          folds <input data-testid="train-folds" value={folds} onChange={(e) => setFolds(e.target.value)} size={3} />
+          folds{' '}
+          <input
+            data-testid="train-folds"
+            value={folds}
+            onChange={(e) => setFolds(e.target.value)}
+            size={3}
+          />
         </label>
         <label>
-          name <input data-testid="train-name" value={name} onChange={(e) => setName(e.target.value)} size={18} placeholder="from series and label" />
+          name{' '}
+          <input
+            data-testid="train-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            size={18}
+            placeholder="from series and label"
+          />
         </label>
         <button type="button" data-testid="train-start" disabled={running} onClick={() => void start()}>
           Train
@@ -214,7 +279,8 @@ export function TrainSection() {
         <div data-testid="train-job">
           <div className="row">
             <span>
-              {latest.name} ({latest.model}, {latest.label}) on {latest.venue} {latest.symbol} {latest.timeframe}
+              {latest.name} ({latest.model}, {latest.label}) on {latest.venue} {latest.symbol}{' '}
+              {latest.timeframe}
             </span>
             <progress data-testid="train-progress" max={1} value={latest.progress} />
             {running && (
@@ -222,11 +288,18 @@ export function TrainSection() {
                 {latest.phase}
               </span>
             )}
-            <span data-testid="train-state" className={latest.state === 'failed' ? 'bad' : latest.state === 'done' ? 'good' : ''}>
+            <span
+              data-testid="train-state"
+              className={latest.state === 'failed' ? 'bad' : latest.state === 'done' ? 'good' : ''}
+            >
               {latest.state}
             </span>
             {running && (
-              <button type="button" data-testid="train-cancel" onClick={() => void getApi().training.cancel({ jobId: latest.jobId })}>
+              <button
+                type="button"
+                data-testid="train-cancel"
+                onClick={() => void getApi().training.cancel({ jobId: latest.jobId })}
+              >
                 Cancel
               </button>
             )}
@@ -246,7 +319,13 @@ export function TrainSection() {
               <tr key={j.jobId}>
                 <td>{j.name}</td>
                 <td>{j.state}</td>
-                <td className="num">{j.result?.auc != null ? `AUC ${num(j.result.auc)}` : j.result ? `corr ${num(j.result.correlation)}` : ''}</td>
+                <td className="num">
+                  {j.result?.auc != null
+                    ? `AUC ${num(j.result.auc)}`
+                    : j.result
+                      ? `corr ${num(j.result.correlation)}`
+                      : ''}
+                </td>
                 <td className="muted">{j.message}</td>
               </tr>
             ))}

@@ -3,7 +3,13 @@ import { getApi } from '../../api.ts';
 import { lastPrice, useTradingStore } from '../../trading/trading-store.ts';
 import { useChartSelection } from '../chart/selection.ts';
 import type { RequestOf, ResponseOf } from '../../../../shared/contract/index.ts';
-import { ORDER_TYPES, TIME_IN_FORCE, type OrderSide, type OrderType, type TimeInForce } from '../../../../shared/trading.ts';
+import {
+  ORDER_TYPES,
+  TIME_IN_FORCE,
+  type OrderSide,
+  type OrderType,
+  type TimeInForce,
+} from '../../../../shared/trading.ts';
 
 type Intent = RequestOf<'orders:submit'>;
 type Preview = ResponseOf<'orders:preview'>;
@@ -58,7 +64,8 @@ export function OrderTicket() {
   const size = parsePositive(sizeText);
   const limitPrice = parsePositive(priceText);
   const referencePrice = limitPrice ?? price;
-  const quantity = size === null ? null : sizeMode === 'quantity' ? size : referencePrice ? size / referencePrice : null;
+  const quantity =
+    size === null ? null : sizeMode === 'quantity' ? size : referencePrice ? size / referencePrice : null;
 
   const intent: Intent | null = useMemo(() => {
     if (!symbol || quantity === null || !(quantity > 0)) return null;
@@ -124,7 +131,10 @@ export function OrderTicket() {
       setResult({ isOk: false, text: `Rejected by risk: ${reply.value.verdict.reason ?? 'a check failed'}` });
     } else {
       const o = reply.value.order!;
-      setResult({ isOk: true, text: `Sent ${o.side} ${o.quantity} ${o.symbol} (${o.clientOrderId}): ${o.state}` });
+      setResult({
+        isOk: true,
+        text: `Sent ${o.side} ${o.quantity} ${o.symbol} (${o.clientOrderId}): ${o.state}`,
+      });
     }
   };
 
@@ -180,7 +190,11 @@ export function OrderTicket() {
         ))}
         <label>
           Type{' '}
-          <select data-testid="ticket-type" value={type} onChange={(e) => setType(e.target.value as OrderType)}>
+          <select
+            data-testid="ticket-type"
+            value={type}
+            onChange={(e) => setType(e.target.value as OrderType)}
+          >
             {ORDER_TYPES.map((t) => (
               <option key={t} value={t}>
                 {t}
@@ -190,7 +204,11 @@ export function OrderTicket() {
         </label>
         <label>
           TIF{' '}
-          <select data-testid="ticket-tif" value={tif} onChange={(e) => setTif(e.target.value as TimeInForce)}>
+          <select
+            data-testid="ticket-tif"
+            value={tif}
+            onChange={(e) => setTif(e.target.value as TimeInForce)}
+          >
             {TIME_IN_FORCE.map((t) => (
               <option key={t} value={t}>
                 {t}
@@ -200,7 +218,11 @@ export function OrderTicket() {
         </label>
       </div>
       <div className="row">
-        <select data-testid="ticket-size-mode" value={sizeMode} onChange={(e) => setSizeMode(e.target.value as 'quantity' | 'notional')}>
+        <select
+          data-testid="ticket-size-mode"
+          value={sizeMode}
+          onChange={(e) => setSizeMode(e.target.value as 'quantity' | 'notional')}
+        >
           <option value="quantity">Quantity</option>
           <option value="notional">Notional</option>
         </select>
@@ -217,25 +239,47 @@ export function OrderTicket() {
           aria-invalid={sizeText !== '' && size === null}
         />
         {needsPrice(type) && (
-          <input data-testid="ticket-price" inputMode="decimal" placeholder="limit price" value={priceText} onChange={(e) => setPriceText(e.target.value)} />
+          <input
+            data-testid="ticket-price"
+            inputMode="decimal"
+            placeholder="limit price"
+            value={priceText}
+            onChange={(e) => setPriceText(e.target.value)}
+          />
         )}
         {needsStop(type) && (
-          <input data-testid="ticket-stop" inputMode="decimal" placeholder="trigger price" value={stopText} onChange={(e) => setStopText(e.target.value)} />
+          <input
+            data-testid="ticket-stop"
+            inputMode="decimal"
+            placeholder="trigger price"
+            value={stopText}
+            onChange={(e) => setStopText(e.target.value)}
+          />
         )}
         {type === 'trailing-stop' && (
-          <input data-testid="ticket-trailing" inputMode="decimal" placeholder="trail %" value={trailingPctText} onChange={(e) => setTrailingPctText(e.target.value)} />
+          <input
+            data-testid="ticket-trailing"
+            inputMode="decimal"
+            placeholder="trail %"
+            value={trailingPctText}
+            onChange={(e) => setTrailingPctText(e.target.value)}
+          />
         )}
       </div>
       <div className="row">
         <label>
-          <input type="checkbox" checked={isPostOnly} onChange={(e) => setPostOnly(e.target.checked)} /> post-only
+          <input type="checkbox" checked={isPostOnly} onChange={(e) => setPostOnly(e.target.checked)} />{' '}
+          post-only
         </label>
         <label>
-          <input type="checkbox" checked={isReduceOnly} onChange={(e) => setReduceOnly(e.target.checked)} /> reduce-only
+          <input type="checkbox" checked={isReduceOnly} onChange={(e) => setReduceOnly(e.target.checked)} />{' '}
+          reduce-only
         </label>
         <span className="muted" data-testid="ticket-notional">
           {quantity !== null ? `qty ${Number(quantity.toPrecision(8))}` : ''}
-          {notional !== null ? ` · notional ${notional.toLocaleString('en-US', { maximumFractionDigits: 2 })}` : ''}
+          {notional !== null
+            ? ` · notional ${notional.toLocaleString('en-US', { maximumFractionDigits: 2 })}`
+            : ''}
         </span>
       </div>
       <h3>Risk preview</h3>
@@ -259,7 +303,9 @@ export function OrderTicket() {
                 <td className="num">{fmt(c.value)}</td>
                 <td className="num">{fmt(c.limit)}</td>
                 {/* Minimum limits (venue minimum quantity/notional) have headroom above the limit. */}
-                <td className="num">{fmt(/-min-/.test(`-${c.check}-`) ? c.value - c.limit : c.limit - c.value)}</td>
+                <td className="num">
+                  {fmt(/-min-/.test(`-${c.check}-`) ? c.value - c.limit : c.limit - c.value)}
+                </td>
                 <td>{c.unit}</td>
                 <td className={c.isPassed ? 'good' : 'bad'}>{c.isPassed ? 'pass' : 'FAIL'}</td>
               </tr>
@@ -272,8 +318,9 @@ export function OrderTicket() {
       {isConfirming ? (
         <div className="confirm" role="alertdialog" aria-label="Confirm order" data-testid="ticket-confirm">
           <p>
-            Send {side} {quantity !== null ? Number(quantity.toPrecision(8)) : ''} {symbol} ({notional?.toLocaleString('en-US', { maximumFractionDigits: 0 })}{' '}
-            notional, above the {CONFIRM_NOTIONAL.toLocaleString('en-US')} confirmation threshold)?
+            Send {side} {quantity !== null ? Number(quantity.toPrecision(8)) : ''} {symbol} (
+            {notional?.toLocaleString('en-US', { maximumFractionDigits: 0 })} notional, above the{' '}
+            {CONFIRM_NOTIONAL.toLocaleString('en-US')} confirmation threshold)?
           </p>
           <button type="button" data-testid="ticket-confirm-send" onClick={() => void send()} autoFocus>
             Confirm
@@ -284,7 +331,13 @@ export function OrderTicket() {
         </div>
       ) : (
         <div className="row">
-          <button type="button" data-testid="ticket-submit" disabled={!intent || isSending} onClick={submit} className={side === 'buy' ? 'selected-buy' : 'selected-sell'}>
+          <button
+            type="button"
+            data-testid="ticket-submit"
+            disabled={!intent || isSending}
+            onClick={submit}
+            className={side === 'buy' ? 'selected-buy' : 'selected-sell'}
+          >
             {isSending ? 'Sending…' : `${side === 'buy' ? 'Buy' : 'Sell'} ${symbol}`}
           </button>
           <span className="muted">F9 focuses the ticket · Enter submits</span>
@@ -301,5 +354,7 @@ export function OrderTicket() {
 
 function fmt(v: number): string {
   if (!Number.isFinite(v)) return String(v);
-  return Math.abs(v) >= 1000 ? v.toLocaleString('en-US', { maximumFractionDigits: 2 }) : Number(v.toPrecision(5)).toString();
+  return Math.abs(v) >= 1000
+    ? v.toLocaleString('en-US', { maximumFractionDigits: 2 })
+    : Number(v.toPrecision(5)).toString();
 }

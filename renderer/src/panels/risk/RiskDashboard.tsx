@@ -34,15 +34,30 @@ export function RiskDashboard() {
     if (killRequest > 0) setConfirmingKill(true);
   }, [killRequest]);
 
-  if (!risk) return <div className="panel-body muted" data-testid="risk-dashboard">Loading risk state…</div>;
+  if (!risk)
+    return (
+      <div className="panel-body muted" data-testid="risk-dashboard">
+        Loading risk state…
+      </div>
+    );
 
   const engageKill = async () => {
     setConfirmingKill(false);
-    const reply = await getApi().risk.killSwitch({ action: 'engage', isFlattening, reason: 'kill switch from the risk dashboard' });
-    setMessage(reply.ok ? 'Kill switch engaged: working orders cancelled, strategies stopped.' : reply.error.message);
+    const reply = await getApi().risk.killSwitch({
+      action: 'engage',
+      isFlattening,
+      reason: 'kill switch from the risk dashboard',
+    });
+    setMessage(
+      reply.ok ? 'Kill switch engaged: working orders cancelled, strategies stopped.' : reply.error.message,
+    );
   };
   const releaseKill = async () => {
-    const reply = await getApi().risk.killSwitch({ action: 'release', isFlattening: false, reason: 'released from the risk dashboard' });
+    const reply = await getApi().risk.killSwitch({
+      action: 'release',
+      isFlattening: false,
+      reason: 'released from the risk dashboard',
+    });
     setMessage(reply.ok ? 'Kill switch released.' : reply.error.message);
   };
   const saveLimits = async () => {
@@ -57,7 +72,10 @@ export function RiskDashboard() {
       return;
     }
     setErrors({});
-    const reply = await getApi().risk.setLimits({ config: { ...risk.config, global: parsed.data }, reason: 'edited in the risk dashboard' });
+    const reply = await getApi().risk.setLimits({
+      config: { ...risk.config, global: parsed.data },
+      reason: 'edited in the risk dashboard',
+    });
     if (reply.ok) {
       setDraft(null);
       setMessage('Limits saved (audited).');
@@ -78,9 +96,20 @@ export function RiskDashboard() {
           <span className="confirm" role="alertdialog" aria-label="Confirm kill switch">
             Cancel all working orders and stop all strategies?{' '}
             <label>
-              <input type="checkbox" checked={isFlattening} onChange={(e) => setFlattening(e.target.checked)} /> also flatten positions
+              <input
+                type="checkbox"
+                checked={isFlattening}
+                onChange={(e) => setFlattening(e.target.checked)}
+              />{' '}
+              also flatten positions
             </label>{' '}
-            <button type="button" data-testid="kill-switch-confirm" className="selected-sell" onClick={() => void engageKill()} autoFocus>
+            <button
+              type="button"
+              data-testid="kill-switch-confirm"
+              className="selected-sell"
+              onClick={() => void engageKill()}
+              autoFocus
+            >
               Engage
             </button>
             <button type="button" onClick={() => setConfirmingKill(false)}>
@@ -88,7 +117,13 @@ export function RiskDashboard() {
             </button>
           </span>
         ) : (
-          <button type="button" data-testid="kill-switch" className="selected-sell" onClick={() => setConfirmingKill(true)} title="Ctrl+Shift+K">
+          <button
+            type="button"
+            data-testid="kill-switch"
+            className="selected-sell"
+            onClick={() => setConfirmingKill(true)}
+            title="Ctrl+Shift+K"
+          >
             Kill switch
           </button>
         )}
@@ -109,7 +144,9 @@ export function RiskDashboard() {
           ))}
         </ul>
       )}
-      {risk.reduceOnlySymbols.length > 0 && <p className="warn">Reduce-only: {risk.reduceOnlySymbols.join(', ')}</p>}
+      {risk.reduceOnlySymbols.length > 0 && (
+        <p className="warn">Reduce-only: {risk.reduceOnlySymbols.join(', ')}</p>
+      )}
       <h3>Utilisation</h3>
       <table className="grid" data-testid="risk-utilisation">
         <thead>
@@ -133,7 +170,8 @@ export function RiskDashboard() {
                   {Number(u.limit.toPrecision(5))} {u.unit}
                 </td>
                 <td>
-                  <meter min={0} max={1} low={0.6} high={0.85} optimum={0} value={used} /> {(used * 100).toFixed(0)}%
+                  <meter min={0} max={1} low={0.6} high={0.85} optimum={0} value={used} />{' '}
+                  {(used * 100).toFixed(0)}%
                 </td>
               </tr>
             );

@@ -65,7 +65,11 @@ function SignalDetailView(props: { signalId: string }) {
     <div data-testid="signal-detail" data-signal-id={detail.signalId}>
       <h3>
         Signal {detail.role} {detail.side} {formatNumber(detail.quantity)} {detail.symbol}{' '}
-        <span className={outcomeClass(detail.outcome)} data-testid="signal-outcome" data-outcome={detail.outcome}>
+        <span
+          className={outcomeClass(detail.outcome)}
+          data-testid="signal-outcome"
+          data-outcome={detail.outcome}
+        >
           {outcomeText(detail)}
         </span>
       </h3>
@@ -165,7 +169,10 @@ function SignalDetailView(props: { signalId: string }) {
             items={explanation.contributions.map((c) => ({
               label: c.feature,
               value: c.contribution,
-              detail: c.standardError !== undefined ? `${formatNumber(c.value)} (±${c.standardError.toFixed(4)})` : formatNumber(c.value),
+              detail:
+                c.standardError !== undefined
+                  ? `${formatNumber(c.value)} (±${c.standardError.toFixed(4)})`
+                  : formatNumber(c.value),
             }))}
           />
         </>
@@ -188,7 +195,12 @@ function SignalDetailView(props: { signalId: string }) {
           </thead>
           <tbody>
             {detail.rules.map((r, i) => (
-              <tr key={`${r.name}-${i}`} data-testid="signal-rule" data-rule={r.name} data-is-true={String(r.isTrue)}>
+              <tr
+                key={`${r.name}-${i}`}
+                data-testid="signal-rule"
+                data-rule={r.name}
+                data-is-true={String(r.isTrue)}
+              >
                 <td>{r.name}</td>
                 <td>
                   <code>{r.expression}</code>
@@ -207,8 +219,14 @@ function SignalDetailView(props: { signalId: string }) {
 
       <h3>Risk checks</h3>
       {verdict && (
-        <p className={verdict.isApproved ? 'good' : 'bad'} data-testid="signal-verdict" data-approved={String(verdict.isApproved)}>
-          {verdict.isApproved ? 'Approved: every check passed.' : `Rejected${verdict.reason ? `: ${verdict.reason}` : '.'}`}
+        <p
+          className={verdict.isApproved ? 'good' : 'bad'}
+          data-testid="signal-verdict"
+          data-approved={String(verdict.isApproved)}
+        >
+          {verdict.isApproved
+            ? 'Approved: every check passed.'
+            : `Rejected${verdict.reason ? `: ${verdict.reason}` : '.'}`}
         </p>
       )}
       {verdict ? (
@@ -224,17 +242,24 @@ function SignalDetailView(props: { signalId: string }) {
           </thead>
           <tbody>
             {/* Failed checks first (the reason for a rejection), then the rest in the engine's order. */}
-            {[...verdict.checks.filter((c) => !c.isPassed), ...verdict.checks.filter((c) => c.isPassed)].map((c, i) => (
-              <tr key={`${c.check}-${i}`} data-testid="signal-risk-check" data-check={c.check} data-passed={String(c.isPassed)}>
-                <td>{c.check}</td>
-                <td className="num">{formatNumber(c.value)}</td>
-                <td className="num">
-                  {formatNumber(c.limit)} <span className="muted">{c.unit}</span>
-                </td>
-                <td className={c.isPassed ? 'good' : 'bad'}>{c.isPassed ? 'pass' : 'FAIL'}</td>
-                <td className="muted">{c.message}</td>
-              </tr>
-            ))}
+            {[...verdict.checks.filter((c) => !c.isPassed), ...verdict.checks.filter((c) => c.isPassed)].map(
+              (c, i) => (
+                <tr
+                  key={`${c.check}-${i}`}
+                  data-testid="signal-risk-check"
+                  data-check={c.check}
+                  data-passed={String(c.isPassed)}
+                >
+                  <td>{c.check}</td>
+                  <td className="num">{formatNumber(c.value)}</td>
+                  <td className="num">
+                    {formatNumber(c.limit)} <span className="muted">{c.unit}</span>
+                  </td>
+                  <td className={c.isPassed ? 'good' : 'bad'}>{c.isPassed ? 'pass' : 'FAIL'}</td>
+                  <td className="muted">{c.message}</td>
+                </tr>
+              ),
+            )}
           </tbody>
         </table>
       ) : (
@@ -278,7 +303,12 @@ export function SignalsPanel() {
   const strategyIds = useMemo(() => [...new Set(signals.map((s) => s.strategyId))].sort(), [signals]);
   const symbols = useMemo(() => [...new Set(signals.map((s) => s.symbol))].sort(), [signals]);
   const shown = useMemo(
-    () => signals.filter((s) => (strategyFilter === '' || s.strategyId === strategyFilter) && (symbolFilter === '' || s.symbol === symbolFilter)),
+    () =>
+      signals.filter(
+        (s) =>
+          (strategyFilter === '' || s.strategyId === strategyFilter) &&
+          (symbolFilter === '' || s.symbol === symbolFilter),
+      ),
     [signals, strategyFilter, symbolFilter],
   );
 
@@ -287,9 +317,14 @@ export function SignalsPanel() {
     if (strategyFilter === '' && symbolFilter === '') return;
     let isActive = true;
     void getApi()
-      .strategies.signals({ ...(strategyFilter ? { strategyId: strategyFilter } : {}), ...(symbolFilter ? { symbol: symbolFilter } : {}), limit: 500 })
+      .strategies.signals({
+        ...(strategyFilter ? { strategyId: strategyFilter } : {}),
+        ...(symbolFilter ? { symbol: symbolFilter } : {}),
+        limit: 500,
+      })
       .then((reply) => {
-        if (isActive && reply.ok) useStrategiesStore.setState((st) => ({ signals: mergeSignals(st.signals, reply.value.signals) }));
+        if (isActive && reply.ok)
+          useStrategiesStore.setState((st) => ({ signals: mergeSignals(st.signals, reply.value.signals) }));
       });
     return () => {
       isActive = false;
@@ -300,7 +335,9 @@ export function SignalsPanel() {
   const listRef = useRef<HTMLTableSectionElement>(null);
   useEffect(() => {
     if (!selectedId) return;
-    const row = [...(listRef.current?.querySelectorAll<HTMLElement>('[data-testid="signal-row"]') ?? [])].find((r) => r.dataset.signalId === selectedId);
+    const row = [
+      ...(listRef.current?.querySelectorAll<HTMLElement>('[data-testid="signal-row"]') ?? []),
+    ].find((r) => r.dataset.signalId === selectedId);
     row?.scrollIntoView({ block: 'nearest' });
   }, [selectedId]);
 
@@ -315,7 +352,11 @@ export function SignalsPanel() {
       <div className="row">
         <label>
           Strategy{' '}
-          <select data-testid="signals-filter-strategy" value={strategyFilter} onChange={(e) => setStrategyFilter(e.target.value)}>
+          <select
+            data-testid="signals-filter-strategy"
+            value={strategyFilter}
+            onChange={(e) => setStrategyFilter(e.target.value)}
+          >
             <option value="">all</option>
             {strategyIds.map((id) => (
               <option key={id} value={id}>
@@ -326,7 +367,11 @@ export function SignalsPanel() {
         </label>
         <label>
           Symbol{' '}
-          <select data-testid="signals-filter-symbol" value={symbolFilter} onChange={(e) => setSymbolFilter(e.target.value)}>
+          <select
+            data-testid="signals-filter-symbol"
+            value={symbolFilter}
+            onChange={(e) => setSymbolFilter(e.target.value)}
+          >
             <option value="">all</option>
             {symbols.map((s) => (
               <option key={s} value={s}>
@@ -382,9 +427,15 @@ export function SignalsPanel() {
             ))}
           </tbody>
         </table>
-        {signals.length === 0 && !loadError && <p className="muted">No signals yet: start a strategy in the Strategies panel.</p>}
+        {signals.length === 0 && !loadError && (
+          <p className="muted">No signals yet: start a strategy in the Strategies panel.</p>
+        )}
       </div>
-      {selectedId ? <SignalDetailView signalId={selectedId} /> : signals.length > 0 && <p className="muted">Select a signal to see why it was taken.</p>}
+      {selectedId ? (
+        <SignalDetailView signalId={selectedId} />
+      ) : (
+        signals.length > 0 && <p className="muted">Select a signal to see why it was taken.</p>
+      )}
     </div>
   );
 }

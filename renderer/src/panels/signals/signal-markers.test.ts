@@ -31,7 +31,10 @@ function signal(overrides: Partial<Signal>): Signal {
 describe('signal markers on the chart', () => {
   it("marks only the chart's symbol, on the chart bar that holds the decision bar", () => {
     const markers = signalMarkers(
-      [signal({ signalId: 'signal-1', barTimeMs: 7 * MINUTE }), signal({ signalId: 'signal-2', symbol: 'ETH/USDT', barTimeMs: 7 * MINUTE })],
+      [
+        signal({ signalId: 'signal-1', barTimeMs: 7 * MINUTE }),
+        signal({ signalId: 'signal-2', symbol: 'ETH/USDT', barTimeMs: 7 * MINUTE }),
+      ],
       'BTC/USDT',
       5 * MINUTE,
     );
@@ -42,7 +45,11 @@ describe('signal markers on the chart', () => {
 
   it('draws circles on the other side of the bar from the fill arrows, grey when the order was not sent', () => {
     const [buy, sell, rejected] = signalMarkers(
-      [signal({ signalId: 'a', side: 'buy' }), signal({ signalId: 'b', side: 'sell' }), signal({ signalId: 'c', outcome: 'risk-rejected' })],
+      [
+        signal({ signalId: 'a', side: 'buy' }),
+        signal({ signalId: 'b', side: 'sell' }),
+        signal({ signalId: 'c', outcome: 'risk-rejected' }),
+      ],
       'BTC/USDT',
       MINUTE,
     );

@@ -18,7 +18,8 @@ import {
 /** Strategies run on the active account's venue: the demo venue in paper trading. */
 const VENUE = 'demo';
 
-const money = (v: number) => v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = (v: number) =>
+  v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
 function FieldError(props: { errors: FieldErrors; field: string }) {
@@ -35,7 +36,10 @@ function FieldError(props: { errors: FieldErrors; field: string }) {
 /** Start a built-in strategy with parameters, sizing and protective exits; validated per field before it is sent. */
 function StartForm() {
   const symbols = useTradingStore((s) => s.symbols);
-  const venueSymbols = useMemo(() => symbols.filter((s) => s.venue === VENUE).map((s) => s.symbol), [symbols]);
+  const venueSymbols = useMemo(
+    () => symbols.filter((s) => s.venue === VENUE).map((s) => s.symbol),
+    [symbols],
+  );
   const [catalogue, setCatalogue] = useState<BuiltinStrategy[]>([]);
   const [models, setModels] = useState<{ name: string; version: string }[]>([]);
   const [defaultModel, setDefaultModel] = useState<string | null>(null);
@@ -66,7 +70,11 @@ function StartForm() {
       .models.list({})
       .then((reply) => {
         if (!isActive || !reply.ok) return;
-        setModels(reply.value.models.filter((m) => m.status !== 'invalid').map((m) => ({ name: m.name, version: m.version })));
+        setModels(
+          reply.value.models
+            .filter((m) => m.status !== 'invalid')
+            .map((m) => ({ name: m.name, version: m.version })),
+        );
         setDefaultModel(reply.value.defaultModel);
       });
     return () => {
@@ -81,7 +89,10 @@ function StartForm() {
 
   const start = async () => {
     setResult(null);
-    const built = buildStartRequest({ builtin, symbol, timeframe, params, sizingKind, sizing, protection, model }, strategy);
+    const built = buildStartRequest(
+      { builtin, symbol, timeframe, params, sizingKind, sizing, protection, model },
+      strategy,
+    );
     if (!built.ok) {
       setErrors(built.errors);
       return;
@@ -135,7 +146,11 @@ function StartForm() {
         </label>
         <label>
           Timeframe{' '}
-          <select data-testid="strategy-timeframe" value={timeframe} onChange={(e) => setTimeframe(e.target.value as Timeframe)}>
+          <select
+            data-testid="strategy-timeframe"
+            value={timeframe}
+            onChange={(e) => setTimeframe(e.target.value as Timeframe)}
+          >
             {TIMEFRAMES.map((tf) => (
               <option key={tf} value={tf}>
                 {tf}
@@ -270,7 +285,9 @@ function InstanceList() {
 
   return (
     <>
-      <h3 style={{ marginTop: 0 }}>Strategies ({instances.filter((i) => i.state === 'running' || i.state === 'starting').length} running)</h3>
+      <h3 style={{ marginTop: 0 }}>
+        Strategies ({instances.filter((i) => i.state === 'running' || i.state === 'starting').length} running)
+      </h3>
       {loadError && (
         <p className="bad" data-testid="strategies-load-error">
           {loadError}
@@ -301,8 +318,19 @@ function InstanceList() {
         </thead>
         <tbody>
           {sorted.map((i) => (
-            <tr key={i.strategyId} data-testid="strategy-row" data-strategy-id={i.strategyId} data-builtin={i.builtin} data-state={i.state}>
-              <td style={{ whiteSpace: 'nowrap' }} title={i.model ? `${i.model.name} v${i.model.version} ${i.model.sha256.slice(0, 12)}` : undefined}>
+            <tr
+              key={i.strategyId}
+              data-testid="strategy-row"
+              data-strategy-id={i.strategyId}
+              data-builtin={i.builtin}
+              data-state={i.state}
+            >
+              <td
+                style={{ whiteSpace: 'nowrap' }}
+                title={
+                  i.model ? `${i.model.name} v${i.model.version} ${i.model.sha256.slice(0, 12)}` : undefined
+                }
+              >
                 {i.strategyId}
                 {i.model && <span className="muted"> · {i.model.name}</span>}
               </td>
@@ -335,7 +363,10 @@ function InstanceList() {
                 {Number(i.position.toPrecision(8))}
               </td>
               <td className={`num ${i.realisedPnl >= 0 ? 'good' : 'bad'}`}>{money(i.realisedPnl)}</td>
-              <td className={`num ${i.unrealisedPnl >= 0 ? 'good' : 'bad'}`} data-testid="strategy-unrealised">
+              <td
+                className={`num ${i.unrealisedPnl >= 0 ? 'good' : 'bad'}`}
+                data-testid="strategy-unrealised"
+              >
                 {money(i.unrealisedPnl)}
               </td>
               <td className="num">{money(i.feesPaid)}</td>
@@ -350,7 +381,9 @@ function InstanceList() {
           ))}
         </tbody>
       </table>
-      {instances.length === 0 && !loadError && <p className="muted">No strategy started in this engine run.</p>}
+      {instances.length === 0 && !loadError && (
+        <p className="muted">No strategy started in this engine run.</p>
+      )}
     </>
   );
 }

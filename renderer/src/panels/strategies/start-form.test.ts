@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildStartRequest, errorsFromEngine, type BuiltinStrategy, type StartFormInput } from './start-form.ts';
+import {
+  buildStartRequest,
+  errorsFromEngine,
+  type BuiltinStrategy,
+  type StartFormInput,
+} from './start-form.ts';
 import { mergeSignals, MAX_SIGNALS } from '../../trading/strategies-store.ts';
 import type { Signal } from '../../../../shared/contract/strategies.ts';
 
@@ -44,7 +49,14 @@ describe('strategy start form', () => {
     const result = buildStartRequest(input(), smaCross);
     expect(result).toEqual({
       ok: true,
-      request: { builtin: 'sma-cross', symbol: 'BTC/USDT', timeframe: '1m', params: { fast: 10, slow: 30 }, sizing: { kind: 'fixed-notional', notional: 1000 }, protection: {} },
+      request: {
+        builtin: 'sma-cross',
+        symbol: 'BTC/USDT',
+        timeframe: '1m',
+        params: { fast: 10, slow: 30 },
+        sizing: { kind: 'fixed-notional', notional: 1000 },
+        protection: {},
+      },
     });
   });
 
@@ -76,7 +88,10 @@ describe('strategy start form', () => {
   });
 
   it('passes the chosen model only for model-driven strategies', () => {
-    const model = buildStartRequest(input({ builtin: 'model-threshold', model: 'default-btc-5m' }), modelThreshold);
+    const model = buildStartRequest(
+      input({ builtin: 'model-threshold', model: 'default-btc-5m' }),
+      modelThreshold,
+    );
     expect(model.ok && model.request.model).toBe('default-btc-5m');
     expect(model.ok && model.request.params).toEqual({ output: 'p_up', enterAbove: 0.55 });
     const plain = buildStartRequest(input({ model: 'default-btc-5m' }), smaCross);
@@ -84,15 +99,26 @@ describe('strategy start form', () => {
   });
 
   it('refuses an empty rule text', () => {
-    const bad = buildStartRequest(input({ builtin: 'model-threshold', params: { output: '  ' } }), modelThreshold);
+    const bad = buildStartRequest(
+      input({ builtin: 'model-threshold', params: { output: '  ' } }),
+      modelThreshold,
+    );
     expect(!bad.ok && bad.errors['param.output']).toBe('Required.');
   });
 
   it('puts an engine refusal on the parameter it names, anything else on the form', () => {
-    expect(errorsFromEngine({ code: 'STRATEGY_INVALID', message: 'sma-cross.fast = 0 must be within 1..100000.', details: { param: 'fast' } })).toEqual({
+    expect(
+      errorsFromEngine({
+        code: 'STRATEGY_INVALID',
+        message: 'sma-cross.fast = 0 must be within 1..100000.',
+        details: { param: 'fast' },
+      }),
+    ).toEqual({
       'param.fast': 'sma-cross.fast = 0 must be within 1..100000.',
     });
-    expect(errorsFromEngine({ code: 'ENGINE_NOT_READY', message: 'No handler' })).toEqual({ form: 'No handler' });
+    expect(errorsFromEngine({ code: 'ENGINE_NOT_READY', message: 'No handler' })).toEqual({
+      form: 'No handler',
+    });
   });
 });
 
@@ -119,7 +145,10 @@ function signal(id: string, tsMs: number): Signal {
 
 describe('signal list merge', () => {
   it('keeps signals newest first, once each, whatever order pages and stream batches arrive in', () => {
-    const arb = fc.array(fc.record({ id: fc.integer({ min: 0, max: 50 }), tsMs: fc.integer({ min: 0, max: 1000 }) }), { maxLength: 60 });
+    const arb = fc.array(
+      fc.record({ id: fc.integer({ min: 0, max: 50 }), tsMs: fc.integer({ min: 0, max: 1000 }) }),
+      { maxLength: 60 },
+    );
     fc.assert(
       fc.property(arb, arb, (a, b) => {
         // The same id always has the same time (a signal does not move).
@@ -128,7 +157,8 @@ describe('signal list merge', () => {
         const ids = merged.map((s) => s.signalId);
         expect(new Set(ids).size).toBe(ids.length);
         expect(new Set(ids)).toEqual(new Set([...a, ...b].map((x) => `sig-${x.id}`)));
-        for (let i = 1; i < merged.length; i++) expect(merged[i - 1]!.tsMs).toBeGreaterThanOrEqual(merged[i]!.tsMs);
+        for (let i = 1; i < merged.length; i++)
+          expect(merged[i - 1]!.tsMs).toBeGreaterThanOrEqual(merged[i]!.tsMs);
         expect(mergeSignals(merged, toSignals(b))).toEqual(merged);
       }),
     );

@@ -6,16 +6,30 @@ import type { Timeframe } from '../../../../shared/market.ts';
 export type BuiltinStrategy = ResponseOf<'backtest:strategies'>[number];
 export type ParamSpec = BuiltinStrategy['params'][number];
 
-export const SIZING_KINDS = ['fixed-notional', 'fixed-quantity', 'percent-equity', 'volatility-target', 'kelly'] as const;
+export const SIZING_KINDS = [
+  'fixed-notional',
+  'fixed-quantity',
+  'percent-equity',
+  'volatility-target',
+  'kelly',
+] as const;
 export type SizingKind = (typeof SIZING_KINDS)[number];
 
 /** The fields of each sizing policy, as the contract's sizingSchema names them; blank optional fields take its defaults. */
-export const SIZING_FIELDS: Record<SizingKind, { name: string; label: string; isRequired: boolean; placeholder: string }[]> = {
+export const SIZING_FIELDS: Record<
+  SizingKind,
+  { name: string; label: string; isRequired: boolean; placeholder: string }[]
+> = {
   'fixed-notional': [{ name: 'notional', label: 'Notional (quote)', isRequired: true, placeholder: '1000' }],
   'fixed-quantity': [{ name: 'quantity', label: 'Quantity (base)', isRequired: true, placeholder: '0.01' }],
   'percent-equity': [{ name: 'percent', label: '% of equity', isRequired: true, placeholder: '5' }],
   'volatility-target': [
-    { name: 'annualVolatility', label: 'Annual volatility (0.1 = 10%)', isRequired: true, placeholder: '0.2' },
+    {
+      name: 'annualVolatility',
+      label: 'Annual volatility (0.1 = 10%)',
+      isRequired: true,
+      placeholder: '0.2',
+    },
     { name: 'barsPerYear', label: 'Bars per year', isRequired: true, placeholder: '525600' },
     { name: 'lookbackBars', label: 'Lookback (bars)', isRequired: false, placeholder: '20' },
     { name: 'maxLeverage', label: 'Max leverage (x)', isRequired: false, placeholder: '1' },
@@ -52,7 +66,8 @@ export interface StartFormInput {
 /** Field keys: `param.<name>`, `sizing.<name>`, `protection.<name>`, `symbol`, `builtin`, `model`, `form`. */
 export type FieldErrors = Record<string, string>;
 
-export type StartFormResult = { ok: true; request: StrategyStartRequest } | { ok: false; errors: FieldErrors };
+export type StartFormResult =
+  { ok: true; request: StrategyStartRequest } | { ok: false; errors: FieldErrors };
 
 function parseNumber(text: string): number | null {
   const trimmed = text.trim();
@@ -65,7 +80,10 @@ function parseNumber(text: string): number | null {
  * Checks what the user typed against the built-in's parameter specs and the contract's schemas,
  * and builds the strategies:start request. Every problem is reported on its own field.
  */
-export function buildStartRequest(input: StartFormInput, strategy: BuiltinStrategy | undefined): StartFormResult {
+export function buildStartRequest(
+  input: StartFormInput,
+  strategy: BuiltinStrategy | undefined,
+): StartFormResult {
   const errors: FieldErrors = {};
   if (!strategy) return { ok: false, errors: { builtin: 'Choose a strategy.' } };
   if (input.symbol === '') errors.symbol = 'Choose a symbol.';
@@ -123,7 +141,10 @@ export function buildStartRequest(input: StartFormInput, strategy: BuiltinStrate
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const [top, name] = issue.path;
-      const key = top === 'params' || top === 'sizing' || top === 'protection' ? `${top === 'params' ? 'param' : top}.${String(name)}` : String(top ?? 'form');
+      const key =
+        top === 'params' || top === 'sizing' || top === 'protection'
+          ? `${top === 'params' ? 'param' : top}.${String(name)}`
+          : String(top ?? 'form');
       const message = top === 'protection' ? protectionMessage(issue.message, String(name)) : issue.message;
       errors[key] ??= message;
     }

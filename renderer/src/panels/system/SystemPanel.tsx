@@ -32,7 +32,13 @@ export function SystemPanel() {
     ['Mode', status.mode, 'system-mode'],
     ['Trading', status.tradingEnabled ? 'enabled' : 'disabled', 'system-trading'],
     // The heartbeat carries engine time, so uptime advances without polling.
-    ['Uptime', formatDuration(heartbeatMs ? Math.max(status.uptimeMs, heartbeatMs - status.startedAtMs) : status.uptimeMs), 'system-uptime'],
+    [
+      'Uptime',
+      formatDuration(
+        heartbeatMs ? Math.max(status.uptimeMs, heartbeatMs - status.startedAtMs) : status.uptimeMs,
+      ),
+      'system-uptime',
+    ],
     ['Data folder', status.dataDir, 'system-data-dir'],
     ['Node', status.nodeVersion, 'system-node-version'],
     ['Platform', `${status.platform}/${status.arch} (pid ${status.pid})`, 'system-platform'],

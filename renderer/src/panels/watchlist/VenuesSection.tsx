@@ -50,7 +50,11 @@ export function VenuesSection() {
     }
     setBusy(true);
     setError(null);
-    const reply = await getApi().venues.connect({ venue: venue.trim().toLowerCase(), symbols: parsed.symbols, transport });
+    const reply = await getApi().venues.connect({
+      venue: venue.trim().toLowerCase(),
+      symbols: parsed.symbols,
+      transport,
+    });
     setBusy(false);
     if (reply.ok) setOpen(false);
     else setError(reply.error.message);
@@ -60,10 +64,13 @@ export function VenuesSection() {
   return (
     <div className="venues" data-testid="venues">
       <div className="row">
-        <span className="muted">
-          Venues: {venues.map((v) => v.venue).join(', ') || 'none'}
-        </span>
-        <button type="button" data-testid="venue-open" onClick={() => setOpen(!isOpen)} aria-expanded={isOpen}>
+        <span className="muted">Venues: {venues.map((v) => v.venue).join(', ') || 'none'}</span>
+        <button
+          type="button"
+          data-testid="venue-open"
+          onClick={() => setOpen(!isOpen)}
+          aria-expanded={isOpen}
+        >
           {isOpen ? 'Close' : 'Connect venue…'}
         </button>
       </div>
@@ -76,14 +83,34 @@ export function VenuesSection() {
             void connect();
           }}
         >
-          <input data-testid="venue-id" list="venue-ids" value={venue} onChange={(e) => setVenue(e.target.value)} placeholder="ccxt id, e.g. binance" aria-label="venue" size={10} />
+          <input
+            data-testid="venue-id"
+            list="venue-ids"
+            value={venue}
+            onChange={(e) => setVenue(e.target.value)}
+            placeholder="ccxt id, e.g. binance"
+            aria-label="venue"
+            size={10}
+          />
           <datalist id="venue-ids">
             {available.map((id) => (
               <option key={id} value={id} />
             ))}
           </datalist>
-          <input data-testid="venue-symbols" value={symbolsText} onChange={(e) => setSymbolsText(e.target.value)} placeholder="BTC/USDT, ETH/USDT" aria-label="symbols" size={18} />
-          <select data-testid="venue-transport" value={transport} onChange={(e) => setTransport(e.target.value as typeof transport)} aria-label="transport">
+          <input
+            data-testid="venue-symbols"
+            value={symbolsText}
+            onChange={(e) => setSymbolsText(e.target.value)}
+            placeholder="BTC/USDT, ETH/USDT"
+            aria-label="symbols"
+            size={18}
+          />
+          <select
+            data-testid="venue-transport"
+            value={transport}
+            onChange={(e) => setTransport(e.target.value as typeof transport)}
+            aria-label="transport"
+          >
             <option value="auto">auto</option>
             <option value="websocket">websocket</option>
             <option value="rest">REST polling</option>
@@ -107,13 +134,21 @@ export function VenuesSection() {
                 <td className="muted">{v.symbols.join(', ')}</td>
                 <td className="muted">{v.transport ?? '–'}</td>
                 <td>
-                  <span className={`pill ${v.state === 'live' ? 'good' : v.state === 'failed' || v.state === 'stale' ? 'bad' : 'warn'}`} data-testid={`venue-state-${v.venue}`} title={v.error ?? ''}>
+                  <span
+                    className={`pill ${v.state === 'live' ? 'good' : v.state === 'failed' || v.state === 'stale' ? 'bad' : 'warn'}`}
+                    data-testid={`venue-state-${v.venue}`}
+                    title={v.error ?? ''}
+                  >
                     {v.state}
                   </span>
                   {v.error && <span className="bad"> {v.error}</span>}
                 </td>
                 <td>
-                  <button type="button" data-testid={`venue-disconnect-${v.venue}`} onClick={() => void getApi().venues.disconnect({ venue: v.venue })}>
+                  <button
+                    type="button"
+                    data-testid={`venue-disconnect-${v.venue}`}
+                    onClick={() => void getApi().venues.disconnect({ venue: v.venue })}
+                  >
                     Disconnect
                   </button>
                 </td>

@@ -41,7 +41,14 @@ export function Watchlist() {
       setRows(
         symbols.map((s) => {
           const key = `${s.venue}:${s.symbol}`;
-          return { key, testId: s.venue === 'demo' ? s.symbol : key, venue: s.venue, symbol: s.symbol, ticker: tickers.get(key) ?? null, state: states.get(key) ?? null };
+          return {
+            key,
+            testId: s.venue === 'demo' ? s.symbol : key,
+            venue: s.venue,
+            symbol: s.symbol,
+            ticker: tickers.get(key) ?? null,
+            state: states.get(key) ?? null,
+          };
         }),
       );
     };
@@ -118,7 +125,10 @@ export function Watchlist() {
                 <td className="num">{t ? formatPrice(t.bid) : '–'}</td>
                 <td className="num">{t ? formatPrice(t.ask) : '–'}</td>
                 <td>
-                  <span className={`pill ${r.state === 'live' ? 'good' : r.state === 'stale' || r.state === 'failed' ? 'bad' : 'warn'}`} data-testid={`watch-state-${r.testId}`}>
+                  <span
+                    className={`pill ${r.state === 'live' ? 'good' : r.state === 'stale' || r.state === 'failed' ? 'bad' : 'warn'}`}
+                    data-testid={`watch-state-${r.testId}`}
+                  >
                     {r.state ?? 'unknown'}
                   </span>
                 </td>
