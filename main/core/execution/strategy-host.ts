@@ -438,14 +438,12 @@ export class StrategyHost {
     const set = runner.featureSet;
     set.names.forEach((name, i) => (features[name] = finiteOrNull(set.values[i]!)));
     if (instance.model) Object.assign(features, nullable(instance.model.featureValues()));
-    const rules: RuleEvaluation[] = instance.strategy
-      .traceDecision(runner)
-      .map((c: ConditionTrace) => ({
-        name: c.name,
-        expression: c.expression,
-        isTrue: c.isTrue,
-        inputs: nullable(c.inputs),
-      }));
+    const rules: RuleEvaluation[] = instance.strategy.traceDecision(runner).map((c: ConditionTrace) => ({
+      name: c.name,
+      expression: c.expression,
+      isTrue: c.isTrue,
+      inputs: nullable(c.inputs),
+    }));
     return { barTimeMs: runner.bar.timeMs, rules, features, prediction };
   }
 
