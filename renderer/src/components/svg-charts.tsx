@@ -256,3 +256,42 @@ export function Heatmap(props: {
     </svg>
   );
 }
+
+/** A model explanation as the waterfall shows it (shared/contract/models.ts Explanation, structurally). */
+export interface WaterfallExplanation {
+  baseValue: number;
+  prediction: number;
+  contributions: readonly {
+    feature: string;
+    value: number;
+    contribution: number;
+    standardError?: number | undefined;
+  }[];
+}
+
+/**
+ * The waterfall of a model explanation: base value, then each feature's contribution (largest first,
+ * with the feature's value and, for sampled Shapley, its standard error), then the prediction.
+ */
+export function ExplanationWaterfall(props: {
+  explanation: WaterfallExplanation;
+  testId: string;
+  formatValue(v: number): string;
+}) {
+  const { explanation, formatValue } = props;
+  return (
+    <Waterfall
+      testId={props.testId}
+      base={explanation.baseValue}
+      prediction={explanation.prediction}
+      items={explanation.contributions.map((c) => ({
+        label: c.feature,
+        value: c.contribution,
+        detail:
+          c.standardError !== undefined
+            ? `${formatValue(c.value)} (±${c.standardError.toFixed(4)})`
+            : formatValue(c.value),
+      }))}
+    />
+  );
+}

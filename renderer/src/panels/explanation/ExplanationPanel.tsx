@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { getApi } from '../../api.ts';
-import { Waterfall } from '../../components/svg-charts.tsx';
+import { ExplanationWaterfall } from '../../components/svg-charts.tsx';
 import { chartBus } from '../chart/chart-bus.ts';
 import { useChartSelection } from '../chart/selection.ts';
 import type { Explanation } from '../../../../shared/contract/models.ts';
@@ -75,18 +75,10 @@ export function ExplanationPanel() {
               difference {(explanation.prediction - explanation.baseValue).toFixed(4)} = sum of contributions
             </span>
           </div>
-          <Waterfall
+          <ExplanationWaterfall
             testId="explanation-waterfall"
-            base={explanation.baseValue}
-            prediction={explanation.prediction}
-            items={explanation.contributions.map((c) => ({
-              label: c.feature,
-              value: c.contribution,
-              detail:
-                c.standardError !== undefined
-                  ? `${formatValue(c.value)} (±${c.standardError.toFixed(4)})`
-                  : formatValue(c.value),
-            }))}
+            explanation={explanation}
+            formatValue={formatValue}
           />
         </>
       )}

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { getApi } from '../../api.ts';
-import { Waterfall } from '../../components/svg-charts.tsx';
+import { ExplanationWaterfall } from '../../components/svg-charts.tsx';
 import { mergeSignals, useStrategiesStore } from '../../trading/strategies-store.ts';
 import { chartBus } from '../chart/chart-bus.ts';
 import { useChartSelection } from '../chart/selection.ts';
@@ -162,18 +162,10 @@ function SignalDetailView(props: { signalId: string }) {
               </strong>
             </span>
           </div>
-          <Waterfall
+          <ExplanationWaterfall
             testId="signal-waterfall"
-            base={explanation.baseValue}
-            prediction={explanation.prediction}
-            items={explanation.contributions.map((c) => ({
-              label: c.feature,
-              value: c.contribution,
-              detail:
-                c.standardError !== undefined
-                  ? `${formatNumber(c.value)} (±${c.standardError.toFixed(4)})`
-                  : formatNumber(c.value),
-            }))}
+            explanation={explanation}
+            formatValue={formatNumber}
           />
         </>
       )}
