@@ -9,6 +9,7 @@ import { register as registerBacktest } from './backtest.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerAudit } from './audit.ts';
 import { register as registerModels } from './models.ts';
+import { register as registerKillSwitch } from './kill-switch.ts';
 
 /**
  * Every CLI command registers itself here (one import and one line per command module).
@@ -25,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerAudit(program);
   registerModels(program);
+  registerKillSwitch(program);
 }

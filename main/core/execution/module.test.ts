@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import type { Dispatcher } from '../host.ts';
 import { ManualScheduler } from '../clock.ts';
 import { marketModule } from '../data/module.ts';
 import { tradingModule } from './module.ts';
+import { KILL_SWITCH_POLL_MS } from './trading-service.ts';
+import { KILL_SWITCH_REQUEST_KEY, pendingKillSwitchRequest, writeSetting } from './kill-switch-store.ts';
 import { ManualDriver, startTestEngine } from './test-support/manual-driver.ts';
 import type { RequestChannel, ResponseOf } from '../../../shared/contract/index.ts';
 import type { AppError } from '../../../shared/errors.ts';
@@ -140,6 +143,60 @@ describe('trading module (paper account on the demo venue)', () => {
       (await ok('orders:submit', { symbol: 'BTC/USDT', side: 'buy', type: 'market', quantity: 0.02 })).verdict
         .reason,
     ).toBeNull();
+  });
+
+  it('a kill switch request from the CLI (through ledger.db) is carried out by the running engine, answered and audited', async () => {
+    const resting = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: 63_000,
+      quantity: 0.01,
+    });
+    expect(resting.order?.state).toBe('accepted');
+    const ledger = new DatabaseSync(join(dataDir, 'ledger.db'));
+    try {
+      writeSetting(
+        ledger,
+        KILL_SWITCH_REQUEST_KEY,
+        { id: 'req-1', action: 'engage', reason: 'from a terminal', isFlattening: false, requestedMs: T0 },
+        T0,
+      );
+      // The engine polls every KILL_SWITCH_POLL_MS of its clock.
+      for (let i = 0; i < 50 && pendingKillSwitchRequest(ledger) !== null; i++) {
+        scheduler.advance(KILL_SWITCH_POLL_MS);
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      expect(pendingKillSwitchRequest(ledger)).toBeNull();
+      expect((await ok('risk:limits', {})).isKillSwitchEngaged).toBe(true);
+      expect((await ok('orders:list', { scope: 'working' })).orders).toHaveLength(0);
+      const engaged = (await ok('audit:query', { type: 'kill-switch.engaged' })).records;
+      expect(engaged.map((r) => (r.payload as { source: string }).source)).toEqual(['cli']);
+    } finally {
+      ledger.close();
+    }
+  });
+
+  it('an engaged kill switch still holds after a restart (working orders cancelled, new risk refused)', async () => {
+    await ok('risk:killSwitch', { action: 'engage', reason: 'before restart' });
+    await drive(engine.stop());
+    await startEngine();
+    // Orders wait for the start (reconciliation) to finish, which re-engages the kill switch first.
+    const refused = await ok('orders:submit', {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      quantity: 0.01,
+    });
+    expect(refused.status).toBe('risk-rejected');
+    expect(refused.verdict.reason).toMatch(/kill switch/);
+    const state = await ok('risk:limits', {});
+    expect(state.isKillSwitchEngaged).toBe(true);
+    expect(state.killSwitchReason).toBe('before restart');
+    await ok('risk:killSwitch', { action: 'release', reason: 'checked' });
+    await drive(engine.stop());
+    await startEngine();
+    expect((await ok('risk:limits', {})).isKillSwitchEngaged).toBe(false);
   });
 
   it('validates and audits risk limit changes', async () => {

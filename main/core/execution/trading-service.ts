@@ -14,6 +14,15 @@ import { OrderManager, type SubmitResult } from './order-manager.ts';
 import { PaperBroker, jitterLatency, type PaperVenueStore } from './paper-broker.ts';
 import { SqliteOrderJournal } from './sqlite-journal.ts';
 import {
+  KILL_SWITCH_ACK_KEY,
+  KILL_SWITCH_STATE_KEY,
+  killSwitchStateSchema,
+  pendingKillSwitchRequest,
+  readSetting,
+  writeSetting,
+  type KillSwitchRequest,
+} from './kill-switch-store.ts';
+import {
   isTerminalOrderState,
   type MarketRules,
   type Order,
@@ -66,6 +75,8 @@ export interface TradingServiceOptions {
 
 const SETTINGS_RISK = 'risk.config';
 const UNKNOWN_POLL_MS = 2000;
+/** How often the engine looks for a `vantage kill-switch` request. */
+export const KILL_SWITCH_POLL_MS = 500;
 
 /**
  * Everything an account trades with, wired the same way for the app (trading module) and the
@@ -95,6 +106,7 @@ export class TradingService {
   private readonly followed = new Set<string>();
   private killSwitchReason: string | null = null;
   private unknownTimer: { cancel(): void } | null = null;
+  private killRequestTimer: { cancel(): void } | null = null;
   private isStarted = false;
 
   constructor(options: TradingServiceOptions) {
@@ -196,7 +208,50 @@ export class TradingService {
     this.audit.flush();
     this.isStarted = true;
     this.watchUnknown();
+    // A kill switch engaged when the last engine stopped still holds (working orders cancelled).
+    const state = readSetting(this.db, KILL_SWITCH_STATE_KEY, killSwitchStateSchema);
+    if (state?.isEngaged && !this.risk.isHalted('kill-switch')) {
+      await this.engageKillSwitch({
+        reason: state.reason,
+        source: `restart (engaged by ${state.source})`,
+        isFlattening: false,
+      });
+    }
+    await this.carryOutKillSwitchRequest();
+    this.watchKillSwitchRequests();
     return summary;
+  }
+
+  /** `vantage kill-switch` asks through ledger.db; the engine carries it out and answers there. */
+  private watchKillSwitchRequests(): void {
+    this.killRequestTimer = this.scheduler.schedule(KILL_SWITCH_POLL_MS, () => {
+      void this.carryOutKillSwitchRequest()
+        .catch(() => undefined)
+        .then(() => {
+          if (this.killRequestTimer) this.watchKillSwitchRequests();
+        });
+    });
+  }
+
+  private async carryOutKillSwitchRequest(): Promise<void> {
+    const request: KillSwitchRequest | null = pendingKillSwitchRequest(this.db);
+    if (!request) return;
+    let result = { canceled: 0, flattenOrders: 0 };
+    if (request.action === 'engage') {
+      result = await this.engageKillSwitch({
+        reason: request.reason,
+        source: 'cli',
+        isFlattening: request.isFlattening,
+      });
+    } else if (this.risk.isHalted('kill-switch')) {
+      this.releaseKillSwitch(`${request.reason} (cli)`);
+    }
+    writeSetting(
+      this.db,
+      KILL_SWITCH_ACK_KEY,
+      { id: request.id, action: request.action, ...result, handledMs: this.scheduler.nowMs() },
+      this.scheduler.nowMs(),
+    );
   }
 
   /** Protocol step 3: UNKNOWN orders are asked about by client id until resolved (never re-sent). */
@@ -258,6 +313,12 @@ export class TradingService {
     });
     this.killSwitchReason = options.reason;
     this.risk.halt('kill-switch', options.reason);
+    writeSetting(
+      this.db,
+      KILL_SWITCH_STATE_KEY,
+      { isEngaged: true, reason: options.reason, source: options.source, tsMs: this.scheduler.nowMs() },
+      this.scheduler.nowMs(),
+    );
     this.monitor.alert(
       'critical',
       'kill-switch',
@@ -296,6 +357,12 @@ export class TradingService {
     this.audit.appendNow('kill-switch.released', { reason });
     this.killSwitchReason = null;
     this.risk.clearHalt('kill-switch');
+    writeSetting(
+      this.db,
+      KILL_SWITCH_STATE_KEY,
+      { isEngaged: false, reason, source: 'release', tsMs: this.scheduler.nowMs() },
+      this.scheduler.nowMs(),
+    );
     this.emitRisk();
   }
 
@@ -308,11 +375,7 @@ export class TradingService {
     const config = validateRiskConfig(input);
     const before = this.risk.getConfig();
     this.audit.transaction(() => {
-      this.db
-        .prepare(
-          'INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms',
-        )
-        .run(SETTINGS_RISK, JSON.stringify(config), Math.floor(this.scheduler.nowMs()));
+      writeSetting(this.db, SETTINGS_RISK, config, this.scheduler.nowMs());
       this.audit.append('risk.limits-changed', { before, after: config, reason, actor });
     });
     this.risk.setConfig(config);
@@ -404,6 +467,8 @@ export class TradingService {
   ): Promise<{ canceled: number }> {
     this.unknownTimer?.cancel();
     this.unknownTimer = null;
+    this.killRequestTimer?.cancel();
+    this.killRequestTimer = null;
     let canceled = 0;
     if (options.isCancellingOrders) canceled = await this.orders.cancelAll({}, 'engine stop');
     const working = this.orders.workingOrders().filter((o) => !isTerminalOrderState(o.state)).length;
