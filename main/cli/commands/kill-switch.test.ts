@@ -28,7 +28,7 @@ function auditTypes(): { type: string; payload: string }[] {
 
 describe('vantage kill-switch', () => {
   it('engages the kill switch of a session running in another process: its stop order is cancelled and the engine audits it', async () => {
-    // A fast crossover with a stop-loss: after the first entry fill a protective stop order is working.
+    // Enters on the first bar and never exits by rule; its stop-loss (50% away) then rests as a working order.
     const session = spawn(
       process.execPath,
       [
@@ -38,13 +38,13 @@ describe('vantage kill-switch', () => {
         dataDir,
         'run',
         '--strategy',
-        'sma-cross',
+        'rules',
         '--param',
-        'fast=2',
+        'entry=close > 0',
         '--param',
-        'slow=3',
+        'exit=close < 0',
         '--stop-loss-pct',
-        '5',
+        '50',
         '--speed',
         '600',
         '--symbol',
@@ -78,7 +78,7 @@ describe('vantage kill-switch', () => {
     expect(await closed, stderr).toBe(0);
     expect(engaged.code, engaged.stderr).toBe(0);
     expect(engaged.stdout).toMatch(
-      /^Kill switch ENGAGED by the running engine: [1-9]\d* working order\(s\) cancelled/,
+      /^Kill switch ENGAGED by the running engine: 1 working order\(s\) cancelled/,
     );
     const records = auditTypes();
     expect(records.map((r) => r.type)).toContain('kill-switch.engaged');
@@ -87,6 +87,18 @@ describe('vantage kill-switch', () => {
       unknown
     >;
     expect(payload).toMatchObject({ source: 'cli', reason: 'stop everything from a terminal' });
+    // The strategy was stopped: it sent no order after the kill switch was engaged.
+    const db = new DatabaseSync(join(dataDir, 'ledger.db'), { readOnly: true });
+    const engagedSeq = (
+      db.prepare(`SELECT MIN(seq) AS seq FROM audit_log WHERE type = 'kill-switch.engaged'`).get() as {
+        seq: number;
+      }
+    ).seq;
+    const laterIntents = db
+      .prepare(`SELECT COUNT(*) AS n FROM audit_log WHERE type = 'order.intent' AND seq > ?`)
+      .get(engagedSeq) as { n: number };
+    db.close();
+    expect(laterIntents.n).toBe(0);
     const status = await runCliProcess(['--data-dir', dataDir, 'kill-switch', 'status']);
     expect(status.stdout).toMatch(/^Kill switch ENGAGED \(cli\): stop everything from a terminal/);
     const verify = await runCliProcess(['--data-dir', dataDir, 'audit', 'verify']);
