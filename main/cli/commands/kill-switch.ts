@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, globalOptions, printJson } from '../context.ts';
-import { openDatabase } from '../../core/store/sqlite.ts';
+import { openDatabase, type OpenedDatabase } from '../../core/store/sqlite.ts';
 import { ledgerMigrations } from '../../core/store/ledger-migrations.ts';
 import {
   KILL_SWITCH_ACK_KEY,
@@ -18,6 +18,17 @@ import {
   type KillSwitchAck,
   type KillSwitchRequest,
 } from '../../core/execution/kill-switch-store.ts';
+
+/** ledger.db of the data folder (created with its schema if nothing was recorded there yet). */
+function openLedger(dataDir: string): OpenedDatabase {
+  mkdirSync(dataDir, { recursive: true });
+  return openDatabase({
+    name: 'ledger.db',
+    path: join(dataDir, 'ledger.db'),
+    migrations: ledgerMigrations,
+    durability: 'full',
+  });
+}
 
 interface KillSwitchOptions {
   reason: string;
@@ -40,13 +51,7 @@ async function request(
   if (!Number.isFinite(waitS) || waitS < 0 || waitS > 600)
     throw new CliError(`--wait must be 0..600 seconds, not "${opts.wait}".`, 2);
   if (opts.reason.trim().length === 0) throw new CliError('--reason must say why.', 2);
-  mkdirSync(dataDir, { recursive: true });
-  const ledger = openDatabase({
-    name: 'ledger.db',
-    path: join(dataDir, 'ledger.db'),
-    migrations: ledgerMigrations,
-    durability: 'full',
-  });
+  const ledger = openLedger(dataDir);
   try {
     const req: KillSwitchRequest = {
       id: randomUUID(),
@@ -121,12 +126,7 @@ export function register(program: Command): void {
     )
     .action((_opts: unknown, cmd: Command) => {
       const { dataDir, json } = globalOptions(cmd);
-      const ledger = openDatabase({
-        name: 'ledger.db',
-        path: join(dataDir, 'ledger.db'),
-        migrations: ledgerMigrations,
-        durability: 'full',
-      });
+      const ledger = openLedger(dataDir);
       try {
         const state = readSetting(ledger.db, KILL_SWITCH_STATE_KEY, killSwitchStateSchema);
         const pending = pendingKillSwitchRequest(ledger.db);
