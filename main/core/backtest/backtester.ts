@@ -152,7 +152,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const currency = input.currency ?? 'USD';
   const portfolio = new Portfolio({ startingCash: input.cash, currency });
   const broker = new SimulatedBroker(input.fill, clock, symbols, currency);
-  const journal = new MemoryOrderJournal();
+  // The order manager keeps the run's orders and the broker its fills: the journal need not copy them.
+  const journal = new MemoryOrderJournal({ isKeepingRecords: false });
   const orderManager = new OrderManager({
     broker,
     journal,
@@ -211,13 +212,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   const symbolIndex = new Map(symbols.map((s, i) => [s, i]));
   const barsSeen = new Int32Array(series.length);
   const trades = new TradeBuilder();
-  orderManager.onFill((fill, order) => {
-    const info = engine.orderInfo.get(fill.clientOrderId);
-    trades.onFill(fill, {
-      barIndex: barsSeen[symbolIndex.get(fill.symbol)!]!,
-      order,
-      explanationId: info?.explanationId ?? null,
-    });
+  engine.onFill((fill, order, explanationId) => {
+    trades.onFill(fill, { barIndex: barsSeen[symbolIndex.get(fill.symbol)!]!, order, explanationId });
   });
 
   const timeframes = series.map((s) => s.timeframeMs ?? inferTimeframeMs(s.bars.time));
@@ -367,7 +363,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       }
     }
   };
-  while (!advance()) await engine.drain();
+  // Order work is done in the call where the venue answers inside it; only cancels need a promise.
+  while (!advance()) if (!engine.drainNow()) await engine.drain();
   engine.stop();
   orderManager.close();
   input.onProgress?.(done, total);

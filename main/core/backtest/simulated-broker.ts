@@ -146,7 +146,10 @@ export class SimulatedBroker implements Broker {
     return Promise.resolve(this.submitNow(order));
   }
 
-  /** The simulated venue decides inside the call (see Broker.submitNow); the order is its own copy. */
+  /**
+   * The simulated venue decides inside the call (see Broker.submitNow). `order` is the order
+   * manager's record: this venue reads only its fixed fields and keeps its own state in SimOrder.
+   */
   submitNow(order: Order): SubmitOutcome {
     const book = this.books.get(order.symbol);
     if (!book) return { kind: 'rejected', reason: `backtest has no data for ${order.symbol}` };

@@ -50,6 +50,9 @@ export interface Broker {
    * Only for a venue that decides a submit at once, inside the call (the backtest's simulated
    * broker): the same outcome as submit(), returned directly, so the order manager applies it
    * without a turn of the event loop per order. Venues that talk to a network leave it out.
+   * Unlike submit(), it gets the order manager's own record, not a copy: the venue must never
+   * write to it and may keep it only for the fields that never change after submission (ids,
+   * symbol, side, type, quantity, prices, trailing, time in force, flags, strategy).
    */
   submitNow?(order: Order): SubmitOutcome;
   cancel(order: Order): Promise<CancelOutcome>;

@@ -35,7 +35,12 @@ export interface OrderJournal {
   lastFillMs(): number;
 }
 
-/** In-memory journal for backtests and tests: same semantics, no durability. */
+/**
+ * In-memory journal for backtests and tests: same semantics, no durability. With
+ * isKeepingRecords false (a backtest) it keeps only what the protocol needs while running: the
+ * order sequence and the fill ids that make fills idempotent. The order manager holds the orders
+ * and the broker the fills, so a copy here would only be memory a long backtest pays for.
+ */
 export class MemoryOrderJournal implements OrderJournal {
   private sequence = 0;
   private readonly orders = new Map<string, Order>();
@@ -45,9 +50,11 @@ export class MemoryOrderJournal implements OrderJournal {
   /** Audit records kept only when asked (backtests usually do not need them). */
   readonly auditRecords: { type: string; payload: Record<string, unknown> }[] = [];
   readonly isKeepingAudit: boolean;
+  readonly isKeepingRecords: boolean;
 
-  constructor(options: { isKeepingAudit?: boolean } = {}) {
+  constructor(options: { isKeepingAudit?: boolean; isKeepingRecords?: boolean } = {}) {
     this.isKeepingAudit = options.isKeepingAudit ?? false;
+    this.isKeepingRecords = options.isKeepingRecords ?? true;
   }
 
   nextOrderSequence(): number {
@@ -55,14 +62,16 @@ export class MemoryOrderJournal implements OrderJournal {
   }
 
   recordIntent(order: Order, audit: Record<string, unknown>): void {
-    if (this.orders.has(order.clientOrderId))
-      throw new Error(`duplicate client order id ${order.clientOrderId}`);
-    this.orders.set(order.clientOrderId, { ...order });
+    if (this.isKeepingRecords) {
+      if (this.orders.has(order.clientOrderId))
+        throw new Error(`duplicate client order id ${order.clientOrderId}`);
+      this.orders.set(order.clientOrderId, { ...order });
+    }
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'order.intent', payload: audit });
   }
 
   recordTransition(order: Order, _fromState: OrderState, audit: Record<string, unknown>): void {
-    this.orders.set(order.clientOrderId, { ...order });
+    if (this.isKeepingRecords) this.orders.set(order.clientOrderId, { ...order });
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'order.transition', payload: audit });
   }
 
@@ -71,8 +80,10 @@ export class MemoryOrderJournal implements OrderJournal {
     const known = this.fillIds.size;
     this.fillIds.add(fill.fillId);
     if (this.fillIds.size === known) return false;
-    if (order) this.orders.set(order.clientOrderId, { ...order });
-    this.fills.push(fill);
+    if (this.isKeepingRecords) {
+      if (order) this.orders.set(order.clientOrderId, { ...order });
+      this.fills.push(fill);
+    }
     if (fill.tsMs > this.latestFillMs) this.latestFillMs = fill.tsMs;
     if (this.isKeepingAudit) this.auditRecords.push({ type: 'fill', payload: { ...fill } });
     return true;

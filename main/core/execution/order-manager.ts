@@ -74,7 +74,13 @@ export class OrderManager {
   private readonly log: OrderManagerLog | null;
   private readonly submitTimeoutMs: number;
   private readonly clientIdPrefix: string;
-  private readonly orders = new Map<string, Order>();
+  /** Orders not in a terminal state, by client id: the map stays as small as the working set. */
+  private readonly working = new Map<string, Order>();
+  /** Every order tracked this session, in the order first seen (allOrders). */
+  private readonly tracked: Order[] = [];
+  /** Client id -> order over `tracked`, extended only when an order not working is looked up. */
+  private readonly trackedIndex = new Map<string, Order>();
+  private indexedCount = 0;
   private readonly unknownBySymbol = new Map<string, number>();
   private readonly orderListeners = new Set<OrderListener>();
   private readonly fillListeners = new Set<FillEventListener>();
@@ -123,24 +129,24 @@ export class OrderManager {
   /** Orders this session tracks that are not terminal. */
   workingOrders(): Order[] {
     const out: Order[] = [];
-    for (const o of this.orders.values()) if (!isTerminalOrderState(o.state)) out.push({ ...o });
+    for (const o of this.working.values()) out.push({ ...o });
     return out;
   }
 
   /** Every order tracked since start (working ones plus those that ended in this session). */
   allOrders(): Order[] {
-    return [...this.orders.values()].map((o) => ({ ...o }));
+    return this.tracked.map((o) => ({ ...o }));
   }
 
   get(clientOrderId: string): Order | null {
-    const o = this.orders.get(clientOrderId) ?? this.journal.loadOrder(clientOrderId);
+    const o = this.lookup(clientOrderId) ?? this.journal.loadOrder(clientOrderId);
     return o ? { ...o } : null;
   }
 
   openOrderCount(strategyId?: string): number {
     let n = 0;
-    for (const o of this.orders.values()) {
-      if (isTerminalOrderState(o.state) || o.isExternal) continue;
+    for (const o of this.working.values()) {
+      if (o.isExternal) continue;
       if (strategyId === undefined || o.strategyId === strategyId) n++;
     }
     return n;
@@ -241,6 +247,42 @@ export class OrderManager {
    * UNKNOWN). Throws ORDER_INVALID for an intent that cannot become an order.
    */
   async submit(intent: OrderIntent): Promise<SubmitResult> {
+    const begun = this.beginSubmit(intent);
+    if (begun.status === 'risk-rejected') return begun;
+    const order = begun.order;
+    const outcome = this.broker.submitNow ? this.sendNow(order) : await this.sendWithTimeout(order);
+    this.applySubmitOutcome(order, outcome);
+    return { status: 'sent', order: { ...order }, verdict: begun.verdict };
+  }
+
+  /** Whether submitNow can be used: the venue answers inside the call (Broker.submitNow). */
+  get canSubmitNow(): boolean {
+    return this.broker.submitNow !== undefined;
+  }
+
+  /**
+   * submit() for a venue that answers inside the call (canSubmitNow; the backtest's simulated
+   * broker): the same protocol steps, done before it returns, so a backtest pays no promise per order.
+   */
+  submitNow(intent: OrderIntent): SubmitResult {
+    if (!this.broker.submitNow)
+      throw new Error(`submitNow: ${this.broker.venue} answers asynchronously; use submit().`);
+    const begun = this.beginSubmit(intent);
+    if (begun.status === 'risk-rejected') return begun;
+    const order = begun.order;
+    this.applySubmitOutcome(order, this.sendNow(order));
+    return { status: 'sent', order: { ...order }, verdict: begun.verdict };
+  }
+
+  /**
+   * Protocol steps before sending: round and validate, risk check, then the intent and its audit
+   * record persisted in one journal transaction, the order tracked (state pending-submit).
+   */
+  private beginSubmit(
+    intent: OrderIntent,
+  ):
+    | { status: 'risk-rejected'; order: null; verdict: RiskVerdict }
+    | { status: 'begun'; order: Order; verdict: RiskVerdict } {
     const order = this.prepare(intent);
     const verdict: RiskVerdict = this.risk
       ? this.risk.check(order)
@@ -268,16 +310,15 @@ export class OrderManager {
     this.track(order);
     this.risk?.recordSubmitted(order);
     this.emitOrder(order);
-    const outcome = this.broker.submitNow ? this.sendNow(order) : await this.sendWithTimeout(order);
-    const current = this.orders.get(order.clientOrderId)!;
-    this.applySubmitOutcome(current, outcome);
-    return { status: 'sent', order: { ...current }, verdict };
+    return { status: 'begun', order, verdict };
   }
 
   /** A venue that answers inside the call (Broker.submitNow): no timeout to arm, no turn of the event loop. */
   private sendNow(order: Order): SubmitOutcome {
     try {
-      return this.broker.submitNow!({ ...order });
+      // The order manager's own record, not a copy: the venue reads it inside the call and
+      // keeps only what never changes after submission (see Broker.submitNow).
+      return this.broker.submitNow!(order);
     } catch (err) {
       // A thrown error is not a refusal: the request may have reached the venue.
       return {
@@ -333,7 +374,7 @@ export class OrderManager {
 
   /** Requests cancellation; the order stays pending-cancel until the venue confirms. */
   async cancel(clientOrderId: string, reason = 'user'): Promise<Order> {
-    const order = this.orders.get(clientOrderId);
+    const order = this.lookup(clientOrderId);
     if (!order) throw appError('NOT_FOUND', `No working order ${clientOrderId}.`);
     if (isTerminalOrderState(order.state)) {
       throw appError(
@@ -383,9 +424,8 @@ export class OrderManager {
     filter: { strategyId?: string; symbol?: string } = {},
     reason = 'cancel-all',
   ): Promise<number> {
-    const targets = [...this.orders.values()].filter(
+    const targets = [...this.working.values()].filter(
       (o) =>
-        !isTerminalOrderState(o.state) &&
         o.state !== 'pending-submit' &&
         !o.isExternal &&
         (filter.strategyId === undefined || o.strategyId === filter.strategyId) &&
@@ -401,7 +441,7 @@ export class OrderManager {
    */
   async resolveUnknown(graceMs = 30_000): Promise<number> {
     let resolved = 0;
-    for (const order of [...this.orders.values()]) {
+    for (const order of [...this.working.values()]) {
       if (order.state !== 'unknown') continue;
       const venueOrder = await this.broker
         .findByClientId(order.clientOrderId, order.symbol)
@@ -429,8 +469,7 @@ export class OrderManager {
     const resolved = await this.resolveLocalOpen();
     let external = 0;
     for (const venueOrder of await this.broker.openOrders()) {
-      if (this.orders.has(venueOrder.clientOrderId) || this.journal.loadOrder(venueOrder.clientOrderId))
-        continue;
+      if (this.lookup(venueOrder.clientOrderId) || this.journal.loadOrder(venueOrder.clientOrderId)) continue;
       const order = externalOrder(venueOrder, this.broker.venue, this.account);
       this.journal.recordIntent(order, { external: true, venueOrder: { ...venueOrder } });
       this.track(order);
@@ -453,8 +492,8 @@ export class OrderManager {
 
   private async resolveLocalOpen(): Promise<number> {
     let resolved = 0;
-    for (const order of [...this.orders.values()]) {
-      if (isTerminalOrderState(order.state) || order.isExternal) continue;
+    for (const order of [...this.working.values()]) {
+      if (order.isExternal) continue;
       const venueOrder = await this.broker.findByClientId(order.clientOrderId, order.symbol);
       if (venueOrder) this.handleVenueUpdate(venueOrder);
       else if (order.state === 'pending-submit' || order.state === 'unknown') {
@@ -471,7 +510,7 @@ export class OrderManager {
 
   /** A fill from the venue: recorded once (with the order's progress, atomically), applied to the portfolio once. */
   handleFill(fill: Fill): boolean {
-    const order = this.orders.get(fill.clientOrderId) ?? null;
+    const order = this.lookup(fill.clientOrderId) ?? null;
     const withStrategy =
       order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
     let next: Order | null = null;
@@ -502,6 +541,7 @@ export class OrderManager {
     if (order && next) {
       if (order.state === 'unknown' && next.state !== 'unknown') this.adjustUnknown(order.symbol, -1);
       Object.assign(order, next);
+      if (isTerminalOrderState(order.state)) this.working.delete(order.clientOrderId);
       this.emitOrder(order);
     }
     // One copy for every listener, as for order events.
@@ -512,7 +552,7 @@ export class OrderManager {
 
   /** An order update from the venue (user stream, query reply). Fills arrive separately via handleFill. */
   handleVenueUpdate(update: VenueOrder): void {
-    const order = this.orders.get(update.clientOrderId);
+    const order = this.lookup(update.clientOrderId);
     if (!order) return;
     if (update.venueOrderId && !order.venueOrderId) order.venueOrderId = update.venueOrderId;
     let target = update.state;
@@ -556,6 +596,7 @@ export class OrderManager {
     if (from === 'unknown') this.adjustUnknown(order.symbol, -1);
     if (to === 'unknown') this.adjustUnknown(order.symbol, +1);
     order.state = to;
+    if (isTerminalOrderState(to)) this.working.delete(order.clientOrderId);
     this.persist(order, from, detail);
     return true;
   }
@@ -585,8 +626,21 @@ export class OrderManager {
   }
 
   private track(order: Order): void {
-    this.orders.set(order.clientOrderId, order);
+    this.tracked.push(order);
+    if (!isTerminalOrderState(order.state)) this.working.set(order.clientOrderId, order);
     if (order.state === 'unknown') this.adjustUnknown(order.symbol, +1);
+  }
+
+  /** The order this session tracks with this client id, working or ended. */
+  private lookup(clientOrderId: string): Order | undefined {
+    const order = this.working.get(clientOrderId);
+    if (order) return order;
+    const tracked = this.tracked;
+    for (; this.indexedCount < tracked.length; this.indexedCount++) {
+      const o = tracked[this.indexedCount]!;
+      this.trackedIndex.set(o.clientOrderId, o);
+    }
+    return this.trackedIndex.get(clientOrderId);
   }
 
   private emitOrder(order: Order): void {

@@ -1,10 +1,15 @@
 import { AppErrorException, appError } from '../../../shared/errors.ts';
 import { isTerminalOrderState, type Fill, type Order, type RiskVerdict } from '../../../shared/trading.ts';
 import type { Clock } from '../clock.ts';
-import type { OrderManager } from '../execution/order-manager.ts';
+import type { OrderManager, SubmitResult } from '../execution/order-manager.ts';
 import type { Portfolio } from '../portfolio/portfolio.ts';
 import { StrategyRunner, type OrderRole, type RunnerConfig, type StrategyAction } from './runner.ts';
 import type { MarketTrade, Prediction } from './types.ts';
+
+type SubmitAction = Extract<StrategyAction, { kind: 'submit' }>;
+
+/** A fill as the engine saw it, with the explanation id of the decision behind its order (null if none). */
+export type StrategyFillListener = (fill: Fill, order: Order | null, explanationId: string | null) => void;
 
 export interface StrategyEngineOptions {
   orderManager: OrderManager;
@@ -47,8 +52,9 @@ export class StrategyEngine {
   private readonly runners: StrategyRunner[] = [];
   private readonly byStrategy = new Map<string, StrategyRunner>();
   private readonly bySymbol = new Map<string, StrategyRunner[]>();
-  /** Explanation id and role of each order this engine sent, by client id. */
-  readonly orderInfo = new Map<string, { explanationId: string | null; role: OrderRole }>();
+  /** Explanation id and role of each order this engine sent, by client id, while it can still fill. */
+  private readonly orderInfo = new Map<string, { explanationId: string | null; role: OrderRole }>();
+  private readonly fillListeners: StrategyFillListener[] = [];
   readonly decisions: DecisionRecord[] = [];
   private readonly unsubscribers: (() => void)[] = [];
   private isStarted = false;
@@ -76,6 +82,11 @@ export class StrategyEngine {
     list.push(runner);
     if (this.isStarted) runner.strategy.start?.(runner);
     return runner;
+  }
+
+  /** Called for every fill, after the strategy heard of it (the backtester's trade list). */
+  onFill(listener: StrategyFillListener): void {
+    this.fillListeners.push(listener);
   }
 
   runner(strategyId: string): StrategyRunner | null {
@@ -198,63 +209,98 @@ export class StrategyEngine {
         }
         continue;
       }
-      await this.perform(action);
+      const record = this.beginDecision(action);
+      try {
+        // The role must be known before the first order event arrives (it arrives inside submit).
+        this.pendingRole = action;
+        this.endDecision(action, record, await this.orderManager.submit(action.intent));
+      } catch (error) {
+        this.failDecision(action, record, error);
+      } finally {
+        this.pendingRole = null;
+      }
     }
   }
 
-  private async perform(action: Extract<StrategyAction, { kind: 'submit' }>): Promise<void> {
+  /**
+   * drain() without a turn of the event loop, for a venue that answers inside the call (the
+   * backtest): performs queued submits in order and stops at the first cancel (cancels await
+   * the venue). True when the queue is empty; false when drain() must carry on.
+   */
+  drainNow(): boolean {
+    if (!this.orderManager.canSubmitNow) return this.queue.length === 0;
+    while (this.queue.length > 0) {
+      const action = this.queue[0]!;
+      if (action.kind !== 'submit') return false;
+      this.queue.shift();
+      const record = this.beginDecision(action);
+      try {
+        this.pendingRole = action;
+        this.endDecision(action, record, this.orderManager.submitNow(action.intent));
+      } catch (error) {
+        this.failDecision(action, record, error);
+      } finally {
+        this.pendingRole = null;
+      }
+    }
+    return true;
+  }
+
+  private beginDecision(action: SubmitAction): DecisionRecord | null {
+    if (!this.isRecordingDecisions) return null;
     const { runner, intent } = action;
-    let record: DecisionRecord | null = null;
-    if (this.isRecordingDecisions) {
-      record = {
-        tsMs: this.clock.nowMs(),
-        strategyId: runner.strategyId,
-        symbol: runner.symbol,
-        role: action.role,
-        side: intent.side,
-        type: intent.type,
-        quantity: intent.quantity,
-        reason: intent.reason,
-        explanationId: action.explanationId,
-        clientOrderId: null,
-        outcome: 'sent',
-        message: null,
-        verdict: null,
-      };
-      this.decisions.push(record);
-    }
-    try {
-      // The role must be known before the first order event arrives (it arrives inside submit).
-      this.pendingRole = action;
-      const result = await this.orderManager.submit(intent);
-      if (record) record.verdict = result.verdict;
-      if (result.status === 'risk-rejected') {
-        if (record) {
-          record.outcome = 'risk-rejected';
-          record.message = result.verdict.reason;
-        }
-        runner.strategy.onOrderEvent?.(runner, {
-          kind: 'risk-rejected',
-          reason: result.verdict.reason ?? 'rejected by risk',
-          intent,
-        });
-      } else if (record) {
-        record.clientOrderId = result.order.clientOrderId;
-        record.quantity = result.order.quantity;
-      }
-    } catch (error) {
-      if (!(error instanceof AppErrorException) || error.code !== 'ORDER_INVALID') throw error;
+    const record: DecisionRecord = {
+      tsMs: this.clock.nowMs(),
+      strategyId: runner.strategyId,
+      symbol: runner.symbol,
+      role: action.role,
+      side: intent.side,
+      type: intent.type,
+      quantity: intent.quantity,
+      reason: intent.reason,
+      explanationId: action.explanationId,
+      clientOrderId: null,
+      outcome: 'sent',
+      message: null,
+      verdict: null,
+    };
+    this.decisions.push(record);
+    return record;
+  }
+
+  private endDecision(action: SubmitAction, record: DecisionRecord | null, result: SubmitResult): void {
+    if (record) record.verdict = result.verdict;
+    if (result.status === 'risk-rejected') {
       if (record) {
-        record.outcome = 'invalid';
-        record.message = error.message;
+        record.outcome = 'risk-rejected';
+        record.message = result.verdict.reason;
       }
-      runner.strategy.onOrderEvent?.(runner, { kind: 'invalid', reason: error.message, intent });
-    } finally {
-      this.pendingRole = null;
+      action.runner.strategy.onOrderEvent?.(action.runner, {
+        kind: 'risk-rejected',
+        reason: result.verdict.reason ?? 'rejected by risk',
+        intent: action.intent,
+      });
+    } else if (record) {
+      record.clientOrderId = result.order.clientOrderId;
+      record.quantity = result.order.quantity;
     }
   }
 
-  private pendingRole: Extract<StrategyAction, { kind: 'submit' }> | null = null;
+  /** An intent that cannot become an order is the strategy's to hear about; anything else is a bug. */
+  private failDecision(action: SubmitAction, record: DecisionRecord | null, error: unknown): void {
+    if (!(error instanceof AppErrorException) || error.code !== 'ORDER_INVALID') throw error;
+    if (record) {
+      record.outcome = 'invalid';
+      record.message = error.message;
+    }
+    action.runner.strategy.onOrderEvent?.(action.runner, {
+      kind: 'invalid',
+      reason: error.message,
+      intent: action.intent,
+    });
+  }
+
+  private pendingRole: SubmitAction | null = null;
 
   private handleOrder(order: Order): void {
     const runner = this.byStrategy.get(order.strategyId);
@@ -266,6 +312,8 @@ export class StrategyEngine {
     }
     const role = info?.role ?? 'order';
     if (isTerminalOrderState(order.state)) {
+      // A filled order's last fill comes right after this event (handleFill still needs the info).
+      if (order.state !== 'filled') this.orderInfo.delete(order.clientOrderId);
       const wasWorking = runner.working.delete(order.clientOrderId);
       // An entry that ended (filled, or cancelled after a partial fill) opens the protective exits.
       if (
@@ -284,6 +332,14 @@ export class StrategyEngine {
   }
 
   private handleFill(fill: Fill, order: Order | null): void {
+    const info = this.orderInfo.get(fill.clientOrderId);
+    this.handleStrategyFill(fill, order);
+    const explanationId = info?.explanationId ?? null;
+    for (let i = 0; i < this.fillListeners.length; i++) this.fillListeners[i]!(fill, order, explanationId);
+    if (info && order && isTerminalOrderState(order.state)) this.orderInfo.delete(fill.clientOrderId);
+  }
+
+  private handleStrategyFill(fill: Fill, order: Order | null): void {
     const runner = this.byStrategy.get(fill.strategyId);
     if (!runner) return;
     const slot = runner.slot;
