@@ -110,16 +110,26 @@ export class MacdIndicator extends Indicator {
   }
 }
 
+/** Bars per stage of StochIndicator.compute (its scratch column). */
+const STOCH_BLOCK = 1024;
+
 /**
  * Stochastic (TA-Lib STOCH with SMA smoothing): fastK = 100·(close − LL)/(HH − LL) over
  * `fastK` bars (0 when HH = LL); k = SMA(slowK) of fastK; d = SMA(slowD) of k.
  * First value at bar fastK+slowK+slowD−3 (8 for 5/3/3).
+ *
+ * compute runs in stages over blocks of up to STOCH_BLOCK bars: fastK of the block, then its
+ * slow %K, then %D, through a scratch column (NaN = no value, so the next stage skips the bar as
+ * the one-loop version did). The four kernels hold independent state, so the numbers are the same
+ * as one loop's; but each stage loop is small enough for V8 to inline its kernel whole (one loop
+ * over all four did not: calls that box every double, measured ~1.6x slower at 1M bars).
  */
 export class StochIndicator extends Indicator {
   private readonly highest: RollingExtreme;
   private readonly lowest: RollingExtreme;
   private readonly slowK: RollingMean;
   private readonly slowD: RollingMean;
+  private readonly scratch = new Float64Array(STOCH_BLOCK);
   constructor(fastK: number, slowK: number, slowD: number) {
     super(['k', 'd']);
     this.highest = new RollingExtreme(fastK, true);
@@ -128,19 +138,42 @@ export class StochIndicator extends Indicator {
     this.slowD = new RollingMean(slowD);
   }
   compute(bars: CandleColumns, start: number, end: number, out: readonly Float64Array[]): void {
+    for (let from = start; from < end; from += STOCH_BLOCK) {
+      const to = Math.min(end, from + STOCH_BLOCK);
+      this.fastKStage(bars, from, to);
+      this.slowKStage(to - from);
+      this.slowDStage(from, to, out[0]!, out[1]!);
+    }
+  }
+  /** scratch[i − from] = fastK of bar i, NaN while the high/low window fills. */
+  private fastKStage(bars: CandleColumns, from: number, to: number): void {
     const { high, low, close } = bars;
-    const { highest, lowest, slowK, slowD } = this;
-    const ks = out[0]!;
-    const ds = out[1]!;
-    for (let i = start; i < end; i++) {
+    const { highest, lowest, scratch } = this;
+    for (let i = from; i < to; i++) {
       const hh = highest.push(high[i]!);
       const ll = lowest.push(low[i]!);
+      if (Number.isNaN(hh)) {
+        scratch[i - from] = NaN;
+        continue;
+      }
+      const range = hh - ll;
+      scratch[i - from] = range !== 0 ? (100 * (close[i]! - ll)) / range : 0;
+    }
+  }
+  /** scratch[j] = slow %K (fastK is finite, so NaN means no fastK or the mean still warming up). */
+  private slowKStage(count: number): void {
+    const { slowK, scratch } = this;
+    for (let j = 0; j < count; j++) {
+      const fastK = scratch[j]!;
+      if (!Number.isNaN(fastK)) scratch[j] = slowK.push(fastK);
+    }
+  }
+  private slowDStage(from: number, to: number, ks: Float64Array, ds: Float64Array): void {
+    const { slowD, scratch } = this;
+    for (let i = from; i < to; i++) {
+      const k = scratch[i - from]!;
       ks[i] = NaN;
       ds[i] = NaN;
-      if (Number.isNaN(hh)) continue;
-      const range = hh - ll;
-      const fastK = range !== 0 ? (100 * (close[i]! - ll)) / range : 0;
-      const k = slowK.push(fastK);
       if (Number.isNaN(k)) continue;
       const d = slowD.push(k);
       if (Number.isNaN(d)) continue;
