@@ -191,6 +191,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   orderManager.setRiskGate(risk);
   const engine = new StrategyEngine({ orderManager, portfolio, clock });
   engine.isRecordingDecisions = input.isRecordingDecisions ?? true;
+  // Only recorded decisions read the checks an order passed.
+  risk.isKeepingPassedChecks = engine.isRecordingDecisions;
   // The order manager counts by scanning every order of the run (O(orders) per check); each
   // runner already tracks its own working orders.
   workingOrders = (strategyId) => {
@@ -198,7 +200,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
     return runner ? runner.working.size : orderManager.openOrderCount(strategyId);
   };
   for (const slot of input.strategies) {
-    engine.add({
+    const runner = engine.add({
       strategyId: slot.strategyId,
       symbol: slot.symbol,
       strategy: slot.strategy,
@@ -206,6 +208,9 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       sizing: slot.sizing,
       protection: slot.protection ?? {},
     });
+    // Every runner sees every bar of its series from the first, so its bar index is the series
+    // index: the features of the whole series are computed once, in batch, instead of per bar.
+    runner.featureSet.precompute(series[symbols.indexOf(slot.symbol)]!.bars);
   }
 
   // Bars seen per symbol (for bars held) and the trade list from fills.

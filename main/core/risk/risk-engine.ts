@@ -175,6 +175,13 @@ export class RiskEngine implements PreTradeGate {
     return this.peakEquity > 0 ? Math.max(0, ((this.peakEquity - equity) / this.peakEquity) * 100) : 0;
   }
 
+  /**
+   * Whether verdicts list the checks that passed too (default). A backtest that does not record
+   * its decisions turns it off: its approved verdicts then carry no checks, refused ones only
+   * the failed checks. A detailed check (order ticket preview) always lists every check.
+   */
+  isKeepingPassedChecks = true;
+
   /** Every rule for one order. isDetailed: write a message for passed checks too (order ticket preview). */
   check(order: Order, isDetailed = false): RiskVerdict {
     const entry = this.limitsEntry(order.strategyId, order.symbol);
@@ -193,67 +200,61 @@ export class RiskEngine implements PreTradeGate {
     const priceForNotional = order.price ?? order.stopPrice ?? reference ?? 0;
     const notional = order.quantity * priceForNotional;
     const checks: RiskCheckResult[] = [];
+    // A run that reads only whether an order passed (a backtest not recording its decisions)
+    // keeps the failed checks alone: 21 result objects per order are most of a check's cost.
+    const isKeepingAll = isDetailed || this.isKeepingPassedChecks;
+    const add = (check: number, isPassed: boolean, value: number, limit: number, unit?: string): void => {
+      if (isKeepingAll || !isPassed) checks.push(result(check, isPassed, value, limit, unit));
+    };
 
     // Halts.
     const kill = this.halts.get('kill-switch');
-    checks.push(result(C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0));
+    add(C_KILL_SWITCH, !kill || (order.isReduceOnly && isReducing), kill ? 1 : 0, 0);
     const dailyLoss = this.dailyLossPct(equity);
-    checks.push(
-      result(
-        C_DAILY_LOSS,
-        (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing,
-        dailyLoss,
-        limits.dailyLossLimitPct,
-      ),
+    add(
+      C_DAILY_LOSS,
+      (dailyLoss < limits.dailyLossLimitPct && !this.halts.has('daily-loss')) || isReducing,
+      dailyLoss,
+      limits.dailyLossLimitPct,
     );
     const drawdown = this.drawdownPct(equity);
-    checks.push(
-      result(
-        C_DRAWDOWN,
-        (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing,
-        drawdown,
-        limits.maxDrawdownPct,
-      ),
+    add(
+      C_DRAWDOWN,
+      (drawdown < limits.maxDrawdownPct && !this.halts.has('drawdown')) || isReducing,
+      drawdown,
+      limits.maxDrawdownPct,
     );
     const lastDataMs = this.inputs.lastMarketDataMs(symbol);
     const feedAge = lastDataMs === null ? Infinity : nowMs - lastDataMs;
-    checks.push(
-      result(C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs),
-    );
+    add(C_STALE_FEED, feedAge <= limits.maxFeedAgeMs, finiteOr(feedAge, -1), limits.maxFeedAgeMs);
     const hasUnknown = this.inputs.hasUnknownOrder(symbol);
-    checks.push(result(C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0));
+    add(C_UNKNOWN_ORDER, !hasUnknown, hasUnknown ? 1 : 0, 0);
 
     // Where and when.
     const isAllowed = limits.allowedSymbols === null || this.allowedSet(limits.allowedSymbols).has(symbol);
-    checks.push(result(C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1));
+    add(C_ALLOWED_SYMBOL, isAllowed, isAllowed ? 1 : 0, 1);
     const minuteOfDay = Math.floor((nowMs % DAY_MS) / 60_000);
-    checks.push(
-      result(
-        C_TRADING_HOURS,
-        inTradingHours(limits.tradingHours, minuteOfDay),
-        minuteOfDay,
-        limits.tradingHours?.endMinuteUtc ?? 1440,
-      ),
+    add(
+      C_TRADING_HOURS,
+      inTradingHours(limits.tradingHours, minuteOfDay),
+      minuteOfDay,
+      limits.tradingHours?.endMinuteUtc ?? 1440,
     );
     const mustReduce = this.isAccountReduceOnly_ || this.reduceOnly.has(symbol) || order.isReduceOnly;
-    checks.push(result(C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0));
+    add(C_REDUCE_ONLY, !mustReduce || isReducing, isReducing ? 1 : 0, mustReduce ? 1 : 0);
 
     // Venue rules.
     if (rules) {
-      checks.push(
-        result(C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity),
-      );
-      checks.push(
-        result(C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity),
-      );
-      checks.push(result(C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional));
+      add(C_VENUE_MIN_QUANTITY, order.quantity >= rules.minQuantity, order.quantity, rules.minQuantity);
+      add(C_VENUE_MAX_QUANTITY, order.quantity <= rules.maxQuantity, order.quantity, rules.maxQuantity);
+      add(C_VENUE_MIN_NOTIONAL, notional >= rules.minNotional, notional, rules.minNotional);
       const isPrecise =
         isMultipleOfStep(order.quantity, rules.quantityStep) &&
         (order.price === null || isMultipleOfStep(order.price, rules.tickSize)) &&
         (order.stopPrice === null || isMultipleOfStep(order.stopPrice, rules.tickSize));
-      checks.push(result(C_VENUE_PRECISION, isPrecise, isPrecise ? 1 : 0, 1));
+      add(C_VENUE_PRECISION, isPrecise, isPrecise ? 1 : 0, 1);
     } else {
-      checks.push(result(C_VENUE_RULES, false, 0, 1));
+      add(C_VENUE_RULES, false, 0, 1);
     }
 
     // Price and size.
@@ -261,16 +262,9 @@ export class RiskEngine implements PreTradeGate {
     let band = 0;
     if (bandPrice !== null)
       band = reference && reference > 0 ? (Math.abs(bandPrice - reference) / reference) * 100 : Infinity;
-    checks.push(result(C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct));
+    add(C_PRICE_BAND, band <= limits.priceBandPct, finiteOr(band, -1), limits.priceBandPct);
     const hasPrice = priceForNotional > 0;
-    checks.push(
-      result(
-        C_ORDER_NOTIONAL,
-        hasPrice && notional <= limits.maxOrderNotional,
-        notional,
-        limits.maxOrderNotional,
-      ),
-    );
+    add(C_ORDER_NOTIONAL, hasPrice && notional <= limits.maxOrderNotional, notional, limits.maxOrderNotional);
     const available = portfolio.availableBalance();
     const pctAvailable = isReducing
       ? 0
@@ -279,67 +273,55 @@ export class RiskEngine implements PreTradeGate {
         : notional > 0
           ? Infinity
           : 0;
-    checks.push(
-      result(
-        C_ORDER_PCT_AVAILABLE,
-        pctAvailable <= limits.maxOrderPctOfAvailable,
-        finiteOr(pctAvailable, -1),
-        limits.maxOrderPctOfAvailable,
-      ),
+    add(
+      C_ORDER_PCT_AVAILABLE,
+      pctAvailable <= limits.maxOrderPctOfAvailable,
+      finiteOr(pctAvailable, -1),
+      limits.maxOrderPctOfAvailable,
     );
     const markPrice = reference ?? portfolio.markPrice(symbol);
     const valuationPrice = markPrice > 0 ? markPrice : priceForNotional;
     const positionPct = equity > 0 ? ((Math.abs(after) * valuationPrice) / equity) * 100 : Infinity;
-    checks.push(
-      result(
-        C_POSITION_PCT_EQUITY,
-        positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net),
-        finiteOr(positionPct, -1),
-        limits.maxPositionPctOfEquity,
-      ),
+    add(
+      C_POSITION_PCT_EQUITY,
+      positionPct <= limits.maxPositionPctOfEquity || Math.abs(after) <= Math.abs(net),
+      finiteOr(positionPct, -1),
+      limits.maxPositionPctOfEquity,
     );
     const grossBefore = portfolio.grossExposure();
     const symbolGrossBefore = Math.abs(net) * (portfolio.markPrice(symbol) || valuationPrice);
     const grossAfter = grossBefore - symbolGrossBefore + Math.abs(after) * valuationPrice;
     const leverage = equity > 0 ? grossAfter / equity : Infinity;
-    checks.push(
-      result(
-        C_GROSS_LEVERAGE,
-        leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net),
-        finiteOr(leverage, -1),
-        limits.maxGrossLeverage,
-      ),
+    add(
+      C_GROSS_LEVERAGE,
+      leverage <= limits.maxGrossLeverage || Math.abs(after) <= Math.abs(net),
+      finiteOr(leverage, -1),
+      limits.maxGrossLeverage,
     );
 
     // Activity.
     const openOrders = this.inputs.openOrderCount(order.strategyId);
-    checks.push(
-      result(C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders),
-    );
+    add(C_OPEN_ORDERS, openOrders + 1 <= limits.maxOpenOrders, openOrders + 1, limits.maxOpenOrders);
     const windowStart = nowMs - limits.orderRateWindowMs;
     const strategyRate = countSince(this.strategyTimes.get(order.strategyId), windowStart) + 1;
-    checks.push(
-      result(
-        C_ORDER_RATE_STRATEGY,
-        strategyRate <= limits.maxOrdersPerWindow,
-        strategyRate,
-        limits.maxOrdersPerWindow,
-        entry.rateUnit,
-      ),
+    add(
+      C_ORDER_RATE_STRATEGY,
+      strategyRate <= limits.maxOrdersPerWindow,
+      strategyRate,
+      limits.maxOrdersPerWindow,
+      entry.rateUnit,
     );
     const globalRate = countSince({ times: this.globalTimes, count: this.globalCount }, windowStart) + 1;
-    checks.push(
-      result(
-        C_ORDER_RATE_GLOBAL,
-        globalRate <= limits.maxGlobalOrdersPerWindow,
-        globalRate,
-        limits.maxGlobalOrdersPerWindow,
-        entry.rateUnit,
-      ),
+    add(
+      C_ORDER_RATE_GLOBAL,
+      globalRate <= limits.maxGlobalOrdersPerWindow,
+      globalRate,
+      limits.maxGlobalOrdersPerWindow,
+      entry.rateUnit,
     );
     const duplicateAgeMs = this.duplicateAgeMs(order, nowMs, limits.duplicateWindowMs);
     const duplicates = Number.isNaN(duplicateAgeMs) ? 0 : 1;
-    checks.push(result(C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0));
+    add(C_DUPLICATE_ORDER, duplicates === 0, duplicates, 0);
 
     let failed: RiskCheckResult | null = null;
     for (let i = 0; i < checks.length; i++) {

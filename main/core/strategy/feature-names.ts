@@ -1,7 +1,7 @@
 import { appError } from '../../../shared/errors.ts';
 import type { FeatureDefinition } from '../../../shared/feature-spec.ts';
 import { createIndicator } from '../features/catalog.ts';
-import type { Indicator } from '../features/types.ts';
+import { runIndicator, type CandleColumns, type Indicator } from '../features/types.ts';
 
 /**
  * Feature names strategies and rules use, mapped onto the feature pipeline's indicators
@@ -71,6 +71,9 @@ export class FeatureSet {
   /** Values of the bar before, by feature index (for crossovers). */
   readonly previousValues: Float64Array;
   private readonly indicators: Indicator[] = [];
+  private readonly definitions: FeatureDefinition[] = [];
+  /** Whole-series columns by feature index (precompute), or null when streaming. */
+  private columns: Float64Array[] | null = null;
   private readonly sourceIndicator: Int32Array;
   private readonly sourceOutput: Int32Array;
   private readonly byName = new Map<string, number>();
@@ -96,6 +99,7 @@ export class FeatureSet {
       if (k === undefined) {
         k = this.indicators.length;
         this.indicators.push(createIndicator(binding.definition));
+        this.definitions.push(binding.definition);
         byKey.set(key, k);
       }
       this.sourceIndicator[i] = k;
@@ -106,6 +110,32 @@ export class FeatureSet {
 
   indexOf(name: string): number {
     return this.byName.get(name) ?? -1;
+  }
+
+  get isPrecomputed(): boolean {
+    return this.columns !== null;
+  }
+
+  /**
+   * For a backtest, which has the whole series up front: computes every feature over all of
+   * `bars` at once, with fresh indicators running the same compute as streaming use (identical
+   * bit for bit: main/core/features tests), so stepAt(i) gives what step() would give at bar i.
+   * Only bar i's and bar i-1's values are ever exposed, so nothing of the future leaks.
+   */
+  precompute(bars: CandleColumns): void {
+    const outputs = this.definitions.map((definition) => runIndicator(createIndicator(definition), bars));
+    this.columns = this.names.map((_, i) => outputs[this.sourceIndicator[i]!]![this.sourceOutput[i]!]!);
+  }
+
+  /** The precomputed values of bar `index` become the latest (see precompute). */
+  stepAt(index: number): void {
+    const columns = this.columns!;
+    const values = this.values;
+    const previous = this.previousValues;
+    for (let i = 0; i < values.length; i++) {
+      previous[i] = values[i]!;
+      values[i] = columns[i]![index]!;
+    }
   }
 
   step(time: number, open: number, high: number, low: number, close: number, volume: number): void {

@@ -291,7 +291,8 @@ export class StrategyRunner implements StrategyContext {
     b.volume = volume;
     b.index = this.barIndex;
     this.ring.push(timeMs, open, high, low, close, volume);
-    this.featureSet.step(timeMs, open, high, low, close, volume);
+    if (this.featureSet.isPrecomputed) this.featureSet.stepAt(this.barIndex);
+    else this.featureSet.step(timeMs, open, high, low, close, volume);
     if (this.sizing.kind === 'volatility-target') this.returnStd.push(close);
     this.strategy.onBar(this);
   }
