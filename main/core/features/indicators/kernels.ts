@@ -1,4 +1,4 @@
-import { ExactSum, scaledVariance, twoProduct } from '../exact-sum.ts';
+import { ExactSum } from '../exact-sum.ts';
 
 /**
  * Small streaming building blocks shared by the indicators. Each `push` is O(1) (the rolling
@@ -90,34 +90,50 @@ export class RollingMean {
   }
 }
 
+/** Dekker's splitter 2^27 + 1 (as exact-sum.ts's twoProduct). */
+const SPLITTER = 134217729;
+
 /**
  * Rolling mean and variance. Σx is exact (so the mean is the correctly rounded window mean, as
  * RollingMean); Σx² is a running double-double (~106 bits: after a million bars its error is
  * ~1e-26 of Σx², far below the last bit of σ), because an exact Σx² costs 3-5x more per bar.
  * A window of identical values is detected and gets σ exactly 0.
+ *
+ * twoProduct and scaledVariance (exact-sum.ts) are written out here with locals, the same
+ * operations in the same order (so the same numbers): through their Float64Array out-parameters
+ * and calls that V8 did not inline, a push cost ~1.5x more.
  */
 export class RollingMoments {
   readonly ring: Ring;
   readonly sum = new ExactSum();
   private readonly scratch = new ExactSum();
-  private readonly product = new Float64Array(2);
   private squaresHi = 0;
   private squaresLo = 0;
   private previous = NaN;
   private equalRun = 0;
   private nonFinite = 0;
+  /** The period split as twoProduct splits it (constant, so computed once). */
+  private readonly periodHi: number;
+  private readonly periodLo: number;
   mean = NaN;
   /** n·Σx² − (Σx)²; population variance = scaled / n², sample = scaled / (n(n−1)). */
   scaled = NaN;
 
   constructor(period: number) {
     this.ring = new Ring(period);
+    const t = SPLITTER * period;
+    this.periodHi = t - (t - period);
+    this.periodLo = period - this.periodHi;
   }
 
+  /** Σx² += sign·x², x² taken exactly (twoProduct) into the double-double (squaresHi, squaresLo). */
   private addSquare(x: number, sign: number): void {
-    twoProduct(x, x, this.product);
-    const p = sign * this.product[0]!;
-    const e = sign * this.product[1]!;
+    const square = x * x;
+    const t = SPLITTER * x;
+    const xHi = t - (t - x);
+    const xLo = x - xHi;
+    const p = sign * square;
+    const e = sign * (xLo * xLo - (square - xHi * xHi - xLo * xHi - xHi * xLo));
     const hi = this.squaresHi;
     const s = hi + p;
     const bv = s - hi;
@@ -132,6 +148,19 @@ export class RollingMoments {
    * of the sums; while one is in the window the result is false (no value).
    */
   push(x: number): boolean {
+    const ring = this.ring;
+    if (this.nonFinite === 0 && ring.count === ring.period && x - x === 0) {
+      // Hot path: a full window of finite values (the evicted one is finite) and a finite x.
+      const old = ring.push(x);
+      this.addSquare(x, 1);
+      this.sum.replace(x, old);
+      this.addSquare(old, -1);
+      return this.update(x);
+    }
+    return this.pushWarmingOrNonFinite(x);
+  }
+
+  private pushWarmingOrNonFinite(x: number): boolean {
     const wasFull = this.ring.isFull();
     let old = this.ring.push(x);
     let value = x;
@@ -150,9 +179,16 @@ export class RollingMoments {
     } else {
       this.sum.add(value);
     }
+    if (this.ring.isFull() && this.nonFinite === 0) return this.update(x);
     this.equalRun = x === this.previous ? this.equalRun + 1 : 1;
     this.previous = x;
-    if (!this.ring.isFull() || this.nonFinite > 0) return false;
+    return false;
+  }
+
+  /** After a push into a full window of finite values: mean and scaled. */
+  private update(x: number): boolean {
+    this.equalRun = x === this.previous ? this.equalRun + 1 : 1;
+    this.previous = x;
     const n = this.ring.period;
     if (this.equalRun >= n) {
       this.mean = x;
@@ -160,8 +196,56 @@ export class RollingMoments {
       return true;
     }
     this.mean = this.sum.quotient(n);
-    this.scaled = scaledVariance(n, this.sum, this.squaresHi, this.squaresLo);
+    this.scaled = this.scaledVariance();
     return true;
+  }
+
+  /**
+   * n·Σx² − (Σx)² in double-double arithmetic (exact-sum.ts scaledVariance, written out): the
+   * cancellation that ruins the textbook formula on prices costs ~25 of 106 bits, not 25 of 53.
+   */
+  private scaledVariance(): number {
+    // Σx as a double-double (sHi, sLo): ExactSum.doubleDouble.
+    const partials = this.sum.partials;
+    const count = this.sum.count;
+    let sHi: number;
+    let sLo = 0;
+    if (count <= 1) {
+      sHi = count === 1 ? partials[0]! : 0;
+    } else {
+      let s = 0;
+      let e = 0;
+      for (let j = 0; j < count; j++) {
+        const y = partials[j]!;
+        const t = s + y;
+        const bv = t - s;
+        e += s - (t - bv) + (y - bv);
+        s = t;
+      }
+      sHi = s + e;
+      sLo = e - (sHi - s);
+    }
+    const n = this.ring.period;
+    const nHi = this.periodHi;
+    const nLo = this.periodLo;
+    // n·Σx² = p1 + p2 (twoProduct(n, squaresHi) plus n·squaresLo).
+    const b = this.squaresHi;
+    const p1 = n * b;
+    let t = SPLITTER * b;
+    const bHi = t - (t - b);
+    const bLo = b - bHi;
+    const p2 = nLo * bLo - (p1 - nHi * bHi - nLo * bHi - nHi * bLo) + n * this.squaresLo;
+    // (Σx)² = q1 + q2 (twoProduct(sHi, sHi) plus the cross terms).
+    const q1 = sHi * sHi;
+    t = SPLITTER * sHi;
+    const hHi = t - (t - sHi);
+    const hLo = sHi - hHi;
+    const q2 = hLo * hLo - (q1 - hHi * hHi - hLo * hHi - hHi * hLo) + 2 * sHi * sLo + sLo * sLo;
+    const d1 = p1 - q1;
+    const bv = d1 - p1;
+    const err = p1 - (d1 - bv) + (-q1 - bv);
+    const result = d1 + (err + p2 - q2);
+    return result > 0 ? result : 0;
   }
 
   /**
