@@ -37,9 +37,9 @@ export interface OrderJournal {
 
 /**
  * In-memory journal for backtests and tests: same semantics, no durability. With
- * isKeepingRecords false (a backtest) it keeps only what the protocol needs while running: the
- * order sequence and the fill ids that make fills idempotent. The order manager holds the orders
- * and the broker the fills, so a copy here would only be memory a long backtest pays for.
+ * isKeepingRecords false (a backtest) it keeps only the order sequence: the order manager holds
+ * the orders, the broker the fills and the portfolio the fill ids it applied, and the backtest's
+ * simulated venue never repeats a fill, so copies here would only be memory a long run pays for.
  */
 export class MemoryOrderJournal implements OrderJournal {
   private sequence = 0;
@@ -76,11 +76,11 @@ export class MemoryOrderJournal implements OrderJournal {
   }
 
   recordFill(fill: Fill, order: Order | null): boolean {
-    // One lookup: a known id leaves the set's size unchanged.
-    const known = this.fillIds.size;
-    this.fillIds.add(fill.fillId);
-    if (this.fillIds.size === known) return false;
     if (this.isKeepingRecords) {
+      // One lookup: a known id leaves the set's size unchanged.
+      const known = this.fillIds.size;
+      this.fillIds.add(fill.fillId);
+      if (this.fillIds.size === known) return false;
       if (order) this.orders.set(order.clientOrderId, { ...order });
       this.fills.push(fill);
     }

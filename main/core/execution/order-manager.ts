@@ -46,6 +46,11 @@ export interface OrderManagerOptions {
 }
 
 export type OrderListener = (order: Order) => void;
+
+interface Subscription<L> {
+  listener: L;
+  isBorrowing: boolean;
+}
 export type FillEventListener = (fill: Fill, order: Order | null) => void;
 
 const DEFAULT_SUBMIT_TIMEOUT_MS = 10_000;
@@ -82,8 +87,11 @@ export class OrderManager {
   private readonly trackedIndex = new Map<string, Order>();
   private indexedCount = 0;
   private readonly unknownBySymbol = new Map<string, number>();
-  private readonly orderListeners = new Set<OrderListener>();
-  private readonly fillListeners = new Set<FillEventListener>();
+  private readonly orderListeners = new Set<Subscription<OrderListener>>();
+  private readonly fillListeners = new Set<Subscription<FillEventListener>>();
+  /** Listeners that get a copy (not borrowing): no copy is made when there are none. */
+  private copyingOrderListeners = 0;
+  private copyingFillListeners = 0;
   private idSecond = NaN;
   private idHead = '';
   /** Rounding grids by step (quantity steps and tick sizes), built once per step. */
@@ -116,14 +124,29 @@ export class OrderManager {
     this.risk = risk;
   }
 
-  onOrder(listener: OrderListener): () => void {
-    this.orderListeners.add(listener);
-    return () => this.orderListeners.delete(listener);
+  /**
+   * Order events, in the order listeners subscribed. A listener gets its own copy of the order,
+   * unless it subscribes as borrowing: then it gets the order manager's record, which it reads
+   * during the call only and never writes or keeps (the strategy engine, once per event of
+   * every order of a backtest, pays no copy for it).
+   */
+  onOrder(listener: OrderListener, options: { isBorrowing?: boolean } = {}): () => void {
+    const subscription = { listener, isBorrowing: options.isBorrowing ?? false };
+    this.orderListeners.add(subscription);
+    if (!subscription.isBorrowing) this.copyingOrderListeners++;
+    return () => {
+      if (this.orderListeners.delete(subscription) && !subscription.isBorrowing) this.copyingOrderListeners--;
+    };
   }
 
-  onFill(listener: FillEventListener): () => void {
-    this.fillListeners.add(listener);
-    return () => this.fillListeners.delete(listener);
+  /** Fills applied, with the order they advanced (a copy, or borrowed as for onOrder). */
+  onFill(listener: FillEventListener, options: { isBorrowing?: boolean } = {}): () => void {
+    const subscription = { listener, isBorrowing: options.isBorrowing ?? false };
+    this.fillListeners.add(subscription);
+    if (!subscription.isBorrowing) this.copyingFillListeners++;
+    return () => {
+      if (this.fillListeners.delete(subscription) && !subscription.isBorrowing) this.copyingFillListeners--;
+    };
   }
 
   /** Orders this session tracks that are not terminal. */
@@ -544,9 +567,9 @@ export class OrderManager {
       if (isTerminalOrderState(order.state)) this.working.delete(order.clientOrderId);
       this.emitOrder(order);
     }
-    // One copy for every listener, as for order events.
-    const copy = order ? { ...order } : null;
-    for (const l of this.fillListeners) l(withStrategy, copy);
+    // One copy for every listener that is not borrowing, as for order events.
+    const copy = order && this.copyingFillListeners > 0 ? { ...order } : null;
+    for (const s of this.fillListeners) s.listener(withStrategy, s.isBorrowing ? order : copy);
     return true;
   }
 
@@ -645,8 +668,8 @@ export class OrderManager {
 
   private emitOrder(order: Order): void {
     if (this.orderListeners.size === 0) return;
-    const copy = { ...order };
-    for (const l of this.orderListeners) l(copy);
+    const copy = this.copyingOrderListeners > 0 ? { ...order } : order;
+    for (const s of this.orderListeners) s.listener(s.isBorrowing ? order : copy);
   }
 }
 

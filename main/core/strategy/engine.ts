@@ -8,7 +8,10 @@ import type { MarketTrade, Prediction } from './types.ts';
 
 type SubmitAction = Extract<StrategyAction, { kind: 'submit' }>;
 
-/** A fill as the engine saw it, with the explanation id of the decision behind its order (null if none). */
+/**
+ * A fill as the engine saw it, with the explanation id of the decision behind its order (null if
+ * none). The order is the order manager's record, borrowed: read it during the call, never keep it.
+ */
 export type StrategyFillListener = (fill: Fill, order: Order | null, explanationId: string | null) => void;
 
 export interface StrategyEngineOptions {
@@ -64,8 +67,13 @@ export class StrategyEngine {
     this.orderManager = options.orderManager;
     this.portfolio = options.portfolio;
     this.clock = options.clock;
-    this.unsubscribers.push(this.orderManager.onOrder((order) => this.handleOrder(order)));
-    this.unsubscribers.push(this.orderManager.onFill((fill, order) => this.handleFill(fill, order)));
+    // Borrowing: the engine reads the order manager's records during the call; a strategy gets a copy.
+    this.unsubscribers.push(
+      this.orderManager.onOrder((order) => this.handleOrder(order), { isBorrowing: true }),
+    );
+    this.unsubscribers.push(
+      this.orderManager.onFill((fill, order) => this.handleFill(fill, order), { isBorrowing: true }),
+    );
   }
 
   add(config: RunnerConfig): StrategyRunner {
@@ -328,7 +336,7 @@ export class StrategyEngine {
     } else {
       runner.working.set(order.clientOrderId, role);
     }
-    runner.strategy.onOrderEvent?.(runner, { kind: 'order', order });
+    runner.strategy.onOrderEvent?.(runner, { kind: 'order', order: { ...order } });
   }
 
   private handleFill(fill: Fill, order: Order | null): void {
@@ -359,6 +367,6 @@ export class StrategyEngine {
       // The opening fill's fee belongs to the new position.
       runner.openBaseline = slot.realisedPnl - (slot.feesPaid - fill.fee);
     }
-    runner.strategy.onOrderEvent?.(runner, { kind: 'fill', fill, order });
+    runner.strategy.onOrderEvent?.(runner, { kind: 'fill', fill, order: order && { ...order } });
   }
 }
