@@ -17,6 +17,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SystemScheduler } from '../runtime/system-clock.ts';
+import { withHugePageTunable } from '../runtime/huge-pages.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { startShell, type AppWindow, type ElectronPlatform, type PortRequest } from './shell.ts';
 import { engineArgs } from './engine-process.ts';
@@ -105,6 +106,8 @@ const platform: ElectronPlatform = {
     const child = utilityProcess.fork(ENGINE_ENTRY_PATH, engineArgs(launch), {
       serviceName: 'Vantage Engine',
       stdio: 'inherit',
+      // Big columns (bars, features, equity curves) in transparent huge pages: main/runtime/huge-pages.ts.
+      env: withHugePageTunable(process.env),
     });
     return {
       onExit: (listener) => void child.once('exit', listener),
