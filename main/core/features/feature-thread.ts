@@ -11,8 +11,11 @@ import type { CandleColumns } from './types.ts';
  */
 
 export interface FeatureThreadTask {
-  /** time, open, high, low, close, volume: one shared buffer each, barCount doubles. */
-  bars: SharedArrayBuffer[];
+  /**
+   * time, open, high, low, close, volume: one shared buffer each (barCount doubles), or null for a
+   * field none of the task's features reads (it is then an empty column; see BAR_FIELDS_READ).
+   */
+  bars: (SharedArrayBuffer | null)[];
   barCount: number;
   /** One shared buffer per output column of the whole spec, in column order. */
   out: SharedArrayBuffer[];
@@ -23,7 +26,10 @@ export interface FeatureThreadTask {
 
 export function runFeatureTask(task: FeatureThreadTask): void {
   const n = task.barCount;
-  const view = (k: number): Float64Array => new Float64Array(task.bars[k]!, 0, n);
+  const view = (k: number): Float64Array => {
+    const buffer = task.bars[k];
+    return buffer ? new Float64Array(buffer, 0, n) : new Float64Array(0);
+  };
   const bars: CandleColumns = {
     time: view(0),
     open: view(1),
@@ -32,13 +38,27 @@ export function runFeatureTask(task: FeatureThreadTask): void {
     close: view(4),
     volume: view(5),
   };
-  task.features.forEach((feature, f) => {
+  computeFeaturesInto(bars, n, task.out, task.features, task.firstColumns);
+}
+
+/**
+ * Computes `features` over bars 0..n−1 straight into their shared output columns (`firstColumns`:
+ * each feature's first column in `out`); outputs the spec does not pick go to scratch columns.
+ * Fields none of the features reads may be empty columns, so n is given, not taken from `bars`.
+ */
+export function computeFeaturesInto(
+  bars: CandleColumns,
+  n: number,
+  out: readonly SharedArrayBuffer[],
+  features: readonly FeatureDefinition[],
+  firstColumns: readonly number[],
+): void {
+  features.forEach((feature, f) => {
     const indicator = createIndicator(feature);
     const { outputIndexes } = featureOutputs(feature);
-    // Outputs the spec picks go straight to their shared column; the others to scratch.
     const columns = indicator.outputs.map((_, index) => {
       const j = outputIndexes.indexOf(index);
-      return j >= 0 ? new Float64Array(task.out[task.firstColumns[f]! + j]!, 0, n) : new Float64Array(n);
+      return j >= 0 ? new Float64Array(out[firstColumns[f]! + j]!, 0, n) : new Float64Array(n);
     });
     indicator.compute(bars, 0, n, columns);
   });

@@ -1,21 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { appError } from '../../../shared/errors.ts';
-import type { FeatureSpec, IndicatorId } from '../../../shared/feature-spec.ts';
-import { featureOutputs } from './catalog.ts';
+import type { FeatureDefinition, FeatureSpec, IndicatorId } from '../../../shared/feature-spec.ts';
+import { featureOutputs, indicatorInfo, resolveParams } from './catalog.ts';
 import {
+  computeFeaturesInto,
   FEATURE_THREAD_MARKER,
-  runFeatureTask,
   type FeatureThreadReply,
   type FeatureThreadTask,
 } from './feature-thread.ts';
 import { checkBars, computeFeatureColumns, type FeatureColumns } from './pipeline.ts';
-import type { CandleColumns } from './types.ts';
+import type { CandleColumns, Source } from './types.ts';
 
 /**
  * computeFeatureColumns on several threads: features are independent, so each thread computes a
- * share of them (same indicator code, identical numbers) over bar columns held once in shared
- * memory, straight into shared output columns: nothing is copied back.
+ * share of them (same indicator code, identical numbers) straight into shared output columns:
+ * nothing is copied back. The helper threads read the bar fields they need from one shared copy.
  *
  * Why one shared buffer per column (not one for all): on the development VM first-touching fresh
  * memory costs ~3 ms per MB; glibc serves one buffer above 32 MB from a new mmap every call (all
@@ -27,30 +27,72 @@ import type { CandleColumns } from './types.ts';
 
 export const MIN_PARALLEL_BARS = 100_000;
 
-/** Rough relative cost per bar (measured with bench/features.bench.ts), for balancing the shares. */
+/**
+ * Rough relative compute cost per bar (ms per 1M bars / 10, measured with the features benchmark);
+ * each output column adds OUTPUT_COST (writing 8 MB of fresh memory: ~20 ms of page faults here).
+ */
 const COST: Record<IndicatorId, number> = {
-  sma: 1,
-  ema: 0.7,
-  wma: 2,
-  dema: 0.8,
-  tema: 0.9,
-  rsi: 0.8,
-  macd: 1.5,
-  bbands: 2,
+  sma: 2.2,
+  ema: 0.6,
+  wma: 5.8,
+  dema: 1,
+  tema: 1.5,
+  rsi: 1.2,
+  macd: 1.7,
+  bbands: 5,
   atr: 0.8,
-  stoch: 3.5,
-  willr: 1.2,
-  cci: 1.8,
+  stoch: 11,
+  willr: 3.8,
+  cci: 4.5,
   roc: 0.6,
-  mom: 0.4,
-  obv: 0.6,
-  adx: 1.8,
-  vwap: 2,
-  returns: 1,
-  volatility: 2.5,
-  zscore: 1.8,
-  volume_zscore: 1.8,
+  mom: 0.7,
+  obv: 1.3,
+  adx: 1.7,
+  vwap: 6.3,
+  returns: 1.4,
+  volatility: 7.5,
+  zscore: 5,
+  volume_zscore: 5,
 };
+const OUTPUT_COST = 2;
+
+/** Bar fields (indexes into time, open, high, low, close, volume) each `source` reads. */
+const SOURCE_FIELDS: Record<Source, number[]> = {
+  close: [4],
+  open: [1],
+  high: [2],
+  low: [3],
+  volume: [5],
+  hl2: [2, 3],
+  hlc3: [2, 3, 4],
+  ohlc4: [1, 2, 3, 4],
+};
+
+/** Bar fields an indicator without a `source` parameter reads; an indicator not listed gets all. */
+const BAR_FIELDS_READ: Partial<Record<IndicatorId, number[]>> = {
+  atr: [2, 3, 4],
+  stoch: [2, 3, 4],
+  willr: [2, 3, 4],
+  cci: [2, 3, 4],
+  adx: [2, 3, 4],
+  obv: [4, 5],
+  vwap: [0, 2, 3, 4, 5],
+  volume_zscore: [5],
+};
+
+/** Which bar fields (time, open, high, low, close, volume) the features read. */
+function fieldsRead(features: readonly FeatureDefinition[]): boolean[] {
+  const read = [false, false, false, false, false, false];
+  for (const feature of features) {
+    const params = resolveParams(feature);
+    const fields =
+      typeof params.source === 'string'
+        ? SOURCE_FIELDS[params.source as Source]
+        : (BAR_FIELDS_READ[feature.indicator] ?? [0, 1, 2, 3, 4, 5]);
+    for (const k of fields) read[k] = true;
+  }
+  return read;
+}
 
 export async function computeFeatureColumnsParallel(
   bars: CandleColumns,
@@ -62,11 +104,6 @@ export async function computeFeatureColumnsParallel(
   if (threadCount === 1 || n < MIN_PARALLEL_BARS) return computeFeatureColumns(bars, spec);
   checkBars(bars);
 
-  const shared = [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume].map((column) => {
-    const buffer = new SharedArrayBuffer(n * 8);
-    new Float64Array(buffer).set(column);
-    return buffer;
-  });
   const names: string[] = [];
   const firstColumns: number[] = [];
   for (const feature of spec.features) {
@@ -76,15 +113,30 @@ export async function computeFeatureColumnsParallel(
   const out = names.map(() => new SharedArrayBuffer(n * 8));
 
   // Longest-processing-time-first: heaviest feature to the least loaded thread.
+  const cost = (feature: FeatureDefinition): number =>
+    COST[feature.indicator] + OUTPUT_COST * indicatorInfo(feature.indicator).outputs.length;
   const shares = Array.from({ length: threadCount }, () => ({ load: 0, indexes: [] as number[] }));
   const order = spec.features
     .map((f, i) => i)
-    .sort((a, b) => COST[spec.features[b]!.indicator] - COST[spec.features[a]!.indicator]);
+    .sort((a, b) => cost(spec.features[b]!) - cost(spec.features[a]!));
   for (const i of order) {
     const lightest = shares.reduce((best, s) => (s.load < best.load ? s : best));
     lightest.indexes.push(i);
-    lightest.load += COST[spec.features[i]!.indicator];
+    lightest.load += cost(spec.features[i]!);
   }
+
+  // The helpers read the bars from shared memory: a copy of only the fields their features read
+  // (copying fresh memory costs ~3 ms per 8 MB column on the development VM, before any helper
+  // can start). The calling thread reads the caller's columns as they are.
+  const helperShares = shares.slice(1);
+  const read = fieldsRead(helperShares.flatMap((share) => share.indexes.map((i) => spec.features[i]!)));
+  const columns = [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume];
+  const shared = columns.map((column, k) => {
+    if (!read[k]) return null;
+    const buffer = new SharedArrayBuffer(n * 8);
+    new Float64Array(buffer).set(column);
+    return buffer;
+  });
   const task = (indexes: number[]): FeatureThreadTask => ({
     bars: shared,
     barCount: n,
@@ -93,9 +145,16 @@ export async function computeFeatureColumnsParallel(
     firstColumns: indexes.map((i) => firstColumns[i]!),
   });
 
-  const helpers = shares.slice(1).map((share, h) => runOnHelper(h, task(share.indexes)));
+  const helpers = helperShares.map((share, h) => runOnHelper(h, task(share.indexes)));
   // The calling thread takes the first share while the helpers run.
-  runFeatureTask(task(shares[0]!.indexes));
+  const own = shares[0]!.indexes;
+  computeFeaturesInto(
+    bars,
+    n,
+    out,
+    own.map((i) => spec.features[i]!),
+    own.map((i) => firstColumns[i]!),
+  );
   await Promise.all(helpers);
   return { names, columns: out.map((buffer) => new Float64Array(buffer)) };
 }

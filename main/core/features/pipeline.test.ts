@@ -266,14 +266,36 @@ describe('parallel batch', () => {
       bars.low[i] = Math.min(bars.open[i]!, price) * (1 - 0.001 * random.next());
       bars.volume[i] = 1 + 100 * random.next();
     }
-    const spec = parseFeatureSpec({ features: ALL_FEATURES });
-    const serial = computeFeatureColumns(bars, spec);
-    const parallel = await computeFeatureColumnsParallel(bars, spec, 3);
-    expect(parallel.names).toEqual(serial.names);
-    serial.columns.forEach((column, c) => {
-      if (!column.every((x, i) => Object.is(x, parallel.columns[c]![i])))
-        throw new Error(`column ${serial.names[c]} differs`);
-    });
+    // Helpers get shared copies of only the bar fields their features read: every source, and
+    // small specs whose helper share reads one field.
+    const sources = ['open', 'high', 'low', 'volume', 'hl2', 'hlc3', 'ohlc4'].map((source) => ({
+      name: `sma_${source}`,
+      indicator: 'sma' as const,
+      params: { period: 5, source },
+    }));
+    const specs = [
+      [...ALL_FEATURES, ...sources],
+      [
+        { name: 'mom_open', indicator: 'mom' as const, params: { source: 'open' } },
+        { name: 'obv', indicator: 'obv' as const, params: {} },
+      ],
+      [
+        { name: 'vwap_session', indicator: 'vwap' as const, params: { mode: 'session' } },
+        { name: 'ema_ohlc4', indicator: 'ema' as const, params: { source: 'ohlc4' } },
+      ],
+    ];
+    for (const [s, features] of specs.entries()) {
+      const spec = parseFeatureSpec({ features });
+      const serial = computeFeatureColumns(bars, spec);
+      for (const threads of s === 0 ? [2, 3] : [2]) {
+        const parallel = await computeFeatureColumnsParallel(bars, spec, threads);
+        expect(parallel.names).toEqual(serial.names);
+        serial.columns.forEach((column, c) => {
+          if (!column.every((x, i) => Object.is(x, parallel.columns[c]![i])))
+            throw new Error(`column ${serial.names[c]} differs (${threads} threads)`);
+        });
+      }
+    }
   });
 });
 
