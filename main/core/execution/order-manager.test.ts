@@ -390,6 +390,44 @@ describe('order protocol', () => {
     expect(portfolio.netQuantity(SYMBOL)).toBe(1);
   });
 
+  it('gives listeners copies, and borrowing listeners the record itself; ended orders stay listed and findable', async () => {
+    const { submit, orders } = setup();
+    const copies: Order[] = [];
+    const borrowed: Order[] = [];
+    const fillCopies: (Order | null)[] = [];
+    const borrowedAtFill: (Order | null)[] = [];
+    const stopCopies = orders.onOrder((o) => copies.push(o));
+    orders.onOrder((o) => borrowed.push(o), { isBorrowing: true });
+    orders.onFill((_f, o) => fillCopies.push(o));
+    orders.onFill((_f, o) => borrowedAtFill.push(o), { isBorrowing: true });
+    const first = await submit();
+    expect(first.order!.state).toBe('filled');
+    expect(copies).toHaveLength(borrowed.length);
+    expect(copies[0]!.state).toBe('pending-submit');
+    expect(copies.at(-1)!.state).toBe('filled');
+    // Every borrowed event is the one record, now filled; every copy is its own object.
+    expect(new Set(borrowed).size).toBe(1);
+    expect(borrowed[0]!.state).toBe('filled');
+    expect(new Set(copies).size).toBe(copies.length);
+    expect(borrowedAtFill[0]).toBe(borrowed[0]);
+    expect(fillCopies[0]).not.toBe(borrowed[0]);
+    expect(fillCopies[0]).toEqual(borrowed[0]);
+    // A copy is the listener's own: writing to it changes nothing in the order manager.
+    copies[0]!.state = 'canceled';
+    expect(orders.get(first.order!.clientOrderId)!.state).toBe('filled');
+    stopCopies();
+    const count = copies.length;
+    const second = await submit({ type: 'limit', price: 95, quantity: 0.1 });
+    expect(copies).toHaveLength(count);
+    expect(orders.allOrders().map((o) => o.clientOrderId)).toEqual([
+      first.order!.clientOrderId,
+      second.order!.clientOrderId,
+    ]);
+    expect(orders.workingOrders().map((o) => o.clientOrderId)).toEqual([second.order!.clientOrderId]);
+    expect(orders.openOrderCount()).toBe(1);
+    expect(orders.get(first.order!.clientOrderId)!.state).toBe('filled');
+  });
+
   it('rejects intents that cannot be orders with a message naming the problem', () => {
     const { orders } = setup();
     const bad: Partial<OrderIntent>[] = [

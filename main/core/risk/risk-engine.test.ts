@@ -434,3 +434,30 @@ describe('risk invariants (property)', () => {
     expect(approved).toBeGreaterThan(100);
   });
 });
+
+describe('verdicts without the passed checks (backtests that record no decisions)', () => {
+  it('approve and refuse exactly as the full verdicts do, with the same failed checks and reason', () => {
+    const full = setup({ reference: 100 });
+    const lean = setup({ reference: 100 });
+    lean.risk.isKeepingPassedChecks = false;
+    const orders = [
+      order({ price: 100 }),
+      order({ price: 150 }), // outside the 2% band
+      order({ quantity: 1000 }), // beyond the balance and the position limits
+      order({ quantity: 0.0001 }), // below the venue minimum
+    ];
+    expect(orders.map((o) => full.risk.check(o).isApproved)).toEqual([true, false, false, false]);
+    for (const o of orders) {
+      const a = full.risk.check(o);
+      const b = lean.risk.check(o);
+      expect(b.isApproved).toBe(a.isApproved);
+      expect(b.reason).toBe(a.reason);
+      expect(b.checks).toEqual(a.checks.filter((c) => !c.isPassed));
+    }
+    expect(lean.risk.check(orders[0]!).checks).toEqual([]);
+    // A detailed check (the order ticket's preview) lists every check whatever the setting.
+    expect(lean.risk.check(orders[0]!, true).checks).toHaveLength(
+      full.risk.check(orders[0]!, true).checks.length,
+    );
+  });
+});
