@@ -91,6 +91,9 @@ writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2
 if (isJson) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else console.log(`\nWrote ${join(benchDir, 'results.json')}`);
 process.exitCode = hasFailure ? 1 : 0;
+// A benchmark that failed half-way may have left a handle open (a child process, a socket, a
+// timer); the run is over once the figures are written, so exit when stdout has drained.
+process.stdout.write('', () => process.exit());
 
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
