@@ -94,6 +94,39 @@ function fieldsRead(features: readonly FeatureDefinition[]): boolean[] {
   return read;
 }
 
+/** Copying one bar field into fresh shared memory (~25 ms per 1M bars), in COST units. */
+const COPY_COST = 2.5;
+
+interface Share {
+  load: number;
+  /** Indexes into spec.features. */
+  indexes: number[];
+}
+
+/** Longest-processing-time-first: heaviest feature to the least loaded thread; thread 0 starts at `ownLoad`. */
+function makeShares(spec: FeatureSpec, threadCount: number, ownLoad: number): Share[] {
+  const cost = (feature: FeatureDefinition): number =>
+    COST[feature.indicator] + OUTPUT_COST * indicatorInfo(feature.indicator).outputs.length;
+  const shares: Share[] = Array.from({ length: threadCount }, (_, t) => ({
+    load: t === 0 ? ownLoad : 0,
+    indexes: [],
+  }));
+  const order = spec.features
+    .map((f, i) => i)
+    .sort((a, b) => cost(spec.features[b]!) - cost(spec.features[a]!));
+  for (const i of order) {
+    const lightest = shares.reduce((best, s) => (s.load < best.load ? s : best));
+    lightest.indexes.push(i);
+    lightest.load += cost(spec.features[i]!);
+  }
+  return shares;
+}
+
+/** The features of the helper threads' shares (all but thread 0's). */
+function helperFeatures(spec: FeatureSpec, shares: readonly Share[]): FeatureDefinition[] {
+  return shares.slice(1).flatMap((share) => share.indexes.map((i) => spec.features[i]!));
+}
+
 export async function computeFeatureColumnsParallel(
   bars: CandleColumns,
   spec: FeatureSpec,
@@ -112,24 +145,16 @@ export async function computeFeatureColumnsParallel(
   }
   const out = names.map(() => new SharedArrayBuffer(n * 8));
 
-  // Longest-processing-time-first: heaviest feature to the least loaded thread.
-  const cost = (feature: FeatureDefinition): number =>
-    COST[feature.indicator] + OUTPUT_COST * indicatorInfo(feature.indicator).outputs.length;
-  const shares = Array.from({ length: threadCount }, () => ({ load: 0, indexes: [] as number[] }));
-  const order = spec.features
-    .map((f, i) => i)
-    .sort((a, b) => cost(spec.features[b]!) - cost(spec.features[a]!));
-  for (const i of order) {
-    const lightest = shares.reduce((best, s) => (s.load < best.load ? s : best));
-    lightest.indexes.push(i);
-    lightest.load += cost(spec.features[i]!);
-  }
+  // The calling thread also copies the bar fields the helpers read (below): its share starts
+  // with that load, so the shares are made twice, the second time knowing what is copied.
+  let shares = makeShares(spec, threadCount, 0);
+  const copies = fieldsRead(helperFeatures(spec, shares)).filter(Boolean).length;
+  shares = makeShares(spec, threadCount, COPY_COST * copies);
 
   // The helpers read the bars from shared memory: a copy of only the fields their features read
-  // (copying fresh memory costs ~3 ms per 8 MB column on the development VM, before any helper
-  // can start). The calling thread reads the caller's columns as they are.
-  const helperShares = shares.slice(1);
-  const read = fieldsRead(helperShares.flatMap((share) => share.indexes.map((i) => spec.features[i]!)));
+  // (copying fresh memory costs ~3 ms per MB on the development VM, before any helper can start).
+  // The calling thread reads the caller's columns as they are.
+  const read = fieldsRead(helperFeatures(spec, shares));
   const columns = [bars.time, bars.open, bars.high, bars.low, bars.close, bars.volume];
   const shared = columns.map((column, k) => {
     if (!read[k]) return null;
@@ -145,7 +170,7 @@ export async function computeFeatureColumnsParallel(
     firstColumns: indexes.map((i) => firstColumns[i]!),
   });
 
-  const helpers = helperShares.map((share, h) => runOnHelper(h, task(share.indexes)));
+  const helpers = shares.slice(1).map((share, h) => runOnHelper(h, task(share.indexes)));
   // The calling thread takes the first share while the helpers run.
   const own = shares[0]!.indexes;
   computeFeaturesInto(
