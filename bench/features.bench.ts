@@ -115,7 +115,7 @@ export const benchmark: Benchmark = {
         value: parallelSeconds,
         unit: 's',
         ...atMost(parallelSeconds, 1, 's'),
-        note: 'helper threads come from a pool started by the first of the 3 runs (that run includes starting them); bars copied to shared memory every run',
+        note: 'helper threads come from a pool started by the first of the 3 runs (that run includes starting them); the bar fields the helpers read are copied to shared memory every run',
       },
       {
         name: 'batch throughput, one thread',
