@@ -298,7 +298,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
             b.close[c]!,
             b.volume[c]!,
           );
-          if (broker.workingCount > 0) broker.fillAtOpen(symbols[s]!);
+          if (broker.workingCount > 0) broker.fillAtOpenOf(books[s]!);
         }
         step = RANGE;
         if (engine.hasPending()) return false;
@@ -306,7 +306,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       if (step === RANGE) {
         // Resting orders against the bar's range (after the fills at the open placed their stops).
         if (broker.workingCount > 0)
-          for (let g = 0; g < groupSize; g++) broker.fillInRange(symbols[group[g]!]!);
+          for (let g = 0; g < groupSize; g++) broker.fillInRangeOf(books[group[g]!]!);
         step = CLOSE;
         if (engine.hasPending()) return false;
       }

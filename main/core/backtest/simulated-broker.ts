@@ -49,6 +49,7 @@ interface SimOrder {
   updatedMs: number;
   /** The strategy's position in the symbol on this venue (shared by its orders). */
   position: VenuePosition;
+  book: SymbolBook;
 }
 
 interface VenuePosition {
@@ -82,11 +83,10 @@ export class SimulatedBroker implements Broker {
   private readonly clock: Clock;
   private readonly books = new Map<string, SymbolBook>();
   /**
-   * Working orders by client id; ended ones move to `ended` and are indexed by id only when first
-   * looked up (a cancel that finds nothing working, an unknown order to resolve): a backtest of
-   * tens of thousands of orders keeps a small map instead of growing one per order.
+   * Working orders live in their book's list; ended ones move to `ended` and are indexed by id
+   * only when first looked up (a cancel that finds nothing working, an unknown order to resolve):
+   * a backtest of tens of thousands of orders keeps no map entry per order.
    */
-  private readonly working = new Map<string, SimOrder>();
   private readonly ended: SimOrder[] = [];
   private endedIndex: Map<string, SimOrder> | null = null;
   private indexedCount = 0;
@@ -170,8 +170,8 @@ export class SimulatedBroker implements Broker {
       trailAnchor: reference,
       updatedMs: this.clock.nowMs(),
       position: this.positionOf(order.strategyId, order.symbol),
+      book,
     };
-    this.working.set(order.clientOrderId, sim);
     book.working.push(sim);
     this.workingCount++;
     return { kind: 'accepted', venueOrderId };
@@ -205,7 +205,9 @@ export class SimulatedBroker implements Broker {
   }
 
   openOrders(): Promise<VenueOrder[]> {
-    return Promise.resolve([...this.working.values()].map(venueView));
+    const open: VenueOrder[] = [];
+    for (const book of this.books.values()) for (const sim of book.working) open.push(venueView(sim));
+    return Promise.resolve(open);
   }
 
   fillsSince(sinceMs: number): Promise<Fill[]> {
@@ -270,9 +272,12 @@ export class SimulatedBroker implements Broker {
 
   /** Market orders waiting for this bar fill at its open. */
   fillAtOpen(symbol: string): void {
-    const book = this.books.get(symbol)!;
+    this.fillAtOpenOf(this.books.get(symbol)!);
+  }
+
+  fillAtOpenOf(book: SymbolBook): void {
     if (book.working.length === 0) return;
-    for (const sim of [...book.working]) {
+    for (const sim of workingSnapshot(book)) {
       if (sim.order.type !== 'market' || sim.eligibleSeq > book.seq || !isWorking(sim.state)) continue;
       this.execute(book, sim, this.takerPrice(book, sim, book.open), false, book.timeMs);
     }
@@ -280,9 +285,12 @@ export class SimulatedBroker implements Broker {
 
   /** Limit, stop, take-profit and trailing orders against this bar's range. */
   fillInRange(symbol: string): void {
-    const book = this.books.get(symbol)!;
+    this.fillInRangeOf(this.books.get(symbol)!);
+  }
+
+  fillInRangeOf(book: SymbolBook): void {
     if (book.working.length === 0) return;
-    for (const sim of [...book.working]) {
+    for (const sim of workingSnapshot(book)) {
       if (sim.eligibleSeq > book.seq || !isWorking(sim.state)) continue;
       this.tryRange(book, sim);
     }
@@ -296,7 +304,7 @@ export class SimulatedBroker implements Broker {
   fillAtClose(symbol: string): void {
     const book = this.books.get(symbol)!;
     if (this.config.marketFill !== 'close' || book.working.length === 0) return;
-    for (const sim of [...book.working]) {
+    for (const sim of workingSnapshot(book)) {
       if (sim.order.type !== 'market' || !isWorking(sim.state)) continue;
       this.execute(book, sim, this.takerPrice(book, sim, book.close), false, book.closeMs);
     }
@@ -436,8 +444,9 @@ export class SimulatedBroker implements Broker {
 
   /** Every order this venue accepted, working or ended, by client id. */
   private lookup(clientOrderId: string): SimOrder | undefined {
-    const sim = this.working.get(clientOrderId);
-    if (sim) return sim;
+    for (const book of this.books.values()) {
+      for (const sim of book.working) if (sim.order.clientOrderId === clientOrderId) return sim;
+    }
     this.endedIndex ??= new Map();
     for (; this.indexedCount < this.ended.length; this.indexedCount++) {
       const ended = this.ended[this.indexedCount]!;
@@ -448,12 +457,13 @@ export class SimulatedBroker implements Broker {
 
   private removeWorking(sim: SimOrder, state: OrderState): void {
     sim.state = state;
-    if (this.working.delete(sim.order.clientOrderId)) this.ended.push(sim);
-    const book = this.books.get(sim.order.symbol)!;
-    const i = book.working.indexOf(sim);
+    const list = sim.book.working;
+    const i = list.indexOf(sim);
     if (i >= 0) {
-      book.working.splice(i, 1);
+      if (i === list.length - 1) list.pop();
+      else list.splice(i, 1);
       this.workingCount--;
+      this.ended.push(sim);
     }
   }
 
@@ -463,6 +473,11 @@ export class SimulatedBroker implements Broker {
     const view = venueView(sim);
     for (const l of this.updateListeners) l(view);
   }
+}
+
+/** The working orders to go through: a fill may end the order at hand, so a list of several is copied first. */
+function workingSnapshot(book: SymbolBook): readonly SimOrder[] {
+  return book.working.length === 1 ? [book.working[0]!] : book.working.slice();
 }
 
 function isWorking(state: OrderState): boolean {

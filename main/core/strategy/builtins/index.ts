@@ -36,11 +36,16 @@ class SmaCross implements TracedStrategy {
   private readonly fastName: string;
   private readonly slowName: string;
   private readonly allowShort: boolean;
+  // The reasons, made once: every order of a long run carries one.
+  private readonly above: string;
+  private readonly below: string;
   private fast = -1;
   private slow = -1;
   constructor(fast: number, slow: number, allowShort: boolean) {
     this.fastName = `sma_${fast}`;
     this.slowName = `sma_${slow}`;
+    this.above = `${this.fastName} crossed above ${this.slowName}`;
+    this.below = `${this.fastName} crossed below ${this.slowName}`;
     this.features = [this.fastName, this.slowName];
     this.allowShort = allowShort;
   }
@@ -58,12 +63,11 @@ class SmaCross implements TracedStrategy {
     // Strict inequalities on correctly rounded averages: equal averages are no crossover.
     const q = ctx.position.quantity;
     if (pa <= pb && a > b) {
-      if (q < 0) ctx.exit(`${this.fastName} crossed above ${this.slowName}`);
-      if (q <= 0 && !ctx.isEntryPending) ctx.enter('buy', `${this.fastName} crossed above ${this.slowName}`);
+      if (q < 0) ctx.exit(this.above);
+      if (q <= 0 && !ctx.isEntryPending) ctx.enter('buy', this.above);
     } else if (pa >= pb && a < b) {
-      if (q > 0) ctx.exit(`${this.fastName} crossed below ${this.slowName}`);
-      if (this.allowShort && q >= 0 && !ctx.isEntryPending)
-        ctx.enter('sell', `${this.fastName} crossed below ${this.slowName}`);
+      if (q > 0) ctx.exit(this.below);
+      if (this.allowShort && q >= 0 && !ctx.isEntryPending) ctx.enter('sell', this.below);
     }
   }
   traceDecision(ctx: StrategyContext): ConditionTrace[] {
