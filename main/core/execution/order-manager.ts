@@ -287,14 +287,15 @@ export class OrderManager {
    * submit() for a venue that answers inside the call (canSubmitNow; the backtest's simulated
    * broker): the same protocol steps, done before it returns, so a backtest pays no promise per order.
    */
-  submitNow(intent: OrderIntent): SubmitResult {
+  submitNow(intent: OrderIntent, options: { isBorrowing?: boolean } = {}): SubmitResult {
     if (!this.broker.submitNow)
       throw new Error(`submitNow: ${this.broker.venue} answers asynchronously; use submit().`);
     const begun = this.beginSubmit(intent);
     if (begun.status === 'risk-rejected') return begun;
     const order = begun.order;
     this.applySubmitOutcome(order, this.sendNow(order));
-    return { status: 'sent', order: { ...order }, verdict: begun.verdict };
+    // Borrowing (as for onOrder): the caller reads the order during the call only.
+    return { status: 'sent', order: options.isBorrowing ? order : { ...order }, verdict: begun.verdict };
   }
 
   /**
@@ -536,39 +537,49 @@ export class OrderManager {
     const order = this.lookup(fill.clientOrderId) ?? null;
     const withStrategy =
       order && fill.strategyId !== order.strategyId ? { ...fill, strategyId: order.strategyId } : fill;
-    let next: Order | null = null;
-    if (order) {
-      const filled = order.filledQuantity + fill.quantity;
-      next = {
-        ...order,
-        filledQuantity: filled,
-        averageFillPrice:
-          (order.averageFillPrice * order.filledQuantity + fill.price * fill.quantity) / filled,
-        venueOrderId: order.venueOrderId ?? fill.venueOrderId,
-        updatedMs: Math.floor(this.clock.nowMs()),
-      };
-      const target: OrderState = filled >= order.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled';
-      if (target !== order.state) {
-        if (canTransition(order.state, target)) next.state = target;
-        else {
-          this.refusedTransitions++;
-          this.log?.warn(
-            { clientOrderId: order.clientOrderId, from: order.state, to: target, fillId: fill.fillId },
-            'invalid order transition refused',
-          );
-        }
+    if (!order) {
+      if (!this.journal.recordFill(withStrategy, null)) return false;
+      this.portfolio.applyFill(withStrategy);
+      for (const s of this.fillListeners) s.listener(withStrategy, null);
+      return true;
+    }
+    // The order's progress is written into it and persisted with the fill in one transaction; a
+    // fill the journal already knows changes nothing, so the previous values are put back.
+    const previousFilled = order.filledQuantity;
+    const previousAverage = order.averageFillPrice;
+    const previousVenueOrderId = order.venueOrderId;
+    const previousUpdatedMs = order.updatedMs;
+    const previousState = order.state;
+    const filled = previousFilled + fill.quantity;
+    order.filledQuantity = filled;
+    order.averageFillPrice = (previousAverage * previousFilled + fill.price * fill.quantity) / filled;
+    order.venueOrderId = previousVenueOrderId ?? fill.venueOrderId;
+    order.updatedMs = Math.floor(this.clock.nowMs());
+    const target: OrderState = filled >= order.quantity * (1 - 1e-9) ? 'filled' : 'partially-filled';
+    if (target !== previousState) {
+      if (canTransition(previousState, target)) order.state = target;
+      else {
+        this.refusedTransitions++;
+        this.log?.warn(
+          { clientOrderId: order.clientOrderId, from: previousState, to: target, fillId: fill.fillId },
+          'invalid order transition refused',
+        );
       }
     }
-    if (!this.journal.recordFill(withStrategy, next)) return false;
-    this.portfolio.applyFill(withStrategy);
-    if (order && next) {
-      if (order.state === 'unknown' && next.state !== 'unknown') this.adjustUnknown(order.symbol, -1);
-      Object.assign(order, next);
-      if (isTerminalOrderState(order.state)) this.working.delete(order.clientOrderId);
-      this.emitOrder(order);
+    if (!this.journal.recordFill(withStrategy, order)) {
+      order.filledQuantity = previousFilled;
+      order.averageFillPrice = previousAverage;
+      order.venueOrderId = previousVenueOrderId;
+      order.updatedMs = previousUpdatedMs;
+      order.state = previousState;
+      return false;
     }
+    this.portfolio.applyFill(withStrategy);
+    if (previousState === 'unknown' && order.state !== 'unknown') this.adjustUnknown(order.symbol, -1);
+    if (isTerminalOrderState(order.state)) this.working.delete(order.clientOrderId);
+    this.emitOrder(order);
     // One copy for every listener that is not borrowing, as for order events.
-    const copy = order && this.copyingFillListeners > 0 ? { ...order } : null;
+    const copy = this.copyingFillListeners > 0 ? { ...order } : null;
     for (const s of this.fillListeners) s.listener(withStrategy, s.isBorrowing ? order : copy);
     return true;
   }

@@ -244,7 +244,7 @@ export class StrategyEngine {
       const record = this.beginDecision(action);
       try {
         this.pendingRole = action;
-        this.endDecision(action, record, this.orderManager.submitNow(action.intent));
+        this.endDecision(action, record, this.orderManager.submitNow(action.intent, { isBorrowing: true }));
       } catch (error) {
         this.failDecision(action, record, error);
       } finally {
