@@ -60,10 +60,7 @@ export class ExactSum {
       const hi = x + y;
       const bv = hi - x;
       const lo = x - (hi - bv) + (y - bv);
-      // Branch-free: the store is harmless when lo is 0 (slot i <= j was already read or is
-      // overwritten later), and whether lo is 0 is unpredictable on market data.
-      p[i] = lo;
-      i += lo !== 0 ? 1 : 0;
+      if (lo !== 0) p[i++] = lo;
       x = hi;
     }
     p[i] = x;
