@@ -159,7 +159,7 @@ async function inference(label: string, bytes: Uint8Array, chosen: string | unde
     for (let i = 0; i < THROUGHPUT_RUNS; i++) await session.runBatch(batch, THROUGHPUT_BATCH);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const rate = (THROUGHPUT_RUNS * THROUGHPUT_BATCH) / seconds;
-    const note = `provider ${session.provider}; ${LATENCY_RUNS} awaited runs, awaited ModelSession.runBatch incl. the worker-thread round trip; load average ${loadavg()[0]!.toFixed(1)}`;
+    const note = `provider ${session.provider}; ${LATENCY_RUNS} awaited ModelSession.runBatch runs (the engine's path: ${session.placementNote}); load average ${loadavg()[0]!.toFixed(1)}`;
     const referenceNote = `reference only, not the production path: awaited ort InferenceSession.run on the calling thread (blocks its event loop for the run), same ${LATENCY_RUNS} rows, provider ${chosen ?? session.provider}`;
     const round = (us: number): number => Math.round(us * 10) / 10;
     return [

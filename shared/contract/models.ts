@@ -28,6 +28,8 @@ export const latencySchema = z.object({
   batchRuns: z.number().int().nonnegative(),
   batchRows: z.number().int().nonnegative(),
   batchRowsPerSecond: z.number().nonnegative(),
+  /** Where batch-1 runs execute: the engine thread (measured short enough) or the inference worker. */
+  singleRowThread: z.enum(['engine', 'worker']),
 });
 
 export const modelSummarySchema = z.object({
@@ -38,6 +40,8 @@ export const modelSummarySchema = z.object({
   status: z.enum(['available', 'loaded', 'invalid']),
   provider: z.string().nullable(),
   providerNotes: z.array(z.string()),
+  /** Where batch-1 runs execute and why (loaded models), e.g. the engine-thread timing that decided it. */
+  placement: z.string().nullable(),
   latency: latencySchema.nullable(),
   error: appErrorSchema.nullable(),
   layout: z.enum(['tabular', 'window']),

@@ -26,6 +26,7 @@ function brief(m: ModelSummary): Record<string, unknown> {
     source: m.source,
     provider: m.provider,
     providerNotes: m.providerNotes,
+    placement: m.placement,
     status: m.status,
     error: m.error,
     layout: m.layout,

@@ -39,6 +39,8 @@ export interface ModelSummary {
   status: ModelStatus;
   provider: string | null;
   providerNotes: string[];
+  /** Where batch-1 runs execute and why (ModelSession.placementNote); null when not loaded. */
+  placement: string | null;
   latency: LatencySummary | null;
   error: AppError | null;
   layout: 'tabular' | 'window';
@@ -168,6 +170,7 @@ export class ModelRegistry {
       status: e.status,
       provider: session?.provider ?? null,
       providerNotes: session?.providerNotes ?? [],
+      placement: session?.placementNote ?? null,
       latency: session?.latency() ?? null,
       error: e.error,
       layout: e.checked?.spec.layout.kind ?? 'tabular',

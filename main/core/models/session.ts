@@ -8,17 +8,38 @@ import { scoreOutput } from './card.ts';
 
 /**
  * One loaded model: an ONNX Runtime session on the best available execution provider, checked
- * against its card, warmed up, with a latency histogram. Runs go to a worker thread
+ * against its card, warmed up, with a latency histogram. Batches go to a worker thread
  * (ThreadedInference): onnxruntime-node 1.30's `run` is a synchronous native call behind a
  * setImmediate, so run on the engine thread it would stall the event loop for the whole batch.
- * The in-process session is only used to pick the provider and read the declared signature.
+ *
+ * Batch-1 runs (the live decision path) are placed where they finish soonest without holding the
+ * engine thread longer than handing them over would: a hand-off to the worker holds the thread
+ * for up to ThreadedInference's poll (150 µs) and pays a cross-thread wake-up whose tail on a
+ * virtual machine is hundreds of µs. So at load the model's batch-1 run is timed on the engine
+ * thread (CPU provider, INLINE_PROBE_RUNS runs); if its p98 is within INLINE_BUDGET_US,
+ * batch-1 runs stay on the engine thread, bounded by that budget, and everything else goes to the
+ * worker. A model whose inline runs later exceed the budget more than INLINE_MAX_SLOW_SHARE of
+ * the time (checked every INLINE_WINDOW runs) moves to the worker for good. Options can force
+ * the worker (`inlineSingleRows: false`).
  */
+
+/** Longest a batch-1 run may hold the engine thread (µs): below the 150 µs a hand-off may poll. */
+export const INLINE_BUDGET_US = 100;
+const INLINE_PROBE_RUNS = 256;
+const INLINE_WINDOW = 1024;
+const INLINE_MAX_SLOW_SHARE = 0.02;
 
 export interface SessionOptions {
   /** Ignore GPU providers (also VANTAGE_FORCE_CPU=1). */
   forceCpu?: boolean;
   /** Try only this provider (benchmarks: VANTAGE_BENCH_PROVIDER). */
   provider?: string;
+  /** Allow batch-1 runs on the engine thread when they are short enough (default true). */
+  inlineSingleRows?: boolean;
+  /** The engine-thread budget per batch-1 run in µs (default INLINE_BUDGET_US). */
+  inlineBudgetUs?: number;
+  /** Runs per check of the engine-thread runs against the budget (default 1,024). */
+  inlineWindow?: number;
 }
 
 export interface LatencySummary {
@@ -32,6 +53,8 @@ export interface LatencySummary {
   batchRows: number;
   /** Rows per second over all multi-row runs (0 before the first). */
   batchRowsPerSecond: number;
+  /** Where batch-1 runs execute: the engine thread (short enough, see ModelSession) or the worker. */
+  singleRowThread: 'engine' | 'worker';
 }
 
 function dtypeOf(type: string): string {
@@ -109,6 +132,14 @@ export class ModelSession {
   /** Values per input row (F, or W x F). */
   readonly rowWidth: number;
   private readonly session: ThreadedInference;
+  /** The engine-thread session for batch-1 runs, while they are short enough (null: worker only). */
+  private inline: ort.InferenceSession | null = null;
+  private inlineBudgetUs = INLINE_BUDGET_US;
+  private inlineWindow = INLINE_WINDOW;
+  private inlineRuns = 0;
+  private inlineSlowRuns = 0;
+  /** Why batch-1 runs are where they are (model list, docs). */
+  placementNote = 'batch-1 runs on the inference worker';
   private readonly inputName: string;
   private readonly innerShape: number[];
   /** [1, ...innerShape], built once: batch-1 runs reuse it. */
@@ -190,9 +221,12 @@ export class ModelSession {
           provider,
           intraOpNumThreads: provider === 'cpu' ? 1 : 0,
         });
-        await session.release();
         const model = new ModelSession(threaded, card, provider, notes, runtime, innerShape);
         await model.runBatch(new Float32Array(model.rowWidth), 1);
+        model.inlineBudgetUs = options.inlineBudgetUs ?? INLINE_BUDGET_US;
+        model.inlineWindow = options.inlineWindow ?? INLINE_WINDOW;
+        if (provider === 'cpu' && options.inlineSingleRows !== false) await model.probeInline(session);
+        else await session.release();
         model.histogram.reset();
         return model;
       } catch (error) {
@@ -226,8 +260,12 @@ export class ModelSession {
       throw appError('BAD_INPUT', `Expected ${rows} x ${this.rowWidth} values, got ${input.length}.`);
     const dims = rows === 1 ? this.singleRowDims : [rows, ...this.innerShape];
     const start = performance.now();
-    const out = await this.session.run(this.inputName, input, dims);
+    const inline = rows === 1 ? this.inline : null;
+    const out = inline
+      ? await this.runInline(inline, input, dims)
+      : await this.session.run(this.inputName, input, dims);
     const us = (performance.now() - start) * 1000;
+    if (inline) this.recordInline(us);
     // Batch-1 runs go to the latency histogram; larger batches would swamp it, so they count rows/s.
     if (rows === 1) this.histogram.recordValue(Math.max(1, Math.round(us)));
     else {
@@ -249,6 +287,70 @@ export class ModelSession {
     return result;
   }
 
+  /**
+   * Times INLINE_PROBE_RUNS batch-1 runs on the engine thread (after one untimed run): if at most
+   * INLINE_MAX_SLOW_SHARE of them exceed the budget, batch-1 runs stay on this thread; otherwise
+   * the session is released and everything runs on the worker.
+   */
+  private async probeInline(session: ort.InferenceSession): Promise<void> {
+    const row = new Float32Array(this.rowWidth);
+    const dims = this.singleRowDims;
+    await this.runInline(session, row, dims);
+    const times = new Float64Array(INLINE_PROBE_RUNS);
+    for (let i = 0; i < INLINE_PROBE_RUNS; i++) {
+      const start = performance.now();
+      await this.runInline(session, row, dims);
+      times[i] = (performance.now() - start) * 1000;
+    }
+    times.sort();
+    // The same rule as for the runs that follow (INLINE_MAX_SLOW_SHARE): a few slow runs are a
+    // preempted thread, not a slow model.
+    const allowedSlow = Math.floor(INLINE_MAX_SLOW_SHARE * INLINE_PROBE_RUNS);
+    const p98Us = times[INLINE_PROBE_RUNS - 1 - allowedSlow]!;
+    const measured = `p98 of ${INLINE_PROBE_RUNS} timed runs ${Math.round(p98Us)} µs, budget ${this.inlineBudgetUs} µs`;
+    if (p98Us <= this.inlineBudgetUs) {
+      this.inline = session;
+      this.placementNote = `batch-1 runs on the engine thread (${measured}); batches on the inference worker`;
+    } else {
+      await session.release();
+      this.placementNote = `batch-1 runs on the inference worker (engine thread: ${measured})`;
+    }
+  }
+
+  private async runInline(
+    session: ort.InferenceSession,
+    input: Float32Array,
+    dims: number[],
+  ): Promise<ThreadedOutputs> {
+    // A copy, as the worker's shared buffer is: the run starts on a later turn (ORT defers it with
+    // setImmediate), and the caller may reuse its array once runBatch returned.
+    const results = await session.run({ [this.inputName]: new ort.Tensor('float32', input.slice(), dims) });
+    const out: ThreadedOutputs = {};
+    for (const [name, tensor] of Object.entries(results))
+      out[name] = {
+        data: tensor.data as Float32Array | BigInt64Array,
+        dims: [...tensor.dims],
+        type: tensor.type,
+      };
+    return out;
+  }
+
+  /** Keeps batch-1 runs on the engine thread only while they keep within the budget. */
+  private recordInline(us: number): void {
+    this.inlineRuns++;
+    if (us > this.inlineBudgetUs) this.inlineSlowRuns++;
+    if (this.inlineRuns < this.inlineWindow) return;
+    if (this.inlineSlowRuns > INLINE_MAX_SLOW_SHARE * this.inlineRuns) {
+      const share = ((100 * this.inlineSlowRuns) / this.inlineRuns).toFixed(1);
+      const session = this.inline;
+      this.inline = null;
+      this.placementNote = `batch-1 runs on the inference worker (moved: ${share}% of ${this.inlineRuns} engine-thread runs took over ${this.inlineBudgetUs} µs)`;
+      void session?.release().catch(() => undefined);
+    }
+    this.inlineRuns = 0;
+    this.inlineSlowRuns = 0;
+  }
+
   latency(): LatencySummary {
     const h = this.histogram;
     return {
@@ -259,10 +361,14 @@ export class ModelSession {
       batchRuns: this.batchRuns,
       batchRows: this.batchRows,
       batchRowsPerSecond: this.batchUs > 0 ? this.batchRows / (this.batchUs / 1e6) : 0,
+      singleRowThread: this.inline ? 'engine' : 'worker',
     };
   }
 
   async release(): Promise<void> {
+    const inline = this.inline;
+    this.inline = null;
+    await inline?.release();
     await this.session.close();
     this.histogram.destroy();
   }

@@ -70,6 +70,12 @@ function CardDetails({ m }: { m: ModelSummary }) {
           <dd>{evaluation.verdict}</dd>
         </>
       )}
+      {m.placement && (
+        <>
+          <dt>batch-1 runs</dt>
+          <dd data-testid="model-placement">{m.placement}</dd>
+        </>
+      )}
       {m.providerNotes.length > 0 && (
         <>
           <dt>providers skipped</dt>
@@ -187,7 +193,9 @@ export function ModelManager() {
                 </td>
                 <td data-testid="model-provider">{m.provider ?? '-'}</td>
                 <td data-testid="model-latency">
-                  {m.latency && m.latency.count > 0 ? `${m.latency.p50Us} / ${m.latency.p99Us}` : '-'}
+                  {m.latency && m.latency.count > 0
+                    ? `${m.latency.p50Us} / ${m.latency.p99Us} (${m.latency.singleRowThread === 'engine' ? 'engine thread' : 'worker'})`
+                    : '-'}
                 </td>
                 <td data-testid="model-runs">
                   {m.latency
