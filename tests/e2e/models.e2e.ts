@@ -61,6 +61,13 @@ describe('models in Chromium against vantage serve', () => {
       .poll(() => row.getByTestId('model-status').textContent(), { timeout: 30_000 })
       .toBe('loaded');
     expect(await row.getByTestId('model-provider').textContent()).toBe('cpu');
+    // Where its batch-1 runs execute, and the load-time timing that decided it.
+    await row.getByRole('button', { name: 'default-btc-5m' }).click();
+    await expect
+      .poll(() => page.getByTestId('model-placement').textContent(), { timeout: 10_000 })
+      .toMatch(
+        /^batch-1 runs on the (engine thread|inference worker) .*p98 of 256 timed runs \d+ µs, budget 100 µs/,
+      );
 
     const bytes = linearOnnx([0.5, -0.5], 0);
     writeFileSync(join(dir, 'lin.onnx'), bytes);
