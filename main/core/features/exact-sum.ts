@@ -38,6 +38,7 @@ export class ExactSum {
   /** Non-overlapping partials in increasing magnitude; partials[0..count) are live. */
   readonly partials = new Float64Array(MAX_PARTIALS);
   count = 0;
+  private readonly product = new Float64Array(2);
 
   reset(): void {
     this.count = 0;
@@ -79,17 +80,11 @@ export class ExactSum {
     if (e !== 0) this.add(e);
   }
 
-  /** Adds a*b exactly (twoProduct written out with locals: same numbers, no out-parameter). */
+  /** Adds a*b exactly. */
   addProduct(a: number, b: number): void {
-    const p = a * b;
-    let t = SPLITTER * a;
-    const aHi = t - (t - a);
-    const aLo = a - aHi;
-    t = SPLITTER * b;
-    const bHi = t - (t - b);
-    const bLo = b - bHi;
-    this.add(p);
-    this.add(aLo * bLo - (p - aHi * bHi - aLo * bHi - aHi * bLo));
+    twoProduct(a, b, this.product);
+    this.add(this.product[0]!);
+    this.add(this.product[1]!);
   }
 
   /** Adds (sign = 1) or subtracts (sign = -1) another exact sum exactly. */
