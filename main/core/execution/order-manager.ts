@@ -131,21 +131,30 @@ export class OrderManager {
    * every order of a backtest, pays no copy for it).
    */
   onOrder(listener: OrderListener, options: { isBorrowing?: boolean } = {}): () => void {
-    const subscription = { listener, isBorrowing: options.isBorrowing ?? false };
-    this.orderListeners.add(subscription);
-    if (!subscription.isBorrowing) this.copyingOrderListeners++;
-    return () => {
-      if (this.orderListeners.delete(subscription) && !subscription.isBorrowing) this.copyingOrderListeners--;
-    };
+    return this.subscribe(this.orderListeners, listener, options.isBorrowing ?? false, 'order');
   }
 
   /** Fills applied, with the order they advanced (a copy, or borrowed as for onOrder). */
   onFill(listener: FillEventListener, options: { isBorrowing?: boolean } = {}): () => void {
-    const subscription = { listener, isBorrowing: options.isBorrowing ?? false };
-    this.fillListeners.add(subscription);
-    if (!subscription.isBorrowing) this.copyingFillListeners++;
+    return this.subscribe(this.fillListeners, listener, options.isBorrowing ?? false, 'fill');
+  }
+
+  private subscribe<L>(
+    set: Set<Subscription<L>>,
+    listener: L,
+    isBorrowing: boolean,
+    kind: 'order' | 'fill',
+  ): () => void {
+    const subscription = { listener, isBorrowing };
+    const count = (delta: number): void => {
+      if (isBorrowing) return;
+      if (kind === 'order') this.copyingOrderListeners += delta;
+      else this.copyingFillListeners += delta;
+    };
+    set.add(subscription);
+    count(1);
     return () => {
-      if (this.fillListeners.delete(subscription) && !subscription.isBorrowing) this.copyingFillListeners--;
+      if (set.delete(subscription)) count(-1);
     };
   }
 
