@@ -9,6 +9,7 @@ import {
   type TreeNode,
 } from '../main/core/models/onnx-builder.ts';
 import { ModelSession } from '../main/core/models/session.ts';
+import { signatureCard } from '../main/core/models/test-models.ts';
 import type { RuntimeCard } from '../main/core/models/card.ts';
 import { exactShapley, playersFor } from '../main/core/models/explain/shapley.ts';
 import { OnnxTreeShap } from '../main/core/models/explain/onnx-tree-shap.ts';
@@ -89,14 +90,7 @@ function mlpBytes(seed: number): Uint8Array {
 
 function card(name: string): RuntimeCard {
   // Only what ModelSession reads (the signature); the feature spec is not involved in timing.
-  return {
-    name,
-    version: '1',
-    sha256: '0'.repeat(64),
-    inputs: [{ name: 'input', dtype: 'float32', shape: ['N', FEATURES], meaning: '' }],
-    outputs: [{ name: 'score', dtype: 'float32', shape: ['N', 1], meaning: '' }],
-    featureSpec: {},
-  } as unknown as RuntimeCard;
+  return signatureCard(name, FEATURES, 'score');
 }
 
 function randomRows(seed: number, rows: number): Float32Array {

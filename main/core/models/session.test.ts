@@ -3,21 +3,11 @@ import * as ort from 'onnxruntime-node';
 import { SeededRandom } from '../random.ts';
 import type { RuntimeCard } from './card.ts';
 import { ModelSession } from './session.ts';
-import { mlpOnnx } from './test-models.ts';
+import { mlpOnnx, signatureCard } from './test-models.ts';
 
 const F = 6;
 
-/** What ModelSession reads of a card: the signature and the score output. */
-function card(): RuntimeCard {
-  return {
-    name: 'mlp',
-    version: '1',
-    sha256: '0'.repeat(64),
-    inputs: [{ name: 'input', dtype: 'float32', shape: ['N', F], meaning: 'features' }],
-    outputs: [{ name: 'prediction', dtype: 'float32', shape: ['N', 1], meaning: 'score' }],
-    featureSpec: {},
-  } as unknown as RuntimeCard;
-}
+const card = (): RuntimeCard => signatureCard('mlp', F, 'prediction');
 
 async function reference(bytes: Uint8Array, x: Float32Array): Promise<number[]> {
   const local = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });

@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 import type { FeatureSpecInput } from '../../../shared/feature-spec.ts';
 import type { RandomSource } from '../random.ts';
+import type { RuntimeCard } from './card.ts';
 import type { GbdtModel, Tree } from '../training/gbdt.ts';
 import { exportGbdtOnnx } from '../training/onnx-export.ts';
 import { sha256Hex } from './registry.ts';
@@ -262,4 +263,19 @@ export function treeEnsemble(
     treesGrown: trees,
   };
   return { model, bytes: exportGbdtOnnx(model, { name: 'test-trees' }) };
+}
+
+/**
+ * A card holding only what ModelSession reads (input `input` [N, F], one score output [N, 1]),
+ * for runtime tests and benchmarks that time or check the session, not the feature pipeline.
+ */
+export function signatureCard(name: string, F: number, outputName: string): RuntimeCard {
+  return {
+    name,
+    version: '1',
+    sha256: '0'.repeat(64),
+    inputs: [{ name: 'input', dtype: 'float32', shape: ['N', F], meaning: 'features' }],
+    outputs: [{ name: outputName, dtype: 'float32', shape: ['N', 1], meaning: 'score' }],
+    featureSpec: {},
+  } as unknown as RuntimeCard;
 }
