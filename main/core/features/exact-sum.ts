@@ -13,7 +13,8 @@
 
 import { appError } from '../../../shared/errors.ts';
 
-const SPLITTER = 134217729; // 2^27 + 1, Dekker's split for twoProduct without FMA
+/** 2^27 + 1, Dekker's split for twoProduct without FMA. */
+export const SPLITTER = 134217729;
 
 /** Exact product a*b as hi + lo (Dekker). Valid while |a*b| is far from overflow. */
 export function twoProduct(a: number, b: number, out: Float64Array): void {
@@ -162,50 +163,4 @@ export class ExactSum {
     }
     return hi;
   }
-
-  /** The sum as a double-double (hi + lo, ~106 bits), for variance formulas that cancel. */
-  doubleDouble(out: Float64Array): void {
-    if (this.count <= 1) {
-      out[0] = this.count === 1 ? this.partials[0]! : 0;
-      out[1] = 0;
-      return;
-    }
-    let s = 0;
-    let e = 0;
-    const p = this.partials;
-    for (let j = 0; j < this.count; j++) {
-      const y = p[j]!;
-      const t = s + y;
-      const bv = t - s;
-      e += s - (t - bv) + (y - bv);
-      s = t;
-    }
-    const hi = s + e;
-    out[0] = hi;
-    out[1] = e - (hi - s);
-  }
-}
-
-const ddB = new Float64Array(2);
-const prodA = new Float64Array(2);
-const prodB = new Float64Array(2);
-
-/**
- * n·Σx² − (Σx)² in double-double arithmetic from Σx² as a double-double (hi, lo) and Σx exact:
- * the cancellation that ruins the textbook formula on prices (mean² ≫ variance) costs ~25 of
- * 106 bits here instead of 25 of 53. Never negative. Divide by n·n for the population variance.
- */
-export function scaledVariance(n: number, sum: ExactSum, squaresHi: number, squaresLo: number): number {
-  sum.doubleDouble(ddB);
-  twoProduct(n, squaresHi, prodA);
-  const p1 = prodA[0]!;
-  const p2 = prodA[1]! + n * squaresLo;
-  twoProduct(ddB[0]!, ddB[0]!, prodB);
-  const q1 = prodB[0]!;
-  const q2 = prodB[1]! + 2 * ddB[0]! * ddB[1]! + ddB[1]! * ddB[1]!;
-  const d1 = p1 - q1;
-  const bv = d1 - p1;
-  const err = p1 - (d1 - bv) + (-q1 - bv);
-  const result = d1 + (err + p2 - q2);
-  return result > 0 ? result : 0;
 }

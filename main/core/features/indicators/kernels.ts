@@ -1,4 +1,4 @@
-import { ExactSum } from '../exact-sum.ts';
+import { ExactSum, SPLITTER } from '../exact-sum.ts';
 
 /**
  * Small streaming building blocks shared by the indicators. Each `push` is O(1) (the rolling
@@ -90,18 +90,14 @@ export class RollingMean {
   }
 }
 
-/** Dekker's splitter 2^27 + 1 (as exact-sum.ts's twoProduct). */
-const SPLITTER = 134217729;
-
 /**
  * Rolling mean and variance. Σx is exact (so the mean is the correctly rounded window mean, as
  * RollingMean); Σx² is a running double-double (~106 bits: after a million bars its error is
  * ~1e-26 of Σx², far below the last bit of σ), because an exact Σx² costs 3-5x more per bar.
  * A window of identical values is detected and gets σ exactly 0.
  *
- * twoProduct and scaledVariance (exact-sum.ts) are written out here with locals, the same
- * operations in the same order (so the same numbers): through their Float64Array out-parameters
- * and calls that V8 did not inline, a push cost ~1.5x more.
+ * The exact products (Dekker's twoProduct, exact-sum.ts) are written out here with locals: through
+ * its Float64Array out-parameter and calls V8 did not inline, a push cost ~1.5x more.
  */
 export class RollingMoments {
   readonly ring: Ring;
@@ -201,11 +197,11 @@ export class RollingMoments {
   }
 
   /**
-   * n·Σx² − (Σx)² in double-double arithmetic (exact-sum.ts scaledVariance, written out): the
-   * cancellation that ruins the textbook formula on prices costs ~25 of 106 bits, not 25 of 53.
+   * n·Σx² − (Σx)² in double-double arithmetic: the cancellation that ruins the textbook formula
+   * on prices (mean² ≫ variance) costs ~25 of 106 bits here, not 25 of 53. Never negative.
    */
   private scaledVariance(): number {
-    // Σx as a double-double (sHi, sLo): ExactSum.doubleDouble.
+    // Σx as a double-double (sHi, sLo): its partials summed with TwoSum.
     const partials = this.sum.partials;
     const count = this.sum.count;
     let sHi: number;
