@@ -193,8 +193,8 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
   engine.isRecordingDecisions = input.isRecordingDecisions ?? true;
   // Only recorded decisions read the checks an order passed.
   risk.isKeepingPassedChecks = engine.isRecordingDecisions;
-  // The order manager counts by scanning every order of the run (O(orders) per check); each
-  // runner already tracks its own working orders.
+  // The order manager counts by scanning the working orders of every strategy; each runner
+  // already tracks its own.
   workingOrders = (strategyId) => {
     const runner = strategyId === undefined ? null : engine.runner(strategyId);
     return runner ? runner.working.size : orderManager.openOrderCount(strategyId);
@@ -288,7 +288,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
           const b = series[s]!.bars;
           const c = cursor[s]!;
           isClosePending[s] = 0;
-          broker.beginBarOf(
+          broker.beginBar(
             books[s]!,
             t,
             t + timeframes[s]!,
@@ -298,7 +298,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
             b.close[c]!,
             b.volume[c]!,
           );
-          if (broker.workingCount > 0) broker.fillAtOpenOf(books[s]!);
+          if (broker.workingCount > 0) broker.fillAtOpen(books[s]!);
         }
         step = RANGE;
         if (engine.hasPending()) return false;
@@ -306,7 +306,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       if (step === RANGE) {
         // Resting orders against the bar's range (after the fills at the open placed their stops).
         if (broker.workingCount > 0)
-          for (let g = 0; g < groupSize; g++) broker.fillInRangeOf(books[group[g]!]!);
+          for (let g = 0; g < groupSize; g++) broker.fillInRange(books[group[g]!]!);
         step = CLOSE;
         if (engine.hasPending()) return false;
       }
@@ -343,7 +343,7 @@ export async function runBacktest(input: BacktestInput): Promise<BacktestRun> {
       if (step === CLOSE_FILL) {
         // 3. Same-bar close fills.
         if (isCloseFill && broker.workingCount > 0)
-          for (let g = 0; g < groupSize; g++) broker.fillAtClose(symbols[group[g]!]!);
+          for (let g = 0; g < groupSize; g++) broker.fillAtClose(books[group[g]!]!);
         step = RECORD;
         if (engine.hasPending()) return false;
       }

@@ -234,21 +234,8 @@ export class SimulatedBroker implements Broker {
     return book;
   }
 
-  /** A new bar of `symbol` starts: its prices become the venue's market for fills. */
+  /** A new bar starts in `book`: its prices become the venue's market for fills. */
   beginBar(
-    symbol: string,
-    timeMs: number,
-    closeMs: number,
-    open: number,
-    high: number,
-    low: number,
-    close: number,
-    volume: number,
-  ): void {
-    this.beginBarOf(this.book(symbol), timeMs, closeMs, open, high, low, close, volume);
-  }
-
-  beginBarOf(
     book: SymbolBook,
     timeMs: number,
     closeMs: number,
@@ -271,11 +258,7 @@ export class SimulatedBroker implements Broker {
   }
 
   /** Market orders waiting for this bar fill at its open. */
-  fillAtOpen(symbol: string): void {
-    this.fillAtOpenOf(this.books.get(symbol)!);
-  }
-
-  fillAtOpenOf(book: SymbolBook): void {
+  fillAtOpen(book: SymbolBook): void {
     if (book.working.length === 0) return;
     for (const sim of workingSnapshot(book)) {
       if (sim.order.type !== 'market' || sim.eligibleSeq > book.seq || !isWorking(sim.state)) continue;
@@ -284,11 +267,7 @@ export class SimulatedBroker implements Broker {
   }
 
   /** Limit, stop, take-profit and trailing orders against this bar's range. */
-  fillInRange(symbol: string): void {
-    this.fillInRangeOf(this.books.get(symbol)!);
-  }
-
-  fillInRangeOf(book: SymbolBook): void {
+  fillInRange(book: SymbolBook): void {
     if (book.working.length === 0) return;
     for (const sim of workingSnapshot(book)) {
       if (sim.eligibleSeq > book.seq || !isWorking(sim.state)) continue;
@@ -296,13 +275,8 @@ export class SimulatedBroker implements Broker {
     }
   }
 
-  /** The bar closed; with marketFill 'close', market orders placed at this close fill at it. */
-  closeBar(symbol: string): void {
-    this.book(symbol).isClosed = true;
-  }
-
-  fillAtClose(symbol: string): void {
-    const book = this.books.get(symbol)!;
+  /** With marketFill 'close', market orders placed at the bar's close (book.isClosed) fill at it. */
+  fillAtClose(book: SymbolBook): void {
     if (this.config.marketFill !== 'close' || book.working.length === 0) return;
     for (const sim of workingSnapshot(book)) {
       if (sim.order.type !== 'market' || !isWorking(sim.state)) continue;
