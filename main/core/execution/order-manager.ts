@@ -51,6 +51,12 @@ interface Subscription<L> {
   listener: L;
   isBorrowing: boolean;
 }
+
+function subscribe<L>(set: Set<Subscription<L>>, listener: L, isBorrowing: boolean): () => void {
+  const subscription = { listener, isBorrowing };
+  set.add(subscription);
+  return () => set.delete(subscription);
+}
 export type FillEventListener = (fill: Fill, order: Order | null) => void;
 
 const DEFAULT_SUBMIT_TIMEOUT_MS = 10_000;
@@ -89,9 +95,6 @@ export class OrderManager {
   private readonly unknownBySymbol = new Map<string, number>();
   private readonly orderListeners = new Set<Subscription<OrderListener>>();
   private readonly fillListeners = new Set<Subscription<FillEventListener>>();
-  /** Listeners that get a copy (not borrowing): no copy is made when there are none. */
-  private copyingOrderListeners = 0;
-  private copyingFillListeners = 0;
   private idSecond = NaN;
   private idHead = '';
   /** Rounding grids by step (quantity steps and tick sizes), built once per step. */
@@ -131,31 +134,12 @@ export class OrderManager {
    * every order of a backtest, pays no copy for it).
    */
   onOrder(listener: OrderListener, options: { isBorrowing?: boolean } = {}): () => void {
-    return this.subscribe(this.orderListeners, listener, options.isBorrowing ?? false, 'order');
+    return subscribe(this.orderListeners, listener, options.isBorrowing ?? false);
   }
 
   /** Fills applied, with the order they advanced (a copy, or borrowed as for onOrder). */
   onFill(listener: FillEventListener, options: { isBorrowing?: boolean } = {}): () => void {
-    return this.subscribe(this.fillListeners, listener, options.isBorrowing ?? false, 'fill');
-  }
-
-  private subscribe<L>(
-    set: Set<Subscription<L>>,
-    listener: L,
-    isBorrowing: boolean,
-    kind: 'order' | 'fill',
-  ): () => void {
-    const subscription = { listener, isBorrowing };
-    const count = (delta: number): void => {
-      if (isBorrowing) return;
-      if (kind === 'order') this.copyingOrderListeners += delta;
-      else this.copyingFillListeners += delta;
-    };
-    set.add(subscription);
-    count(1);
-    return () => {
-      if (set.delete(subscription)) count(-1);
-    };
+    return subscribe(this.fillListeners, listener, options.isBorrowing ?? false);
   }
 
   /** Orders this session tracks that are not terminal. */
@@ -587,9 +571,10 @@ export class OrderManager {
     if (previousState === 'unknown' && order.state !== 'unknown') this.adjustUnknown(order.symbol, -1);
     if (isTerminalOrderState(order.state)) this.working.delete(order.clientOrderId);
     this.emitOrder(order);
-    // One copy for every listener that is not borrowing, as for order events.
-    const copy = this.copyingFillListeners > 0 ? { ...order } : null;
-    for (const s of this.fillListeners) s.listener(withStrategy, s.isBorrowing ? order : copy);
+    // One copy, made for the first listener that is not borrowing, as for order events.
+    let copy: Order | null = null;
+    for (const s of this.fillListeners)
+      s.listener(withStrategy, s.isBorrowing ? order : (copy ??= { ...order }));
     return true;
   }
 
@@ -687,9 +672,9 @@ export class OrderManager {
   }
 
   private emitOrder(order: Order): void {
-    if (this.orderListeners.size === 0) return;
-    const copy = this.copyingOrderListeners > 0 ? { ...order } : order;
-    for (const s of this.orderListeners) s.listener(s.isBorrowing ? order : copy);
+    // One copy, made for the first listener that is not borrowing, shared by all that are not.
+    let copy: Order | null = null;
+    for (const s of this.orderListeners) s.listener(s.isBorrowing ? order : (copy ??= { ...order }));
   }
 }
 
