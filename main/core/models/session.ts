@@ -134,6 +134,8 @@ export class ModelSession {
   private readonly session: ThreadedInference;
   /** The engine-thread session for batch-1 runs, while they are short enough (null: worker only). */
   private inline: ort.InferenceSession | null = null;
+  /** An engine-thread session moved off (a run may still be in flight on it): released with the model. */
+  private retiredInline: ort.InferenceSession | null = null;
   private inlineBudgetUs = INLINE_BUDGET_US;
   private inlineWindow = INLINE_WINDOW;
   private inlineRuns = 0;
@@ -342,10 +344,9 @@ export class ModelSession {
     if (this.inlineRuns < this.inlineWindow) return;
     if (this.inlineSlowRuns > INLINE_MAX_SLOW_SHARE * this.inlineRuns) {
       const share = ((100 * this.inlineSlowRuns) / this.inlineRuns).toFixed(1);
-      const session = this.inline;
+      this.retiredInline = this.inline;
       this.inline = null;
       this.placementNote = `batch-1 runs on the inference worker (moved: ${share}% of ${this.inlineRuns} engine-thread runs took over ${this.inlineBudgetUs} µs)`;
-      void session?.release().catch(() => undefined);
     }
     this.inlineRuns = 0;
     this.inlineSlowRuns = 0;
@@ -366,9 +367,10 @@ export class ModelSession {
   }
 
   async release(): Promise<void> {
-    const inline = this.inline;
+    const sessions = [this.inline, this.retiredInline];
     this.inline = null;
-    await inline?.release();
+    this.retiredInline = null;
+    for (const session of sessions) await session?.release();
     await this.session.close();
     this.histogram.destroy();
   }
